@@ -1,0 +1,59 @@
+// Admission for writes coming through the API: Knative's defaulting webhook, then its validating
+// webhook. Controllers write their children already in this shape.
+
+import { defaultTemplate, defaultTraffic, defaultRevisionSpec } from './defaults.js';
+import { invalid } from './field-error.js';
+import type { ResourceKind } from './registry.js';
+import type { KObject } from './types.js';
+import { Annotations } from './types.js';
+import { validateConfiguration, validateRevision, validateRoute, validateService } from './validation.js';
+
+const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export function applyDefaults(kind: string, obj: KObject, user = 'sluice-admin', old?: KObject): KObject {
+  const out: KObject = { ...obj, metadata: { ...obj.metadata } };
+  const spec = out.spec;
+  if (isObject(spec)) {
+    if (kind === 'Service' || kind === 'Configuration') {
+      out.spec = { ...spec, template: defaultTemplate(spec.template) };
+      if (kind === 'Service') out.spec.traffic = defaultTraffic(spec.traffic, true);
+    } else if (kind === 'Route') {
+      out.spec = { ...spec, traffic: defaultTraffic(spec.traffic, false) };
+    } else if (kind === 'Revision') {
+      out.spec = defaultRevisionSpec(spec as any);
+    }
+  }
+  if (kind === 'Service' || kind === 'Configuration' || kind === 'Route') {
+    // Knative records who created and who last changed the spec.
+    const ann = { ...(out.metadata.annotations ?? {}) };
+    if (!old) {
+      ann[Annotations.creator] ??= user;
+      ann[Annotations.lastModifier] ??= user;
+    } else {
+      ann[Annotations.creator] = old.metadata.annotations?.[Annotations.creator] ?? ann[Annotations.creator] ?? user;
+      if (JSON.stringify(old.spec) !== JSON.stringify(out.spec)) ann[Annotations.lastModifier] = user;
+    }
+    out.metadata.annotations = ann;
+  }
+  return out;
+}
+
+/**
+ * Defaults and validates a create (old undefined) or update. Returns the object to store or throws
+ * a 422 Invalid ApiError whose message is Knative's validation text.
+ */
+export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined): KObject {
+  if (kind.group !== 'serving.knative.dev') return obj;
+  const defaulted = applyDefaults(kind.kind, obj, undefined, old);
+  const oldDefaulted = old ? applyDefaults(kind.kind, old, undefined, old) : undefined;
+  const errs =
+    kind.kind === 'Service'
+      ? validateService(defaulted, oldDefaulted)
+      : kind.kind === 'Configuration'
+        ? validateConfiguration(defaulted, oldDefaulted)
+        : kind.kind === 'Route'
+          ? validateRoute(defaulted)
+          : validateRevision(defaulted, oldDefaulted);
+  if (errs.length) throw invalid(kind.kind, obj.metadata?.name ?? '', errs);
+  return defaulted;
+}

@@ -1,0 +1,56 @@
+// What every reconciler gets: the store, the runtime, the data plane, and cluster settings.
+
+import type { KObject } from '../api/types.js';
+import type { HostRoute, RevisionBackend } from '../dataplane/types.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+
+/** The part of the gateway the controllers drive (the gateway implements it). */
+export interface DataPlaneSink {
+  setRoutes(routes: HostRoute[]): void;
+  setRevision(backend: RevisionBackend): void;
+  removeRevision(key: string): void;
+}
+
+/** How many instances a revision should run; the autoscaler implements it. */
+export interface ScaleSource {
+  desiredReplicas(revision: KObject): number;
+}
+
+export interface ControllerContext {
+  store: Store;
+  runtime: Runtime;
+  dataplane: DataPlaneSink;
+  scale: ScaleSource;
+  /** Domain for route URLs, e.g. "example.com" → http://{name}.{namespace}.example.com */
+  domain: () => string;
+  enqueue: (kind: ReconcileKind, namespace: string, name: string) => void;
+  log: (msg: string) => void;
+}
+
+export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route' | 'GC';
+
+export const RES = {
+  services: 'serving.knative.dev/services',
+  configurations: 'serving.knative.dev/configurations',
+  revisions: 'serving.knative.dev/revisions',
+  routes: 'serving.knative.dev/routes',
+  podautoscalers: 'autoscaling.internal.knative.dev/podautoscalers',
+  configmaps: 'configmaps',
+  namespaces: 'namespaces',
+} as const;
+
+export function ownerRef(owner: KObject) {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function isControlledBy(obj: KObject, owner: KObject): boolean {
+  return !!obj.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid && r.controller);
+}

@@ -1,0 +1,172 @@
+// The controller manager: one work queue fed by store watch events (and runtime changes),
+// deduplicated per object, worked by a single loop so reconcilers never race each other.
+// Conflicts and other errors requeue with a capped backoff.
+
+import type { KObject } from '../api/types.js';
+import { Labels } from '../api/types.js';
+import type { WatchEvent } from '../store/store.js';
+import { type ControllerContext, RES, type ReconcileKind } from './context.js';
+import { reconcileConfiguration } from './configuration.js';
+import { collectGarbage } from './gc.js';
+import { reconcileRevision, pushBackend } from './revision.js';
+import { RouteTable, reconcileRoute } from './route.js';
+import { reconcileService } from './service.js';
+
+type Ctx = Omit<ControllerContext, 'enqueue'>;
+
+export class ControllerManager {
+  private readonly pending = new Map<string, { kind: ReconcileKind; ns: string; name: string; attempts: number }>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private running = false;
+  private stopped = false;
+  private stopWatch?: () => void;
+  private stopRuntime?: () => void;
+  private idleWaiters: (() => void)[] = [];
+  readonly routes: RouteTable;
+  private readonly ctx: ControllerContext;
+
+  constructor(base: Ctx) {
+    this.ctx = { ...base, enqueue: (k, ns, n) => this.enqueue(k, ns, n) };
+    this.routes = new RouteTable(base.dataplane);
+  }
+
+  /** Starts watching and reconciles everything already stored (e.g. after a restart). */
+  async start(): Promise<void> {
+    this.stopWatch = this.ctx.store.watch('*', this.ctx.store.currentResourceVersion(), (e) => this.onEvent(e));
+    this.stopRuntime = this.ctx.runtime.onChange((key) => {
+      const [ns, name] = key.split('/');
+      // Endpoints reach the gateway at once; the status write can wait for the queue.
+      void pushBackend(this.ctx, ns, name);
+      this.enqueue('Revision', ns, name);
+    });
+    for (const [res, kind] of [
+      [RES.services, 'Service'],
+      [RES.configurations, 'Configuration'],
+      [RES.revisions, 'Revision'],
+      [RES.routes, 'Route'],
+    ] as const) {
+      for (const o of (await this.ctx.store.list(res)).items) this.enqueue(kind, o.metadata.namespace ?? '', o.metadata.name!);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stopWatch?.();
+    this.stopRuntime?.();
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
+    this.pending.clear();
+  }
+
+  /** Resolves when the queue is empty (tests and the demo use it to know the system settled). */
+  idle(): Promise<void> {
+    if (!this.running && this.pending.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  enqueue(kind: ReconcileKind, ns: string, name: string, attempts = 0): void {
+    if (this.stopped) return;
+    const key = `${kind}/${ns}/${name}`;
+    if (!this.pending.has(key)) this.pending.set(key, { kind, ns, name, attempts });
+    if (!this.running) void this.drain();
+  }
+
+  private onEvent(e: WatchEvent): void {
+    const o = e.object;
+    const ns = o.metadata.namespace ?? '';
+    const name = o.metadata.name!;
+    const labels = o.metadata.labels ?? {};
+    if (e.type === 'DELETED') this.enqueueGc(o);
+    switch (e.resource) {
+      case RES.services:
+        this.enqueue('Service', ns, name);
+        break;
+      case RES.configurations:
+        this.enqueue('Configuration', ns, name);
+        if (labels[Labels.service]) this.enqueue('Service', ns, labels[Labels.service]);
+        // Routes follow the configuration's latest ready revision.
+        this.enqueueRoutesIn(ns);
+        break;
+      case RES.revisions:
+        this.enqueue('Revision', ns, name);
+        if (labels[Labels.configuration]) this.enqueue('Configuration', ns, labels[Labels.configuration]);
+        this.enqueueRoutesIn(ns);
+        break;
+      case RES.routes:
+        this.enqueue('Route', ns, name);
+        if (labels[Labels.service]) this.enqueue('Service', ns, labels[Labels.service]);
+        break;
+      case RES.podautoscalers:
+        this.enqueue('Revision', ns, name);
+        break;
+      case RES.configmaps:
+        // config-domain changes every URL.
+        if (name === 'config-domain') this.enqueueAllRoutes();
+        break;
+    }
+  }
+
+  private enqueueGc(o: KObject): void {
+    this.pending.set(`GC/${o.metadata.uid}`, { kind: 'GC', ns: o.metadata.namespace ?? '', name: JSON.stringify(o), attempts: 0 });
+    if (!this.running) void this.drain();
+  }
+
+  private enqueueRoutesIn(ns: string): void {
+    for (const key of this.routes.routeKeysIn(ns)) this.enqueue('Route', ns, key);
+  }
+
+  private enqueueAllRoutes(): void {
+    void this.ctx.store.list(RES.routes).then((l) => l.items.forEach((r) => this.enqueue('Route', r.metadata.namespace!, r.metadata.name!)));
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending.size > 0 && !this.stopped) {
+        const [key, item] = this.pending.entries().next().value as [string, { kind: ReconcileKind; ns: string; name: string; attempts: number }];
+        this.pending.delete(key);
+        try {
+          await this.reconcile(item.kind, item.ns, item.name);
+        } catch (err) {
+          const e = err as Error & { code?: number };
+          if (e.code !== 409) this.ctx.log(`reconcile ${key.startsWith('GC/') ? 'GC' : key} failed: ${e.message}`);
+          this.retry(key, item);
+        }
+      }
+    } finally {
+      this.running = false;
+      if (this.pending.size === 0) {
+        const waiters = this.idleWaiters.splice(0);
+        waiters.forEach((w) => w());
+      }
+    }
+  }
+
+  private retry(key: string, item: { kind: ReconcileKind; ns: string; name: string; attempts: number }): void {
+    if (this.stopped || this.retries.has(key)) return;
+    const delay = Math.min(5000, 20 * 2 ** item.attempts);
+    this.retries.set(
+      key,
+      setTimeout(() => {
+        this.retries.delete(key);
+        if (!this.pending.has(key)) this.pending.set(key, { ...item, attempts: item.attempts + 1 });
+        if (!this.running) void this.drain();
+      }, delay),
+    );
+  }
+
+  private async reconcile(kind: ReconcileKind, ns: string, name: string): Promise<void> {
+    switch (kind) {
+      case 'Service':
+        return reconcileService(this.ctx, ns, name);
+      case 'Configuration':
+        return reconcileConfiguration(this.ctx, ns, name);
+      case 'Revision':
+        return reconcileRevision(this.ctx, ns, name);
+      case 'Route':
+        return reconcileRoute(this.ctx, this.routes, ns, name);
+      case 'GC':
+        return collectGarbage(this.ctx, JSON.parse(name) as KObject);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// Revision reconciler: asks the runtime for the revision's instances (as many as the autoscaler
+// wants), hands the ready ones to the gateway, and reports them on status as Knative does
+// (ResourcesAvailable, ContainerHealthy → Ready; Active shown alongside; actual/desired replicas).
+
+import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
+import { DEFAULTS } from '../api/defaults.js';
+import type { KObject, RevisionStatus } from '../api/types.js';
+import { Labels } from '../api/types.js';
+import type { WorkloadStatus } from '../runtime/runtime.js';
+import { type ControllerContext, RES } from './context.js';
+import { writeStatus } from './status.js';
+
+export const revisionKey = (ns: string, name: string) => `${ns}/${name}`;
+
+export function backendFor(rev: KObject, st: WorkloadStatus | undefined) {
+  return {
+    key: revisionKey(rev.metadata.namespace!, rev.metadata.name!),
+    endpoints: (st?.instances ?? []).filter((i) => i.ready).map((i) => ({ id: i.id, host: i.host, port: i.port })),
+    containerConcurrency: rev.spec?.containerConcurrency ?? DEFAULTS.containerConcurrency,
+    timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULTS.revisionTimeoutSeconds,
+  };
+}
+
+/** Pushes the revision's ready instances to the gateway (called on every runtime change). */
+export async function pushBackend(ctx: ControllerContext, ns: string, name: string): Promise<void> {
+  const rev = await ctx.store.get(RES.revisions, ns, name);
+  if (!rev) return;
+  ctx.dataplane.setRevision(backendFor(rev, ctx.runtime.status(revisionKey(ns, name))));
+}
+
+export function revisionConditions(
+  prev: RevisionStatus | undefined,
+  st: WorkloadStatus | undefined,
+  desired: number,
+): { dependents: Record<string, ConditionInput>; active: ConditionInput } {
+  const ready = st?.readyReplicas ?? 0;
+  const wasAvailable = conditionOf(prev?.conditions, 'ResourcesAvailable')?.status === 'True';
+  let resources: ConditionInput;
+  let health: ConditionInput;
+  if (st?.failure) {
+    health = { status: 'False', reason: st.failure.reason, message: st.failure.message };
+    resources = ready > 0 || wasAvailable ? { status: 'True' } : { status: 'False', reason: st.failure.reason, message: st.failure.message };
+  } else if (ready > 0) {
+    health = { status: 'True' };
+    resources = { status: 'True' };
+  } else if (desired === 0 && wasAvailable) {
+    // Scaled to zero after having served: still a good revision, just inactive.
+    health = { status: 'True' };
+    resources = { status: 'True' };
+  } else {
+    health = { status: 'Unknown', reason: 'Deploying' };
+    resources = { status: 'Unknown', reason: 'Deploying' };
+  }
+  const active: ConditionInput =
+    ready > 0
+      ? { status: 'True' }
+      : desired === 0
+        ? { status: 'False', reason: 'NoTraffic', message: 'The target is not receiving traffic.' }
+        : { status: 'Unknown', reason: 'Activating', message: 'The revision is starting its first instance.' };
+  return { dependents: { ContainerHealthy: health, ResourcesAvailable: resources }, active };
+}
+
+export async function reconcileRevision(ctx: ControllerContext, ns: string, name: string): Promise<void> {
+  const rev = await ctx.store.get(RES.revisions, ns, name);
+  if (!rev || rev.metadata.deletionTimestamp) return;
+  const key = revisionKey(ns, name);
+  const desired = ctx.scale.desiredReplicas(rev);
+  ctx.runtime.apply({
+    key,
+    namespace: ns,
+    revision: name,
+    configuration: rev.metadata.labels?.[Labels.configuration] ?? '',
+    service: rev.metadata.labels?.[Labels.service],
+    container: rev.spec.containers[0],
+    replicas: desired,
+  });
+  const st = ctx.runtime.status(key);
+  ctx.dataplane.setRevision(backendFor(rev, st));
+  const { dependents, active } = revisionConditions(rev.status, st, desired);
+  const status: RevisionStatus = {
+    observedGeneration: rev.metadata.generation,
+    conditions: rollUp(rev.status?.conditions, dependents, { Active: active }),
+    actualReplicas: st?.readyReplicas ?? 0,
+    desiredReplicas: desired,
+    containerStatuses: [{ name: rev.spec.containers[0]?.name ?? DEFAULTS.containerName }],
+  };
+  await writeStatus(ctx.store, RES.revisions, rev, status as Record<string, unknown>);
+}
