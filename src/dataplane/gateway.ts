@@ -1,0 +1,662 @@
+// The Sluice gateway: one HTTP listener that plays Knative's ingress, activator and queue-proxy.
+//
+//   Host header -> route (Map lookup) -> revision (precomputed weighted split, O(1))
+//     -> free slot on an instance (containerConcurrency breaker)   -> proxy (keep-alive pool)
+//     -> no slot / no instance: hold in a bounded FIFO (activator)  -> forwarded when a slot frees
+//
+// The control plane pushes tables in (setRoutes / setRevision); the request path never calls out.
+// Per-request bookkeeping lives in one Exchange object; event handlers are shared module-level
+// functions that find their Exchange through a symbol property, so a request allocates no closures.
+
+import http, { type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { HostRoute, RevisionBackend, RevisionSample } from './types.js';
+import { RoutingTable, normalizeHost } from './routing.js';
+import { DEFAULT_TIMEOUT_SECONDS, EndpointState, RevisionState, type QueueNode } from './revision.js';
+import { formatMetrics } from './stats.js';
+import {
+  downstreamHeaders,
+  errorCode,
+  hasBody,
+  isConnectionError,
+  rawResponseHead,
+  sendError,
+  sendSocketError,
+  upstreamHeaders,
+} from './proxy.js';
+
+export interface GatewayOptions {
+  /** Milliseconds, monotonic preferred; used for stats and latency only (timeouts use real timers). */
+  clock?: () => number;
+  /**
+   * Most requests one revision may hold while it has no free capacity (default 1000). Each held
+   * request is just an open client connection (its body stays in the kernel: the stream is paused),
+   * so the bound caps memory at roughly a few MB per revision. Beyond it: 503 + Retry-After.
+   */
+  maxQueuedPerRevision?: number;
+  /** Retry-After value sent with 503 when the hold queue is full (default 1). */
+  retryAfterSeconds?: number;
+}
+
+export const DEFAULT_MAX_QUEUED_PER_REVISION = 1000;
+export const DEFAULT_RETRY_AFTER_SECONDS = 1;
+/** setTimeout cannot wait longer than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const kEx = Symbol('sluice.exchange');
+type Tagged<T> = T & { [kEx]?: Exchange };
+
+type Rev = RevisionState<Exchange>;
+
+/** One client request (or Upgrade) from arrival until its client connection is done with it. */
+class Exchange implements QueueNode {
+  qPrev: QueueNode | null = null;
+  qNext: QueueNode | null = null;
+  queued = false;
+  /** Slot currently held at an instance; null while held or after release. */
+  ep: EndpointState | null = null;
+  /** Current upstream attempt; events from older attempts are ignored. */
+  upstream: ClientRequest | null = null;
+  /** Backend socket after a successful Upgrade. */
+  upgraded: Duplex | null = null;
+  timer: NodeJS.Timeout | null = null;
+  done = false;
+  timedOut = false;
+  retried = false;
+  /** Status sent on the raw socket path (Upgrade), for metrics. */
+  status = 0;
+  readonly hasBody: boolean;
+
+  constructor(
+    readonly core: Core,
+    readonly rev: Rev,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse | null,
+    readonly socket: Duplex | null,
+    readonly head: Buffer | null,
+    readonly start: number,
+  ) {
+    this.hasBody = res !== null && hasBody(req);
+  }
+}
+
+// ---- shared event handlers (`this` is the emitter) ----
+
+function onResClose(this: Tagged<ServerResponse>): void {
+  const ex = this[kEx]!;
+  ex.core.finish(ex);
+}
+
+function onClientSocketClose(this: Tagged<Duplex>): void {
+  const ex = this[kEx]!;
+  ex.core.finish(ex);
+}
+
+function onSocketError(this: Duplex): void {
+  // Errors on raw sockets (reset by peer) are expected; 'close' does the cleanup.
+  this.destroy();
+}
+
+function onTimeout(ex: Exchange): void {
+  ex.core.timeout(ex);
+}
+
+function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage): void {
+  const ex = this[kEx]!;
+  if (ex.upstream !== this || ex.done || ex.timedOut) {
+    ures.resume();
+    return;
+  }
+  const res = ex.res!;
+  (ures as Tagged<IncomingMessage>)[kEx] = ex;
+  ures.on('error', onUpstreamBodyError);
+  ures.on('close', onUpstreamBodyClose);
+  res.writeHead(ures.statusCode ?? 502, ures.statusMessage, downstreamHeaders(ures.headers));
+  ures.pipe(res);
+}
+
+function onUpstreamBodyError(this: Tagged<IncomingMessage>): void {
+  this[kEx]!.res?.destroy();
+}
+
+function onUpstreamBodyClose(this: Tagged<IncomingMessage>): void {
+  // The backend went away mid-body: the client must not mistake a truncated body for a whole one.
+  if (!this.complete) this[kEx]!.res?.destroy();
+}
+
+function onUpstreamError(this: Tagged<ClientRequest>, err: Error): void {
+  const ex = this[kEx]!;
+  if (ex.upstream !== this || ex.done || ex.timedOut) return;
+  ex.core.upstreamFailed(ex, this, err);
+}
+
+function onUpstreamClose(this: Tagged<ClientRequest>): void {
+  const ex = this[kEx]!;
+  // After an Upgrade the slot belongs to the tunnel and is released when it closes.
+  if (ex.upstream === this && ex.upgraded === null) ex.core.releaseSlot(ex);
+}
+
+function onUpstreamUpgrade(this: Tagged<ClientRequest>, ures: IncomingMessage, usock: Duplex, uhead: Buffer): void {
+  const ex = this[kEx]!;
+  if (ex.upstream !== this || ex.done || ex.timedOut) {
+    usock.destroy();
+    return;
+  }
+  ex.core.tunnel(ex, ures, usock, uhead);
+}
+
+function onUpgradeRefused(this: Tagged<ClientRequest>, ures: IncomingMessage): void {
+  const ex = this[kEx]!;
+  if (ex.upstream !== this || ex.done || ex.timedOut) {
+    ures.resume();
+    return;
+  }
+  // The backend answered the Upgrade with an ordinary response: relay it and close.
+  const sock = ex.socket!;
+  ex.status = ures.statusCode ?? 502;
+  sock.write(rawResponseHead(ex.status, ures.statusMessage, ures.rawHeaders, true) + 'connection: close\r\n\r\n');
+  ures.pipe(sock);
+}
+
+function onTunnelClose(this: Tagged<Duplex>): void {
+  const ex = this[kEx]!;
+  ex.socket?.destroy();
+  ex.core.releaseSlot(ex);
+}
+
+// ---- the engine ----
+
+class Core {
+  readonly table = new RoutingTable<Rev>();
+  readonly revisions = new Map<string, Rev>();
+  private referenced = new Set<string>();
+  readonly demandListeners: ((revisionKey: string) => void)[] = [];
+  readonly tunnels = new Set<Exchange>();
+  readonly rejected = new Map<string, number>();
+  closing = false;
+  private pumping = new Set<Rev>();
+
+  constructor(
+    readonly clock: () => number,
+    readonly maxQueued: number,
+    readonly retryAfter: number,
+  ) {}
+
+  state(key: string): Rev {
+    let s = this.revisions.get(key);
+    if (!s) {
+      s = new RevisionState<Exchange>(key, this.clock());
+      this.revisions.set(key, s);
+    }
+    return s;
+  }
+
+  reject(reason: string): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+  }
+
+  setRoutes(routes: readonly HostRoute[]): void {
+    this.table.replace(routes, (k) => this.state(k));
+    this.referenced = this.table.referencedKeys();
+    for (const s of [...this.revisions.values()]) this.maybeCollect(s);
+  }
+
+  /** Forget a revision state nobody routes to, nobody configured and nothing uses. */
+  maybeCollect(s: Rev): void {
+    if (s.known || this.referenced.has(s.key) || !s.isIdle()) return;
+    if (this.revisions.get(s.key) !== s) return;
+    s.destroyPools();
+    this.revisions.delete(s.key);
+  }
+
+  // -- arrival --
+
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const host = req.headers.host;
+    if (host === undefined || host === '') {
+      this.reject('no_host');
+      sendError(res, 400, 'sluice gateway: the request has no Host header, so it cannot be routed to a service');
+      return;
+    }
+    const route = this.table.lookup(host);
+    if (route === undefined) {
+      this.reject('unknown_host');
+      sendError(res, 404, `sluice gateway: no service is routed at host "${normalizeHost(host)}"`);
+      return;
+    }
+    const rev = route.split.pick();
+    if (rev === undefined) {
+      this.reject('no_targets');
+      sendError(res, 503, `sluice gateway: host "${route.host}" has no traffic target with a positive percent`);
+      return;
+    }
+    if (this.closing) {
+      this.reject('shutting_down');
+      sendError(res, 503, 'sluice gateway: shutting down', { connection: 'close' });
+      return;
+    }
+    const ex = new Exchange(this, rev, req, res, null, null, this.clock());
+    (res as Tagged<ServerResponse>)[kEx] = ex;
+    res.on('close', onResClose);
+    this.admit(ex);
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', onSocketError);
+    const host = req.headers.host;
+    if (host === undefined || host === '') {
+      this.reject('no_host');
+      sendSocketError(socket, 400, 'sluice gateway: the request has no Host header, so it cannot be routed to a service');
+      return;
+    }
+    const route = this.table.lookup(host);
+    if (route === undefined) {
+      this.reject('unknown_host');
+      sendSocketError(socket, 404, `sluice gateway: no service is routed at host "${normalizeHost(host)}"`);
+      return;
+    }
+    const rev = route.split.pick();
+    if (rev === undefined || this.closing) {
+      this.reject(rev === undefined ? 'no_targets' : 'shutting_down');
+      sendSocketError(socket, 503, rev === undefined ? `sluice gateway: host "${route.host}" has no traffic target with a positive percent` : 'sluice gateway: shutting down');
+      return;
+    }
+    const ex = new Exchange(this, rev, req, null, socket, head, this.clock());
+    (socket as Tagged<Duplex>)[kEx] = ex;
+    socket.on('close', onClientSocketClose);
+    this.tunnels.add(ex);
+    this.admit(ex);
+  }
+
+  private admit(ex: Exchange): void {
+    const rev = ex.rev;
+    rev.stats.arrivals++;
+    rev.stats.meter.change(1, ex.start);
+    ex.timer = setTimeout(onTimeout, rev.timeoutMs, ex);
+    // FIFO: nobody overtakes requests already held (they would have a slot if one were free).
+    if (rev.queued === 0) {
+      const ep = rev.acquire();
+      if (ep !== null) {
+        this.forward(ex, ep);
+        return;
+      }
+    }
+    if (rev.queued >= this.maxQueued) {
+      this.reject('queue_full');
+      this.answer(
+        ex,
+        503,
+        `sluice gateway: revision "${rev.key}" has no free capacity and already holds ${rev.queued} waiting requests (the limit); retry later`,
+        { 'retry-after': this.retryAfter },
+      );
+      return;
+    }
+    // Hold without reading: the body stays in the socket until the request is forwarded.
+    if (ex.socket !== null) ex.socket.pause();
+    else ex.req.pause();
+    rev.enqueue(ex);
+    if (rev.queued === 1) this.demand(rev.key);
+  }
+
+  private demand(key: string): void {
+    for (const cb of this.demandListeners) {
+      try {
+        cb(key);
+      } catch (err) {
+        // A broken listener must not break the request path.
+        console.error(`sluice gateway: onDemand listener failed for ${key}: ${String(err)}`);
+      }
+    }
+  }
+
+  /** Error answer on whichever kind of exchange this is. */
+  answer(ex: Exchange, status: number, message: string, extra?: Record<string, string | number>): void {
+    if (ex.res !== null) sendError(ex.res, status, message, extra);
+    else {
+      if (ex.status === 0) ex.status = status;
+      sendSocketError(ex.socket!, status, message, extra);
+    }
+  }
+
+  // -- forwarding --
+
+  private forward(ex: Exchange, ep: EndpointState): void {
+    ex.ep = ep;
+    let up: Tagged<ClientRequest>;
+    const req = ex.req;
+    try {
+      up = http.request({
+        host: ep.host,
+        port: ep.port,
+        method: req.method,
+        path: req.url,
+        headers: upstreamHeaders(req, ex.res === null),
+        // Upgraded sockets leave the pool anyway; a pool would only add bookkeeping.
+        agent: ex.res === null ? false : ep.pool(),
+      });
+    } catch (err) {
+      this.releaseSlot(ex);
+      this.reject('upstream_error');
+      this.answer(ex, 502, `sluice gateway: could not send the request to revision "${ex.rev.key}": ${errorCode(err)}`);
+      return;
+    }
+    up[kEx] = ex;
+    ex.upstream = up;
+    up.on('error', onUpstreamError);
+    up.on('close', onUpstreamClose);
+    if (ex.res !== null) {
+      up.on('response', onUpstreamResponse);
+      if (ex.hasBody) req.pipe(up);
+      else up.end();
+    } else {
+      up.on('upgrade', onUpstreamUpgrade);
+      up.on('response', onUpgradeRefused);
+      up.end();
+    }
+  }
+
+  upstreamFailed(ex: Exchange, up: ClientRequest, err: Error): void {
+    const started = ex.res !== null ? ex.res.headersSent : ex.status !== 0;
+    if (started) {
+      // Too late for a clean error: cut the client connection so it sees the failure.
+      if (ex.res !== null) ex.res.destroy();
+      else ex.socket!.destroy();
+      return;
+    }
+    const failed = ex.ep!;
+    const rev = ex.rev;
+    // Nothing reached the backend's handler and there is no body to replay: try once more.
+    if (!ex.hasBody && !ex.retried && isConnectionError(err)) {
+      ex.retried = true;
+      const alt = rev.acquire(failed);
+      if (alt !== null) {
+        ex.ep = null;
+        this.forward(ex, alt);
+        this.releaseEndpoint(rev, failed);
+        return;
+      }
+      if (up.reusedSocket) {
+        // A kept-alive connection the backend had just closed: the instance itself may be fine.
+        this.forward(ex, failed);
+        return;
+      }
+    }
+    // The slot is released by the failed attempt's 'close'.
+    this.reject('upstream_error');
+    this.answer(
+      ex,
+      502,
+      `sluice gateway: revision "${rev.key}" instance "${failed.id}" (${failed.host}:${failed.port}) failed before responding: ${errorCode(err)}`,
+    );
+  }
+
+  tunnel(ex: Exchange, ures: IncomingMessage, usock: Duplex, uhead: Buffer): void {
+    if (ex.timer !== null) {
+      clearTimeout(ex.timer);
+      ex.timer = null;
+    }
+    ex.upgraded = usock;
+    ex.status = 101;
+    (usock as Tagged<Duplex>)[kEx] = ex;
+    usock.on('error', onSocketError);
+    usock.on('close', onTunnelClose);
+    const sock = ex.socket!;
+    sock.write(rawResponseHead(101, ures.statusMessage, ures.rawHeaders, false) + '\r\n');
+    if (uhead.length > 0) sock.write(uhead);
+    if (ex.head !== null && ex.head.length > 0) usock.write(ex.head);
+    usock.pipe(sock);
+    sock.pipe(usock);
+  }
+
+  releaseSlot(ex: Exchange): void {
+    const ep = ex.ep;
+    if (ep === null) return;
+    ex.ep = null;
+    this.releaseEndpoint(ex.rev, ep);
+  }
+
+  private releaseEndpoint(rev: Rev, ep: EndpointState): void {
+    rev.release(ep);
+    this.pump(rev);
+    if (!rev.known) this.maybeCollect(rev);
+  }
+
+  /** Forwards held requests, oldest first, while there are free slots. */
+  pump(rev: Rev): void {
+    if (rev.queued === 0 || this.pumping.has(rev)) return;
+    this.pumping.add(rev);
+    try {
+      while (rev.queued > 0) {
+        const ep = rev.acquire();
+        if (ep === null) break;
+        this.forward(rev.shift()!, ep);
+      }
+    } finally {
+      this.pumping.delete(rev);
+    }
+  }
+
+  // -- ending --
+
+  timeout(ex: Exchange): void {
+    ex.timer = null;
+    if (ex.done) return;
+    ex.timedOut = true;
+    const rev = ex.rev;
+    const secs = rev.timeoutMs / 1000;
+    this.reject('timeout');
+    if (ex.queued) {
+      rev.unlink(ex);
+      this.answer(ex, 504, `sluice gateway: revision "${rev.key}" had no instance with free capacity within ${secs}s (its timeoutSeconds); the request was not sent`);
+      return;
+    }
+    // The slot is released by the upstream attempt's 'close'.
+    ex.upstream?.destroy();
+    this.answer(ex, 504, `sluice gateway: revision "${rev.key}" did not finish responding within ${secs}s (its timeoutSeconds)`);
+  }
+
+  /** The client side is finished (response sent, or connection gone): settle everything. */
+  finish(ex: Exchange): void {
+    if (ex.done) return;
+    ex.done = true;
+    if (ex.timer !== null) {
+      clearTimeout(ex.timer);
+      ex.timer = null;
+    }
+    const rev = ex.rev;
+    if (ex.queued) rev.unlink(ex);
+    let status: number;
+    const res = ex.res;
+    if (res !== null) {
+      const complete = res.writableFinished;
+      status = complete ? res.statusCode : 0;
+      // Client went away mid-exchange: stop the backend work and free the slot (on 'close').
+      if (!complete) ex.upstream?.destroy();
+    } else {
+      this.tunnels.delete(ex);
+      status = ex.status;
+      if (ex.upgraded !== null) ex.upgraded.destroy();
+      else ex.upstream?.destroy();
+    }
+    const now = this.clock();
+    rev.stats.meter.change(-1, now);
+    rev.stats.observe(status, (now - ex.start) / 1000);
+    if (!rev.known) this.maybeCollect(rev);
+  }
+
+  failHeld(key: string, status: number, message: string, reason: string): number {
+    const rev = this.revisions.get(key);
+    if (!rev) return 0;
+    const held = rev.takeAll();
+    for (const ex of held) {
+      this.reject(reason);
+      this.answer(ex, status, message);
+    }
+    return held.length;
+  }
+}
+
+function emptySample(): RevisionSample {
+  return { averageConcurrency: 0, requests: 0, queued: 0, inFlight: 0, intervalMs: 0 };
+}
+
+function positiveInt(v: number | undefined, def: number, what: string): number {
+  if (v === undefined) return def;
+  if (!Number.isInteger(v) || v < 1) throw new TypeError(`${what} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+export class Gateway {
+  private readonly core: Core;
+  private server: Server | null = null;
+
+  constructor(opts: GatewayOptions = {}) {
+    const clock = opts.clock ?? (() => performance.now());
+    const maxQueued = positiveInt(opts.maxQueuedPerRevision, DEFAULT_MAX_QUEUED_PER_REVISION, 'maxQueuedPerRevision');
+    const retryAfter = opts.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
+    if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new TypeError(`retryAfterSeconds must be a non-negative integer, got ${String(retryAfter)}`);
+    this.core = new Core(clock, maxQueued, retryAfter);
+  }
+
+  /** Starts the HTTP listener; resolves with the bound port (useful with port 0). */
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    if (this.server) throw new Error('gateway is already listening');
+    // requestTimeout 0: held requests may legitimately wait for their body to be read longer than
+    // Node's default; the revision's timeoutSeconds bounds them instead.
+    const server = http.createServer({ requestTimeout: 0, noDelay: true }, (req, res) => this.core.handleRequest(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.core.handleUpgrade(req, socket, head));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = (server.address() as AddressInfo).port;
+    this.core.table.setPort(bound);
+    return bound;
+  }
+
+  /**
+   * Stops listening, answers held requests with 503, cuts open connections and tunnels, and closes
+   * every upstream pool.
+   */
+  async close(): Promise<void> {
+    const core = this.core;
+    core.closing = true;
+    for (const rev of core.revisions.values()) core.failHeld(rev.key, 503, 'sluice gateway: shutting down', 'shutting_down');
+    for (const ex of [...core.tunnels]) ex.socket?.destroy();
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }
+    for (const rev of core.revisions.values()) rev.destroyPools();
+  }
+
+  /** Replaces the whole host table at once. Requests already admitted finish on their old target. */
+  setRoutes(routes: HostRoute[]): void {
+    if (!Array.isArray(routes)) throw new TypeError('setRoutes expects an array of HostRoute');
+    this.core.setRoutes(routes);
+  }
+
+  /** Sets a revision's ready endpoints and limits; held requests are forwarded if capacity appeared. */
+  setRevision(backend: RevisionBackend): void {
+    const key = backend?.key;
+    if (typeof key !== 'string' || key === '') throw new TypeError('setRevision: key must be a non-empty "{namespace}/{revision}" string');
+    if (!Array.isArray(backend.endpoints)) throw new TypeError(`setRevision(${key}): endpoints must be an array`);
+    for (const e of backend.endpoints) {
+      if (typeof e?.id !== 'string' || typeof e.host !== 'string' || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
+        throw new TypeError(`setRevision(${key}): endpoint ${JSON.stringify(e)} needs a string id, a string host and a port in 1..65535`);
+      }
+    }
+    const cc = backend.containerConcurrency ?? 0;
+    if (!Number.isInteger(cc) || cc < 0) throw new TypeError(`setRevision(${key}): containerConcurrency must be an integer >= 0, got ${String(cc)}`);
+    const t = backend.timeoutSeconds;
+    const timeoutSeconds = typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : DEFAULT_TIMEOUT_SECONDS;
+    const rev = this.core.state(key);
+    rev.known = true;
+    rev.containerConcurrency = cc;
+    rev.timeoutMs = Math.min(MAX_TIMER_MS, Math.max(1, Math.round(timeoutSeconds * 1000)));
+    rev.setEndpoints(backend.endpoints);
+    this.core.pump(rev);
+  }
+
+  /**
+   * Forgets a revision: its endpoints stop taking requests (in-flight ones finish), held requests
+   * get 503. If a route still points at it, new requests are held again as for an unknown revision.
+   */
+  removeRevision(key: string): void {
+    const rev = this.core.revisions.get(key);
+    if (!rev) return;
+    rev.known = false;
+    rev.retireAll();
+    this.core.failHeld(key, 503, `sluice gateway: revision "${key}" was removed`, 'removed');
+    this.core.maybeCollect(rev);
+  }
+
+  /**
+   * Takes one instance out of routing and resolves once it has no in-flight requests (including
+   * open WebSockets). Resolves at once for unknown revisions/endpoints. A later setRevision that
+   * lists the endpoint again puts it back.
+   */
+  drain(revisionKey: string, endpointId: string): Promise<void> {
+    const rev = this.core.revisions.get(revisionKey);
+    if (!rev) return Promise.resolve();
+    const ep = rev.retireById(endpointId);
+    if (!ep) return Promise.resolve();
+    const p = ep.whenIdle();
+    this.core.maybeCollect(rev);
+    return p;
+  }
+
+  /** Stats since the previous sample of this revision (zeros for a revision the gateway does not know). */
+  sample(revisionKey: string): RevisionSample {
+    const rev = this.core.revisions.get(revisionKey);
+    if (!rev) return emptySample();
+    return rev.stats.sample(this.core.clock(), rev.queued, rev.inFlight);
+  }
+
+  /**
+   * Registers a listener called synchronously when a revision starts holding requests (no ready
+   * endpoint, or all at capacity): once per episode, i.e. when its hold queue goes from empty to
+   * non-empty. Returns an unsubscribe function.
+   */
+  onDemand(cb: (revisionKey: string) => void): () => void {
+    this.core.demandListeners.push(cb);
+    return () => {
+      const i = this.core.demandListeners.indexOf(cb);
+      if (i >= 0) this.core.demandListeners.splice(i, 1);
+    };
+  }
+
+  /** Answers every request held for the revision with this status and message; returns how many. */
+  failHeld(revisionKey: string, status: number, message: string): number {
+    const s = Number.isInteger(status) && status >= 400 && status <= 599 ? status : 503;
+    return this.core.failHeld(revisionKey, s, message, 'failed');
+  }
+
+  /** Prometheus text exposition of per-revision counters and gateway rejections. */
+  metrics(): string {
+    const views = [...this.core.revisions.values()].map((r) => ({ key: r.key, stats: r.stats, inFlight: r.inFlight, queued: r.queued }));
+    return formatMetrics(views, this.core.rejected);
+  }
+
+  /** For embedding in another server: handle one request / Upgrade as the listener would. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.core.handleRequest(req, res);
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.core.handleUpgrade(req, socket, head);
+  }
+
+  /** Hosts currently routed (for debugging and tests). */
+  hosts(): string[] {
+    return this.core.table.hosts();
+  }
+}

@@ -1,0 +1,139 @@
+// Header rewriting and error answers for the proxy. Kept free of gateway state so it can be tested
+// on its own.
+
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1 plus the usual legacy ones): meaningful for one connection only. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Extra names a peer listed in its Connection header (beyond the usual tokens), lower-cased. */
+function connectionListed(value: string | string[] | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  const v = Array.isArray(value) ? value.join(',') : value;
+  // Fast path: the overwhelmingly common values name no extra headers.
+  const lower = v.toLowerCase();
+  if (lower === 'keep-alive' || lower === 'close' || lower === 'upgrade') return null;
+  let set: Set<string> | null = null;
+  for (const part of lower.split(',')) {
+    const name = part.trim();
+    if (name && name !== 'keep-alive' && name !== 'close' && name !== 'upgrade') (set ??= new Set()).add(name);
+  }
+  return set;
+}
+
+function clientAddress(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/**
+ * Headers to send upstream: the client's headers minus hop-by-hop ones, `Expect` (the gateway has
+ * already answered 100-continue itself), plus X-Forwarded-For (appended), X-Forwarded-Proto and
+ * X-Forwarded-Host (kept if a proxy in front already set them). For an Upgrade request the
+ * Connection/Upgrade pair is kept, since the backend must see it.
+ */
+export function upstreamHeaders(req: IncomingMessage, upgrade: boolean): OutgoingHttpHeaders {
+  const h = req.headers;
+  const listed = connectionListed(h.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const k in h) {
+    if (HOP_BY_HOP.has(k) || k === 'expect' || (listed !== null && listed.has(k))) continue;
+    out[k] = h[k];
+  }
+  if (upgrade) {
+    out.connection = 'Upgrade';
+    if (h.upgrade !== undefined) out.upgrade = h.upgrade;
+  }
+  const addr = clientAddress(req);
+  const xff = h['x-forwarded-for'];
+  out['x-forwarded-for'] = xff ? `${xff}, ${addr}` : addr;
+  if (h['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
+  if (h['x-forwarded-host'] === undefined && h.host !== undefined) out['x-forwarded-host'] = h.host;
+  return out;
+}
+
+/** Response headers to pass to the client: the backend's minus hop-by-hop ones. */
+export function downstreamHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const listed = connectionListed(h.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const k in h) {
+    if (HOP_BY_HOP.has(k) || (listed !== null && listed.has(k))) continue;
+    out[k] = h[k];
+  }
+  return out;
+}
+
+/** Raw header block for a response written straight to a socket (upgrade path). */
+export function rawResponseHead(status: number, message: string | undefined, rawHeaders: readonly string[], dropHopByHop: boolean): string {
+  let s = `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}\r\n`;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (dropHopByHop) {
+      const l = name.toLowerCase();
+      if (HOP_BY_HOP.has(l) || l === 'content-length') continue;
+    }
+    s += `${name}: ${rawHeaders[i + 1]}\r\n`;
+  }
+  return s;
+}
+
+/**
+ * Answers with a plain-text error the gateway produced itself. If the response already started,
+ * the only honest signal left is to cut the connection.
+ */
+export function sendError(res: ServerResponse, status: number, message: string, extra?: OutgoingHttpHeaders): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = message.endsWith('\n') ? message : message + '\n';
+  const headers: OutgoingHttpHeaders = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-sluice-error': 'gateway',
+    ...extra,
+  };
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+/** Same as sendError, for a raw socket (an Upgrade request that never reached a backend). */
+export function sendSocketError(socket: Duplex, status: number, message: string, extra?: Record<string, string | number>): void {
+  if (socket.destroyed) return;
+  const body = message.endsWith('\n') ? message : message + '\n';
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: gateway\r\nconnection: close\r\n`;
+  if (extra) for (const k in extra) head += `${k}: ${extra[k]}\r\n`;
+  socket.end(head + '\r\n' + body);
+}
+
+/** Whether a request carries a body (so it cannot be replayed to another endpoint). */
+export function hasBody(req: IncomingMessage): boolean {
+  const h = req.headers;
+  if (h['transfer-encoding'] !== undefined) return true;
+  const cl = h['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+/** Connection-level failures where the backend cannot have produced a response. */
+const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code !== undefined && RETRYABLE.has(code);
+}
+
+export function errorCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | null;
+  return e?.code ?? e?.message ?? String(err);
+}
