@@ -28,6 +28,7 @@ const port = intEnv('PORT', 0, 65535) ?? 8080;
 const host = process.env.HOST || '127.0.0.1';
 const startupDelayMs = intEnv('STARTUP_DELAY_MS', 0, 3_600_000) ?? 0;
 const upstream = process.env.STOCK_PRICE_UPSTREAM?.replace(/\/+$/, '');
+const logRequests = process.env.LOG_REQUESTS === '1' || process.env.LOG_REQUESTS === 'true';
 const MAX_WAIT_MS = 600_000;
 
 let closing = false;
@@ -72,6 +73,7 @@ async function stockPrice(res: http.ServerResponse, stockId: string): Promise<vo
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  if (logRequests) process.stdout.write(`${req.method} ${req.url}\n`);
   const sleep = msParam(url, 'sleep');
   if (typeof sleep === 'string') return send(res, 400, sleep);
   if (sleep) await new Promise((r) => setTimeout(r, sleep));

@@ -1,0 +1,165 @@
+// The embedded Runtime: each instance of a revision is a child process on this machine, listening
+// on 127.0.0.1 at a port Sluice picks (passed as PORT). Module map:
+//   workload.ts  replica sets (scale up/down, victim choice)    instance.ts  process supervisor
+//   probe.ts     readiness/liveness probes                       ports.ts     free-port allocation
+//   logs.ts      per-instance log files                          usage.ts     CPU/memory sampling
+//   pids.ts      no orphaned children                            env.ts       instance environment
+//   backoff.ts   restart back-off and crash messages
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LogOptions, ResourceUsage, Runtime, WorkloadSpec, WorkloadStatus } from '../runtime.js';
+import type { ImageMapping } from '../image-map.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import type { Clock } from './instance.js';
+import { DEFAULT_LOG_MAX_BYTES, type InstanceLog } from './logs.js';
+import { PidFiles, type PidRecord } from './pids.js';
+import { sampleProcess } from './usage.js';
+import { Workload } from './workload.js';
+
+export interface LocalRuntimeOptions {
+  /** Where logs (dataDir/logs) and pid records (dataDir/pids) live; also the default working directory. */
+  dataDir: string;
+  imageMappings: ImageMapping[];
+  /** Address instances bind to and are reached at. Default 127.0.0.1. */
+  host?: string;
+  clock?: Clock;
+  /** Like terminationGracePeriodSeconds: drain + SIGTERM budget before SIGKILL. Default 30000. */
+  gracePeriodMs?: number;
+  /** Restart back-off; defaults: initial 1000 ms, doubling to 60 s, reset after 60 s ready. */
+  backoff?: Partial<BackoffOptions>;
+  /** Size at which an instance's log file is rotated. Default 5 MiB. */
+  logMaxBytes?: number;
+}
+
+type Drainer = (key: string, instanceId: string) => Promise<void>;
+
+export class LocalRuntime implements Runtime {
+  private readonly workloads = new Map<string, Workload>();
+  /** Removed workloads whose instances are still stopping. */
+  private readonly removing = new Set<Workload>();
+  private readonly listeners = new Set<(key: string) => void>();
+  private drainer?: Drainer;
+  private closed = false;
+  private readonly ctx;
+  /** Processes a previous Sluice on this dataDir left behind, killed at construction. */
+  readonly leftoversKilled: PidRecord[];
+
+  constructor(opts: LocalRuntimeOptions) {
+    const dataDir = path.resolve(opts.dataDir);
+    fs.mkdirSync(dataDir, { recursive: true });
+    const pids = new PidFiles(path.join(dataDir, 'pids'));
+    this.leftoversKilled = pids.killLeftovers();
+    this.ctx = {
+      host: opts.host ?? '127.0.0.1',
+      dataDir,
+      logRoot: path.join(dataDir, 'logs'),
+      logMaxBytes: opts.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES,
+      clock: opts.clock ?? { now: () => Date.now() },
+      graceMs: opts.gracePeriodMs ?? 30_000,
+      backoff: { ...DEFAULT_BACKOFF, ...(opts.backoff ?? {}) },
+      pids,
+      imageMappings: opts.imageMappings,
+      baseEnv: process.env,
+      emit: (key: string) => this.emit(key),
+      drainer: () => this.drainer,
+    };
+  }
+
+  private emit(key: string): void {
+    for (const l of this.listeners) {
+      try {
+        l(key);
+      } catch {
+        // A failing listener must not break the supervisor or the other listeners.
+      }
+    }
+  }
+
+  apply(spec: WorkloadSpec): void {
+    if (this.closed) return; // shutting down: start nothing new
+    let w = this.workloads.get(spec.key);
+    if (w) w.update(spec);
+    else {
+      w = new Workload(spec, this.ctx);
+      this.workloads.set(spec.key, w);
+    }
+    w.reconcile();
+  }
+
+  async remove(key: string): Promise<void> {
+    const w = this.workloads.get(key);
+    if (!w) return;
+    this.workloads.delete(key);
+    this.removing.add(w);
+    this.emit(key);
+    try {
+      await w.stopAll(true);
+      w.removeLogs();
+    } finally {
+      this.removing.delete(w);
+    }
+    this.emit(key);
+  }
+
+  status(key: string): WorkloadStatus | undefined {
+    return this.workloads.get(key)?.status();
+  }
+
+  onChange(listener: (key: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  setDrainer(drain: Drainer): void {
+    this.drainer = drain;
+  }
+
+  async logs(key: string, opts: LogOptions, write: (line: string) => void): Promise<() => void> {
+    const w = this.workloads.get(key);
+    if (!w) throw new Error(`no workload "${key}" in the local runtime`);
+    const tail = opts.tailLines === undefined || opts.tailLines === null ? undefined : Math.max(0, Math.floor(Number(opts.tailLines)) || 0);
+    const sources = w.logSources();
+    let prefixed = sources.length > 1;
+    const line = (log: InstanceLog, text: string) => (prefixed ? `[${log.id}] ${text}` : text);
+    let stopped = false;
+    const unsubscribe: (() => void)[] = [];
+    const follow = (log: InstanceLog) => unsubscribe.push(log.follow((text) => !stopped && write(line(log, text))));
+    // Reading and subscribing happen in the same tick and log writes are synchronous, so no line
+    // is lost or repeated between the two.
+    for (const log of sources) {
+      for (const text of log.read(tail)) write(line(log, text));
+      if (opts.follow) follow(log);
+    }
+    if (opts.follow) {
+      unsubscribe.push(
+        w.onNewLog((log) => {
+          prefixed = true;
+          follow(log);
+        }),
+      );
+    }
+    return () => {
+      stopped = true;
+      for (const u of unsubscribe.splice(0)) u();
+    };
+  }
+
+  async usage(key: string): Promise<ResourceUsage[]> {
+    const w = this.workloads.get(key);
+    if (!w) return [];
+    const samples = await Promise.all(
+      w.instances.map(async (i) => {
+        const pid = i.pid;
+        const u = pid === undefined ? undefined : await sampleProcess(pid);
+        return u ? { id: i.id, cpuSeconds: u.cpuSeconds, rssBytes: u.rssBytes } : undefined;
+      }),
+    );
+    return samples.filter((s): s is ResourceUsage => s !== undefined);
+  }
+
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.workloads.values(), ...this.removing].map((w) => w.stopAll(false)));
+  }
+}
