@@ -474,3 +474,98 @@ test('client disconnect aborts the upstream request and frees the slot', async (
   assert.match(m, /sluice_gateway_requests_total\{namespace="default",revision="c-1",code="none"\} 1/);
   assert.match(m, /sluice_gateway_requests_total\{namespace="default",revision="c-1",code="2xx"\} 1/);
 });
+
+test('a kept-alive connection the backend dropped is retried transparently', async (t) => {
+  // Backend that resets every connection on its second request, like an idle-timeout race.
+  let resets = 0;
+  const server = http.createServer((req, res) => {
+    const s = req.socket as typeof req.socket & { served?: number };
+    s.served = (s.served ?? 0) + 1;
+    if (s.served > 1) {
+      resets++;
+      s.destroy();
+      return;
+    }
+    res.end('fresh');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  const { gw, port } = await startGateway(t);
+  gw.setRevision(rev('default/k-1', [{ id: 'k', host: '127.0.0.1', port: (server.address() as AddressInfo).port }], 1));
+  gw.setRoutes([{ host: 'k.default.example.com', targets: [{ revisionKey: 'default/k-1', percent: 100 }] }]);
+  for (let i = 0; i < 5; i++) {
+    const r = await request(port, 'k.default.example.com');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.body, 'fresh');
+  }
+  assert.ok(resets >= 1, 'the stale-connection path was exercised');
+});
+
+test('HEAD, 204 and 304 responses pass through without bodies', async (t) => {
+  const server = http.createServer((req, res) => {
+    if (req.url === '/204') res.writeHead(204).end();
+    else if (req.url === '/304') res.writeHead(304, { etag: '"x"' }).end();
+    else res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5', 'set-cookie': ['a=1', 'b=2'] }).end(req.method === 'HEAD' ? undefined : 'hello');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  const { gw, port } = await startGateway(t);
+  gw.setRevision(rev('default/m-1', [{ id: 'm', host: '127.0.0.1', port: (server.address() as AddressInfo).port }]));
+  gw.setRoutes([{ host: 'm.default.example.com', targets: [{ revisionKey: 'default/m-1', percent: 100 }] }]);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
+  const head = await request(port, 'm.default.example.com', { method: 'HEAD', agent });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-length'], '5');
+  assert.equal(head.body, '');
+  assert.equal((await request(port, 'm.default.example.com', { path: '/204', agent })).status, 204);
+  const nm = await request(port, 'm.default.example.com', { path: '/304', agent });
+  assert.equal(nm.status, 304);
+  assert.equal(nm.headers.etag, '"x"');
+  const get = await request(port, 'm.default.example.com', { agent });
+  assert.equal(get.body, 'hello');
+  assert.deepEqual(get.headers['set-cookie'], ['a=1', 'b=2']);
+});
+
+test('a WebSocket refused by the backend gets the backend answer; held upgrades wait for capacity', async (t) => {
+  const a = await startBackend(t, 'A');
+  const wss = new WebSocketServer({ noServer: true });
+  a.server.on('upgrade', (req, socket, head) => {
+    if (req.url === '/refuse') {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 4\r\n\r\nnope');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (m) => ws.send(`echo:${m.toString()}`)));
+  });
+  t.after(() => wss.close());
+  const { gw, port } = await startGateway(t);
+  gw.setRevision(rev('default/w-1', [], 1));
+  gw.setRoutes([{ host: 'w.default.example.com', targets: [{ revisionKey: 'default/w-1', percent: 100 }] }]);
+
+  const refused = new WebSocket(`ws://127.0.0.1:${port}/refuse`, { headers: { host: 'w.default.example.com' } });
+  refused.on('error', () => {});
+  const status = new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
+  await waitFor('held upgrade', () => gw.sample('default/w-1').queued === 1);
+  gw.setRevision(rev('default/w-1', [a], 1));
+  assert.equal(await status, 403);
+  refused.terminate();
+  await waitFor('slot released', () => gw.sample('default/w-1').inFlight === 0);
+
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: 'w.default.example.com' } });
+  t.after(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  // cc=1 and the tunnel is open: a plain request waits until the socket closes.
+  const plain = request(port, 'w.default.example.com');
+  await waitFor('plain held behind tunnel', () => gw.sample('default/w-1').queued === 1);
+  ws.close();
+  assert.equal((await plain).body, 'A');
+});

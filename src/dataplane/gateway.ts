@@ -117,7 +117,8 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
 }
 
 function onUpstreamBodyError(this: Tagged<IncomingMessage>): void {
-  this[kEx]!.res?.destroy();
+  const ex = this[kEx]!;
+  (ex.res ?? ex.socket)?.destroy();
 }
 
 function onUpstreamBodyClose(this: Tagged<IncomingMessage>): void {
@@ -156,7 +157,16 @@ function onUpgradeRefused(this: Tagged<ClientRequest>, ures: IncomingMessage): v
   const sock = ex.socket!;
   ex.status = ures.statusCode ?? 502;
   sock.write(rawResponseHead(ex.status, ures.statusMessage, ures.rawHeaders, true) + 'connection: close\r\n\r\n');
-  ures.pipe(sock);
+  (ures as Tagged<IncomingMessage>)[kEx] = ex;
+  ures.on('end', onRefusedBodyEnd);
+  ures.on('error', onUpstreamBodyError);
+  ures.pipe(sock, { end: false });
+}
+
+function onRefusedBodyEnd(this: Tagged<IncomingMessage>): void {
+  // Body is close-delimited; see sendSocketError for why the socket is destroyed after flushing.
+  const sock = this[kEx]!.socket!;
+  sock.end(() => sock.destroy());
 }
 
 function onTunnelClose(this: Tagged<Duplex>): void {

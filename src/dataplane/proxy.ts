@@ -114,7 +114,9 @@ export function sendSocketError(socket: Duplex, status: number, message: string,
   const body = message.endsWith('\n') ? message : message + '\n';
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: gateway\r\nconnection: close\r\n`;
   if (extra) for (const k in extra) head += `${k}: ${extra[k]}\r\n`;
-  socket.end(head + '\r\n' + body);
+  // The socket is not being read (Upgrade sockets have no reader until tunnelled), so the client's
+  // FIN would never be seen: close our side fully once the answer is flushed.
+  socket.end(head + '\r\n' + body, () => socket.destroy());
 }
 
 /** Whether a request carries a body (so it cannot be replayed to another endpoint). */
