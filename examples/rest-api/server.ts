@@ -78,19 +78,19 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   if (typeof sleep === 'string') return send(res, 400, sleep);
   if (sleep) await new Promise((r) => setTimeout(r, sleep));
 
-  const path = url.pathname;
+  let path: string;
+  try {
+    // Decoded, so a RESOURCE with spaces ("NOT SPECIFIED") is reachable as /NOT%20SPECIFIED.
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return send(res, 400, `malformed path ${url.pathname}\n`);
+  }
   const root = `/${resource}`;
   if (path === root || path === `${root}/`) {
     return send(res, 200, `${resource} ticker not found!, require /${resource}/{ticker}\n`);
   }
   if (path.startsWith(`${root}/`)) {
-    let stockId: string;
-    try {
-      stockId = decodeURIComponent(path.slice(root.length + 1));
-    } catch {
-      return send(res, 400, `bad ticker in path ${path}\n`);
-    }
-    return stockPrice(res, stockId);
+    return stockPrice(res, path.slice(root.length + 1));
   }
   if (path === '/crash') {
     process.stderr.write('rest-api: /crash requested, exiting with code 3\n');
