@@ -121,3 +121,13 @@ test('metrics text is well-formed', () => {
   assert.match(text, /sluice_gateway_request_duration_seconds_bucket\{namespace="default",revision="app-00001",le="\+Inf"\} 2/);
   assert.match(text, /sluice_gateway_rejected_total\{reason="timeout"\} 3/);
 });
+
+test('retry policy: refused always, broken connections only for idempotent methods', async () => {
+  const { isRetryable } = await import('../src/dataplane/proxy.js');
+  const err = (code: string) => Object.assign(new Error(code), { code });
+  assert.equal(isRetryable(err('ECONNREFUSED'), 'POST'), true);
+  assert.equal(isRetryable(err('ECONNRESET'), 'GET'), true);
+  assert.equal(isRetryable(err('ECONNRESET'), 'POST'), false);
+  assert.equal(isRetryable(err('ETIMEDOUT'), 'GET'), false);
+  assert.equal(isRetryable(new Error('x'), 'GET'), false);
+});

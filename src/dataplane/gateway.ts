@@ -19,7 +19,7 @@ import {
   downstreamHeaders,
   errorCode,
   hasBody,
-  isConnectionError,
+  isRetryable,
   rawResponseHead,
   sendError,
   sendSocketError,
@@ -377,7 +377,7 @@ class Core {
     const failed = ex.ep!;
     const rev = ex.rev;
     // Nothing reached the backend's handler and there is no body to replay: try once more.
-    if (!ex.hasBody && !ex.retried && isConnectionError(err)) {
+    if (!ex.hasBody && !ex.retried && isRetryable(err, ex.req.method)) {
       ex.retried = true;
       const alt = rev.acquire(failed);
       if (alt !== null) {

@@ -127,12 +127,22 @@ export function hasBody(req: IncomingMessage): boolean {
   return cl !== undefined && cl !== '0';
 }
 
-/** Connection-level failures where the backend cannot have produced a response. */
-const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/** The connection was never established: the request cannot have reached the backend. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/** The connection broke before any response: the backend may or may not have seen the request. */
+const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+/** Methods safe to send twice (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-export function isConnectionError(err: unknown): boolean {
+/**
+ * Whether a bodiless request that failed before any response may be sent again: always if it never
+ * got a connection, and only for idempotent methods if the connection broke mid-way.
+ */
+export function isRetryable(err: unknown, method: string | undefined): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  return code !== undefined && RETRYABLE.has(code);
+  if (code === undefined) return false;
+  if (NOT_CONNECTED.has(code)) return true;
+  return BROKEN.has(code) && IDEMPOTENT.has(method ?? 'GET');
 }
 
 export function errorCode(err: unknown): string {
