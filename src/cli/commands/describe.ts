@@ -1,0 +1,51 @@
+// sluice describe KIND NAME: readable summaries for services, revisions and routes; other kinds
+// print as YAML.
+
+import type { Command } from 'commander';
+import { findKind, type ResourceKind } from '../../api/registry.js';
+import { Labels, type Revision, type Route, type Service } from '../../api/types.js';
+import { contextFor, kindArg, outputFormat, type Context } from '../context.js';
+import { describeRevision, describeRoute, describeService } from '../describe.js';
+import { formatObjects, type OutputFormat } from '../output.js';
+import { withTypeMeta } from './get.js';
+
+const kinds = {
+  service: findKind('service')!,
+  revision: findKind('revision')!,
+  route: findKind('route')!,
+};
+
+export async function describeResource(ctx: Context, kind: ResourceKind, name: string, format: OutputFormat): Promise<void> {
+  const obj = await ctx.client.get(kind, ctx.namespace, name);
+  if (format !== 'table') {
+    ctx.out(formatObjects(format, withTypeMeta(kind, [obj])[0]));
+    return;
+  }
+  const now = ctx.now();
+  if (kind === kinds.service) {
+    const revs = await ctx.client.list<Revision>(kinds.revision, ctx.namespace, { labelSelector: `${Labels.service}=${name}` });
+    ctx.out(describeService(obj as Service, revs.items ?? [], now));
+  } else if (kind === kinds.revision) {
+    const svcName = obj.metadata.labels?.[Labels.service];
+    const svc = svcName ? await ctx.client.tryGet<Service>(kinds.service, ctx.namespace, svcName) : undefined;
+    ctx.out(describeRevision(obj as Revision, svc, now));
+  } else if (kind === kinds.route) {
+    ctx.out(describeRoute(obj as Route, now));
+  } else {
+    ctx.out(formatObjects('yaml', withTypeMeta(kind, [obj])[0]));
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('describe')
+    .description('Show details of a service, revision or route')
+    .argument('<kind>', 'resource kind (ksvc, revision, route, ...)')
+    .argument('<name>', 'resource name')
+    .option('-o, --output <format>', 'output format: table (readable summary), yaml, json or name', 'table')
+    .action(async (kindName: string, name: string, _opts, cmd: Command) => {
+      const kind = kindArg(kindName);
+      const format = outputFormat(cmd);
+      await describeResource(contextFor(cmd), kind, name, format);
+    });
+}

@@ -1,0 +1,41 @@
+// `sluice server`: runs the embedded Sluice in the foreground until SIGINT/SIGTERM.
+
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { startSluice } from '../server.js';
+
+export interface ServerCommandOptions {
+  dataDir?: string;
+  apiPort?: number;
+  gatewayPort?: number;
+  domain?: string;
+  host?: string;
+  images?: string;
+}
+
+export async function runServer(opts: ServerCommandOptions): Promise<void> {
+  const sluice = await startSluice({
+    dataDir: opts.dataDir ?? join(homedir(), '.sluice'),
+    apiPort: opts.apiPort,
+    gatewayPort: opts.gatewayPort,
+    domain: opts.domain,
+    host: opts.host,
+    imagesFile: opts.images,
+  });
+  console.log(`Sluice is running.
+  API:        ${sluice.apiUrl}
+  Gateway:    ${sluice.gatewayUrl}
+  Data:       ${sluice.dataDir}
+  Kubeconfig: ${sluice.kubeconfigPath}
+
+  export KUBECONFIG=${sluice.kubeconfigPath}
+  kubectl get ksvc`);
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      console.log('Stopping Sluice: stopping instances...');
+      void sluice.stop().then(resolveStop);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
