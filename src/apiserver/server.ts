@@ -1,0 +1,204 @@
+// Sluice's Kubernetes-style API server: the HTTP front door that stock kubectl talks to. It
+// authenticates, routes (discovery, OpenAPI, resources), and guarantees every answer is either
+// the requested representation or a metav1.Status — never a stack trace, never a hang.
+
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { admit as knativeAdmit } from '../api/admission.js';
+import { convert as knativeConvert } from '../api/conversion.js';
+import { ApiError } from '../api/errors.js';
+import type { KObject } from '../api/types.js';
+import type { Store } from '../store/store.js';
+import { isPublicPath, makeAuthenticator } from './auth.js';
+import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import {
+  AGGREGATED_CONTENT_TYPE,
+  aggregatedDiscovery,
+  apiGroupDoc,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  groups,
+} from './discovery.js';
+import type { LogsHook } from './logs.js';
+import { negotiate } from './negotiate.js';
+import type { AdmitFn, ConvertFn } from './objects.js';
+import { openApiV3Doc, openApiV3Root } from './openapi.js';
+import { matchPath, splitPath } from './paths.js';
+import { handleResource, type ResourceContext } from './resources.js';
+import { methodNotAllowed, pathNotFound, sendJson, sendStatus, toApiError, unauthorized } from './status.js';
+
+export type { AdmitFn, ConvertFn } from './objects.js';
+export type { LogsHook, LogOptions } from './logs.js';
+
+export interface ApiServerOptions {
+  store: Store;
+  /** The bearer token every request must carry (kubeconfig `users[].user.token`). */
+  token: string;
+  /** Defaulting + validation for creates and updates (default: Knative's, src/api/admission.ts). */
+  admit?: AdmitFn;
+  /** Conversion between served versions (default: src/api/conversion.ts). */
+  convert?: ConvertFn;
+  /** Largest accepted request body (default 3 MiB, as Kubernetes). */
+  maxBodyBytes?: number;
+  /** Source of revision logs for GET .../revisions/{name}/log; without it that path is a 404. */
+  logs?: LogsHook;
+  /** Delete owned objects (ownerReferences) when their owner is deleted (default true). */
+  garbageCollect?: boolean;
+  /** Namespaces created at startup when missing (default: default, knative-serving). */
+  initialNamespaces?: string[];
+  /**
+   * Serve HTTPS with this certificate (see certs.ts). kubectl sends bearer tokens only over TLS,
+   * so without it only token-aware clients other than kubectl can authenticate.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Where internal errors are reported (default console.error). */
+  log?: (message: string) => void;
+}
+
+export interface ApiServer {
+  /** Starts listening; resolves to the actual port (pass 0 for an ephemeral one). */
+  listen(port: number, host?: string): Promise<number>;
+  /** Ends every watch and connection and stops listening. The store is left open. */
+  close(): Promise<void>;
+}
+
+const VERSION_INFO = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-sluice',
+  gitCommit: 'sluice',
+  gitTreeState: 'clean',
+  buildDate: '2025-01-01T00:00:00Z',
+  goVersion: 'n/a',
+  compiler: 'n/a',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+export function createApiServer(opts: ApiServerOptions): ApiServer {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const authenticate = makeAuthenticator(opts.token);
+  const streams = new Set<() => void>();
+  const ctx: ResourceContext = {
+    store: opts.store,
+    admit: opts.admit ?? knativeAdmit,
+    convert: opts.convert ?? knativeConvert,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    garbageCollect: opts.garbageCollect ?? true,
+    logs: opts.logs,
+    trackWatch: (stop) => {
+      streams.add(stop);
+      return () => streams.delete(stop);
+    },
+  };
+  let address = '127.0.0.1';
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sluice.invalid');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    if (isPublicPath(path)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+      return;
+    }
+    if (!authenticate(req)) throw unauthorized();
+
+    const get = (body: () => unknown, contentType?: string) => {
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
+      sendJson(res, 200, body(), contentType);
+    };
+    const discovery = (legacy: boolean, plain: () => unknown) => {
+      if (negotiate(req.headers.accept, { discovery: true }) === 'discovery-v2') {
+        get(() => aggregatedDiscovery(legacy), AGGREGATED_CONTENT_TYPE);
+      } else get(plain);
+    };
+
+    if (path === '/version') return get(() => VERSION_INFO);
+    if (path === '/api') return discovery(true, () => apiVersions(address));
+    if (path === '/apis') return discovery(false, apiGroupList);
+    if (path === '/openapi/v3') return get(openApiV3Root);
+    if (path.startsWith('/openapi/v3/')) {
+      const doc = openApiV3Doc(path.slice('/openapi/v3/'.length));
+      if (!doc) throw pathNotFound(path);
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(doc.text),
+        // The hash in the URL names this exact content, so clients may cache it for good.
+        'Cache-Control': url.searchParams.get('hash') === doc.hash ? 'public, immutable, max-age=31536000' : 'no-cache, private',
+        Etag: `"${doc.hash}"`,
+      });
+      res.end(doc.text);
+      return;
+    }
+    const segs = splitPath(path) ?? [];
+    if (segs.length === 2 && segs[0] === 'apis' && groups().includes(segs[1])) return get(() => apiGroupDoc(segs[1]));
+
+    const match = matchPath(path);
+    if (match.type === 'groupVersion') return get(() => apiResourceList(match.group, match.version));
+    if (match.type === 'resource') {
+      return handleResource({ req, res, path: match.path, query: url.searchParams, ctx });
+    }
+    throw pathNotFound(path);
+  }
+
+  const handler: RequestListener = (req, res) => {
+    route(req, res).catch((e) => {
+      const err = toApiError(e, log);
+      if (res.headersSent) {
+        // A stream (watch, logs) already started: all that's left is to end it.
+        res.end();
+        return;
+      }
+      if (err.code === 413) {
+        // The client may still be uploading; close rather than read the rest.
+        res.setHeader('Connection', 'close');
+      }
+      if (err.code === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="sluice"');
+      res.removeHeader('Warning');
+      sendStatus(res, err);
+    });
+  };
+  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler);
+  server.on('clientError', (err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy(err);
+  });
+
+  async function ensureNamespaces(): Promise<void> {
+    for (const name of opts.initialNamespaces ?? ['default', 'knative-serving']) {
+      if (await opts.store.get('namespaces', undefined, name)) continue;
+      const ns: KObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name }, spec: {}, status: { phase: 'Active' } };
+      try {
+        await opts.store.create('namespaces', ns);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+      }
+    }
+  }
+
+  return {
+    async listen(port: number, host = '127.0.0.1'): Promise<number> {
+      await ensureNamespaces();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const actual = (server.address() as AddressInfo).port;
+      address = `${host.includes(':') ? `[${host}]` : host}:${actual}`;
+      return actual;
+    },
+    async close(): Promise<void> {
+      for (const stop of [...streams]) stop();
+      if (!server.listening) return;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
