@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Container } from '../src/api/types.js';
 import { REST_API_IMAGE, defaultImageMappings } from '../src/runtime/image-map.js';
 import { LocalRuntime } from '../src/runtime/local/index.js';
-import type { WorkloadSpec } from '../src/runtime/runtime.js';
+import type { WorkloadSpec, WorkloadStatus } from '../src/runtime/runtime.js';
 import { waitFor } from './support/poll.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -208,4 +208,35 @@ test('remove stops the instances (draining them) and forgets the workload', asyn
   assert.deepEqual(fs.readdirSync(path.join(dataDir, 'logs', 'default', 'gone')), [], 'log files removed');
   assert.deepEqual(fs.readdirSync(path.join(dataDir, 'pids')), [], 'pid records removed');
   await rt.remove(key); // idempotent
+});
+
+test('a throwing drainer does not keep an instance from stopping', async (t) => {
+  const { rt } = makeRuntime(t);
+  const key = 'default/throws';
+  rt.setDrainer(() => {
+    throw new Error('data plane exploded');
+  });
+  rt.apply(spec('throws', 1));
+  const inst = (await waitFor('ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
+  rt.apply(spec('throws', 0));
+  await waitFor('stopped', () => rt.status(key)?.instances.length === 0);
+  assert.equal(alive(inst.pid!), false);
+});
+
+test('a crash next to a ready replica is not a workload failure', async (t) => {
+  const { rt } = makeRuntime(t);
+  const key = 'default/pair';
+  rt.apply(spec('pair', 2));
+  const two = await waitFor('2 ready', () => rt.status(key)?.readyReplicas === 2 && rt.status(key));
+  const [victim] = two.instances;
+  const seen: WorkloadStatus[] = [];
+  rt.onChange((k) => k === key && seen.push(rt.status(k)!));
+  await get(victim.port, '/crash');
+  await waitFor('restarted', () => rt.status(key)?.readyReplicas === 2 && rt.status(key)!.instances.find((i) => i.id === victim.id)!.restarts === 1);
+  const during = seen.filter((s) => s.instances.find((i) => i.id === victim.id)?.phase === 'backoff');
+  assert.ok(during.length > 0, 'went through back-off');
+  for (const s of during) {
+    assert.equal(s.readyReplicas, 1);
+    assert.equal(s.failure, undefined);
+  }
 });

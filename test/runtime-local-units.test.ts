@@ -10,7 +10,7 @@ import { buildEnv, expandVars } from '../src/runtime/local/env.js';
 import { InstanceLog } from '../src/runtime/local/logs.js';
 import { PidFiles } from '../src/runtime/local/pids.js';
 import { allocatePort, releasePort } from '../src/runtime/local/ports.js';
-import { normalizeProbe, stepThreshold } from '../src/runtime/local/probe.js';
+import { normalizeProbe, startupProbeInterval, stepThreshold } from '../src/runtime/local/probe.js';
 import { pickVictims } from '../src/runtime/local/workload.js';
 import { LocalRuntime } from '../src/runtime/local/index.js';
 
@@ -46,6 +46,13 @@ test('probe thresholds count consecutive results', () => {
   s = stepThreshold(s, true, 2, 3);
   s = stepThreshold(stepThreshold(stepThreshold(s, false, 2, 3), false, 2, 3), false, 2, 3);
   assert.equal(s.passing, false, 'three in a row fail it');
+});
+
+test('startup probing is fast at first, then backs off to at most 1 s', () => {
+  assert.equal(startupProbeInterval(0, 10_000), 10);
+  assert.equal(startupProbeInterval(9_999, 10_000), 10);
+  assert.equal(startupProbeInterval(12_000, 10_000), 1000);
+  assert.equal(startupProbeInterval(60_000, 500), 500, 'never slower than the period');
 });
 
 test('probes default like Knative and Kubernetes, and map ports to the instance port', () => {

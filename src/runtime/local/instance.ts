@@ -305,7 +305,10 @@ export class Instance {
       if (drain) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          drain().catch(() => undefined),
+          // A drainer that throws (even synchronously) must not keep the instance from stopping.
+          Promise.resolve()
+            .then(drain)
+            .catch(() => undefined),
           new Promise<void>((r) => {
             this.endDrainEarly = r;
             timer = setTimeout(r, grace);

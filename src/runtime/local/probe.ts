@@ -10,6 +10,19 @@ import net from 'node:net';
 import type { ContainerPort, Probe } from '../../api/types.js';
 
 export const STARTUP_PROBE_INTERVAL_MS = 10;
+/** How long the 10 ms probing lasts before it backs off (local apps start well within this). */
+export const FAST_PROBING_MS = 10_000;
+
+/**
+ * Interval between readiness probes before the first success. 10 ms for the first 10 s, then a
+ * tenth of the time waited so far, capped at 1 s (and at the probe's period), so an app that never
+ * gets ready is not probed a hundred times a second forever, yet a slow starter is still found
+ * within a second of listening.
+ */
+export function startupProbeInterval(elapsedMs: number, periodMs: number): number {
+  if (elapsedMs < FAST_PROBING_MS) return STARTUP_PROBE_INTERVAL_MS;
+  return Math.max(STARTUP_PROBE_INTERVAL_MS, Math.min(Math.floor(elapsedMs / 10), 1000, periodMs));
+}
 
 export type ProbeAction =
   | { kind: 'http'; scheme: 'HTTP' | 'HTTPS'; host?: string; port: number | 'instance'; path: string; headers: Record<string, string> }
@@ -204,7 +217,10 @@ export class ProbeLoop {
     this.state = { successes: 0, failures: 0, passing: opts.initiallyPassing };
   }
 
+  private startedAt = 0;
+
   start(): void {
+    this.startedAt = performance.now();
     this.schedule(this.cfg.initialDelayMs);
   }
 
@@ -227,6 +243,6 @@ export class ProbeLoop {
     if (this.state.passing) this.everPassed = true;
     if (this.state.passing !== before) this.onChange(this.state.passing);
     const fast = this.opts.fastUntilFirstPass && !this.everPassed;
-    this.schedule(fast ? STARTUP_PROBE_INTERVAL_MS : this.cfg.periodMs);
+    this.schedule(fast ? startupProbeInterval(performance.now() - this.startedAt, this.cfg.periodMs) : this.cfg.periodMs);
   }
 }

@@ -91,6 +91,7 @@ export class Workload {
   private template: LaunchTemplate | WorkloadFailure;
   readonly instances: Instance[] = [];
   private readonly exitedLogs: InstanceLog[] = [];
+  /** The latest instance failure; cleared when any instance becomes ready. */
   private failure?: WorkloadFailure;
   private readonly logListeners = new Set<(log: InstanceLog) => void>();
   private readonly stops = new Set<Promise<void>>();
@@ -111,13 +112,14 @@ export class Workload {
   /** Takes a new desired state. A changed container (revisions are immutable, so rare) applies to new instances. */
   update(spec: WorkloadSpec): void {
     const json = JSON.stringify(spec.container);
+    let changed = spec.replicas !== this.spec.replicas;
     if (json !== this.containerJson) {
       this.containerJson = json;
       this.template = makeTemplate(spec, this.ctx);
+      changed = true;
     }
-    const replicasChanged = spec.replicas !== this.spec.replicas;
     this.spec = spec;
-    if (replicasChanged) this.ctx.emit(this.key);
+    if (changed) this.ctx.emit(this.key);
   }
 
   private get desired(): number {
@@ -126,13 +128,7 @@ export class Workload {
   }
 
   reconcile(): void {
-    if (!('command' in this.template)) {
-      if (this.failure !== this.template) {
-        this.failure = this.template;
-        this.ctx.emit(this.key);
-      }
-      return;
-    }
+    if (!('command' in this.template)) return; // status() reports why nothing runs
     const active = this.instances.filter((i) => !i.isTerminating);
     for (let n = active.length; n < this.desired; n++) this.startInstance(this.template);
     for (const victim of pickVictims(active, active.length - this.desired)) this.stopInstance(victim, true);
@@ -210,12 +206,16 @@ export class Workload {
 
   status(): WorkloadStatus {
     const instances = this.instances.map((i) => i.status());
+    const readyReplicas = instances.filter((i) => i.ready).length;
+    // A spec that cannot run at all outranks what its instances did. An instance crash only counts
+    // while nothing is ready (as in Knative): a restart next to healthy replicas is not a failure.
+    const failure = !('command' in this.template) ? this.template : readyReplicas === 0 ? this.failure : undefined;
     return {
       key: this.key,
       replicas: this.desired,
-      readyReplicas: instances.filter((i) => i.ready).length,
+      readyReplicas,
       instances,
-      ...(this.failure ? { failure: { ...this.failure } } : {}),
+      ...(failure ? { failure: { ...failure } } : {}),
     };
   }
 }
