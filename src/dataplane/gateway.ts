@@ -112,7 +112,16 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
   (ures as Tagged<IncomingMessage>)[kEx] = ex;
   ures.on('error', onUpstreamBodyError);
   ures.on('close', onUpstreamBodyClose);
-  res.writeHead(ures.statusCode ?? 502, ures.statusMessage, downstreamHeaders(ures.headers));
+  try {
+    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, downstreamHeaders(ures.headers));
+  } catch (err) {
+    // Something Node's client accepted but its server refuses to write back (odd status line or
+    // header): never let it escape into the event loop.
+    this.destroy();
+    ex.core.reject('upstream_error');
+    sendError(res, 502, `sluice gateway: revision "${ex.rev.key}" sent a response that cannot be relayed: ${String((err as Error).message ?? err)}`);
+    return;
+  }
   ures.pipe(res);
 }
 
@@ -323,8 +332,9 @@ class Core {
   /** Error answer on whichever kind of exchange this is. */
   answer(ex: Exchange, status: number, message: string, extra?: Record<string, string | number>): void {
     if (ex.res !== null) sendError(ex.res, status, message, extra);
+    else if (ex.status !== 0) ex.socket!.destroy(); // a response is already streaming on the raw socket
     else {
-      if (ex.status === 0) ex.status = status;
+      ex.status = status;
       sendSocketError(ex.socket!, status, message, extra);
     }
   }
