@@ -301,7 +301,7 @@ export class Instance {
     this.stopping = (async () => {
       if (!run || run.ended) return;
       const grace = this.deps.graceMs;
-      const deadline = this.deps.clock.now() + grace;
+      const deadline = performance.now() + grace; // timers run on real time, whatever the clock says
       if (drain) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
@@ -319,7 +319,7 @@ export class Instance {
         this.endDrainEarly = undefined;
       }
       if (run.ended) return;
-      const left = Math.max(deadline - this.deps.clock.now(), Math.min(2000, grace));
+      const left = Math.max(deadline - performance.now(), Math.min(2000, grace));
       this.kill(run, left);
       await run.exited;
     })();
