@@ -15,7 +15,7 @@ import type { Clock } from './instance.js';
 import { DEFAULT_LOG_MAX_BYTES, type InstanceLog } from './logs.js';
 import { PidFiles, type PidRecord } from './pids.js';
 import { sampleProcess } from './usage.js';
-import { Workload } from './workload.js';
+import { Workload, type WorkloadContext } from './workload.js';
 
 export interface LocalRuntimeOptions {
   /** Where logs (dataDir/logs) and pid records (dataDir/pids) live; also the default working directory. */
@@ -41,7 +41,7 @@ export class LocalRuntime implements Runtime {
   private readonly listeners = new Set<(key: string) => void>();
   private drainer?: Drainer;
   private closed = false;
-  private readonly ctx;
+  private readonly ctx: WorkloadContext;
   /** Processes a previous Sluice on this dataDir left behind, killed at construction. */
   readonly leftoversKilled: PidRecord[];
 
