@@ -118,7 +118,7 @@ export function describeService(svc: Service, revisions: Revision[], now: number
 function readyText(obj: KObject): string {
   const c = (obj.status?.conditions as Condition[] | undefined)?.find((x) => x.type === 'Ready');
   if (!c || c.status === 'Unknown') return 'not ready yet';
-  return c.status === 'True' ? 'ready' : `failed: ${c.reason ?? ''}`;
+  return c.status === 'True' ? 'ready' : `failed${c.reason ? `: ${c.reason}` : ''}`;
 }
 
 export function describeRevision(rev: Revision, svc: Service | undefined, now: number): string {
