@@ -1,9 +1,10 @@
 // The revision log subresource (GET .../revisions/{name}/log): streams text/plain from whatever
-// the runtime provides through the `logs` hook. The stream ends when the hook calls end(), or is
-// cancelled (through the function the hook returns) when the client goes away.
+// the runtime provides through the `logs` hook. Without follow, the response ends when the hook
+// returns (or calls end()); with follow, when the hook calls end() or the client goes away, at
+// which point the cancel function the hook returned is called.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { badRequest, notFound } from '../api/errors.js';
+import { ApiError, badRequest, notFound } from '../api/errors.js';
 import type { Store } from '../store/store.js';
 
 export interface LogOptions {
@@ -11,13 +12,24 @@ export interface LogOptions {
   tailLines?: number;
 }
 
+/**
+ * `write` takes one line of log text (a trailing newline is added when missing). The hook may
+ * return (or resolve to) a function that stops following.
+ */
 export type LogsHook = (
   namespace: string,
   revision: string,
   opts: LogOptions,
-  write: (chunk: string | Buffer) => void,
+  write: (line: string) => void,
   end: () => void,
 ) => void | (() => void) | Promise<void | (() => void)>;
+
+function parseTail(v: string | null): number | undefined {
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid tailLines "${v}": must be a non-negative integer`);
+  return n;
+}
 
 export async function serveRevisionLog(
   req: IncomingMessage,
@@ -31,12 +43,7 @@ export async function serveRevisionLog(
 ): Promise<void> {
   if (!hook) throw notFound('revisions/log', name, 'serving.knative.dev');
   const follow = query.get('follow') === 'true' || query.get('follow') === '1';
-  const tail = query.get('tailLines');
-  let tailLines: number | undefined;
-  if (tail !== null && tail !== '') {
-    tailLines = Number(tail);
-    if (!Number.isInteger(tailLines) || tailLines < 0) throw badRequest(`invalid tailLines "${tail}": must be a non-negative integer`);
-  }
+  const tailLines = parseTail(query.get('tailLines'));
   if (!(await store.get('serving.knative.dev/revisions', namespace, name))) {
     throw notFound('revisions', name, 'serving.knative.dev');
   }
@@ -44,32 +51,48 @@ export async function serveRevisionLog(
   let ended = false;
   let cancel: (() => void) | undefined;
   let untrack = () => {};
+  // Headers wait for the first line or the hook's answer, so a hook that fails up front (e.g. the
+  // revision has no running instance) still gets a proper Status.
+  const start = () => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, private' });
+  };
   const end = () => {
     if (ended) return;
     ended = true;
     untrack();
     if (cancel) cancel();
-    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+    start();
     if (!res.writableEnded) res.end();
   };
-  const write = (chunk: string | Buffer) => {
+  const write = (line: string) => {
     if (ended) return;
-    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Transfer-Encoding': 'chunked' });
-    res.write(chunk);
+    start();
+    const text = String(line);
+    res.write(text.endsWith('\n') ? text : `${text}\n`);
   };
   untrack = track(end);
-  req.on('close', end);
   res.on('close', end);
-  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Transfer-Encoding': 'chunked' });
-  res.flushHeaders();
+  let c: void | (() => void);
   try {
-    const c = await hook(namespace, name, { follow, tailLines }, write, end);
-    if (typeof c === 'function') {
-      if (ended) c();
-      else cancel = c;
-    }
+    c = await hook(namespace, name, { follow, ...(tailLines !== undefined ? { tailLines } : {}) }, write, end);
   } catch (e) {
-    write(`error reading logs: ${(e as Error).message}\n`);
+    if (!res.headersSent) {
+      ended = true;
+      untrack();
+      // Like `kubectl logs` on a pod that isn't running: the request can't be served right now.
+      throw e instanceof ApiError ? e : badRequest(`cannot read logs of revision "${name}": ${(e as Error).message}`);
+    }
+    write(`error reading logs: ${(e as Error).message}`);
     end();
+    return;
+  }
+  if (typeof c === 'function') {
+    if (ended) c();
+    else cancel = c;
+  }
+  if (!follow) end();
+  else {
+    start();
+    res.flushHeaders();
   }
 }

@@ -85,7 +85,6 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   untrack = w.track(stop);
   timer = setTimeout(stop, (w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000);
   timer.unref();
-  req.on('close', stop);
   res.on('close', stop);
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
