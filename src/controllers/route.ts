@@ -12,7 +12,14 @@ import { type ResolvedTarget, resolveTraffic, routeHosts } from './traffic.js';
 /** Every route's hosts, flattened into the gateway's table whenever one route changes. */
 export class RouteTable {
   private readonly byRoute = new Map<string, HostRoute[]>();
+  /** Every route seen, routed yet or not: revisions and configurations changing wake them. */
+  private readonly known = new Set<string>();
   constructor(private readonly sink: DataPlaneSink) {}
+
+  remember(ns: string, name: string, exists: boolean): void {
+    if (exists) this.known.add(`${ns}/${name}`);
+    else this.known.delete(`${ns}/${name}`);
+  }
 
   set(ns: string, name: string, hosts: HostRoute[] | undefined): void {
     const key = `${ns}/${name}`;
@@ -26,7 +33,7 @@ export class RouteTable {
   }
 
   routeKeysIn(ns: string): string[] {
-    return [...this.byRoute.keys()].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
+    return [...this.known].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
   }
 }
 
@@ -46,6 +53,7 @@ export function hostRoutesFor(ns: string, name: string, domain: string, targets:
 
 export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, ns: string, name: string): Promise<void> {
   const route = await ctx.store.get(RES.routes, ns, name);
+  table.remember(ns, name, !!route);
   if (!route || route.metadata.deletionTimestamp) {
     table.set(ns, name, undefined);
     return;
@@ -71,9 +79,11 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
 
   const domain = ctx.domain();
   const hosts = routeHosts(name, ns, domain);
+  // The domain may carry the gateway's port for clickable URLs; routing matches hosts without it.
+  const routingDomain = domain.replace(/:\d+$/, '');
   // A target that cannot be resolved keeps the last good routing (Knative does not drop traffic).
   const complete = !problem || problem.reason === 'RevisionFailed' || (problem.status === 'Unknown' && targets.length === traffic.length);
-  if (complete) table.set(ns, name, hostRoutesFor(ns, name, domain, targets));
+  if (complete) table.set(ns, name, hostRoutesFor(ns, name, routingDomain, targets));
 
   const prev = (route.status ?? {}) as RouteStatus;
   const status: RouteStatus = {

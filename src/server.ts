@@ -1,0 +1,130 @@
+// Assembles the embedded Sluice: SQLite store, API server, controllers, gateway and the local
+// process runtime, in one process. `sluice server` and the tests both start it through here.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { admit } from './api/admission.js';
+import { convert } from './api/conversion.js';
+import { createApiServer } from './apiserver/server.js';
+import { writeKubeconfig } from './apiserver/kubeconfig.js';
+import { loadOrCreateServingCert } from './apiserver/certs.js';
+import { ControllerManager } from './controllers/manager.js';
+import type { ScaleSource } from './controllers/context.js';
+import { Gateway } from './dataplane/gateway.js';
+import { defaultImageMappings, loadImageMappings } from './runtime/image-map.js';
+import { LocalRuntime } from './runtime/local/runtime.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { KObject } from './api/types.js';
+
+export interface SluiceOptions {
+  dataDir: string;
+  apiPort?: number;
+  gatewayPort?: number;
+  /** Domain of route URLs; may carry a port ("localhost:8080") so URLs open directly. */
+  domain?: string;
+  host?: string;
+  /** Extra image → command mappings (JSON or YAML file). */
+  imagesFile?: string;
+  quiet?: boolean;
+  /** Grace period for stopping instances (Kubernetes' default is 30 s). */
+  gracePeriodMs?: number;
+}
+
+export interface RunningSluice {
+  apiUrl: string;
+  gatewayUrl: string;
+  gatewayPort: number;
+  kubeconfigPath: string;
+  dataDir: string;
+  store: SqliteStore;
+  controllers: ControllerManager;
+  gateway: Gateway;
+  runtime: LocalRuntime;
+  stop(): Promise<void>;
+}
+
+/** The repository root (where dist/ and examples/ live), found from this compiled file. */
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A stable token per data dir, so a restarted server keeps working with the kubeconfig users have. */
+function tokenFor(dataDir: string): string {
+  const file = join(dataDir, 'token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** Until the autoscaler drives it: min-scale instances, at least one. */
+const minScaleSource: ScaleSource = {
+  desiredReplicas(rev: KObject): number {
+    const v = Number(rev.spec?.template?.metadata?.annotations?.['autoscaling.knative.dev/min-scale'] ?? rev.metadata.annotations?.['autoscaling.knative.dev/min-scale']);
+    return Number.isInteger(v) && v > 0 ? v : 1;
+  },
+};
+
+export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const host = opts.host ?? '127.0.0.1';
+  const log = opts.quiet ? () => {} : (msg: string) => console.error(`sluice: ${msg}`);
+  const domain = opts.domain ?? 'example.com';
+
+  const store = SqliteStore.open(dataDir);
+  const mappings = [...(opts.imagesFile ? loadImageMappings(opts.imagesFile) : []), ...defaultImageMappings(projectRoot)];
+  const runtime = new LocalRuntime({ dataDir, imageMappings: mappings, gracePeriodMs: opts.gracePeriodMs });
+  const gateway = new Gateway();
+  runtime.setDrainer((key, id) => gateway.drain(key, id));
+
+  const controllers = new ControllerManager({
+    store,
+    runtime,
+    dataplane: gateway,
+    scale: minScaleSource,
+    domain: () => domain,
+    log,
+  });
+
+  const token = tokenFor(dataDir);
+  // kubectl sends a bearer token only over TLS, so the API serves HTTPS with its own certificate.
+  const cert = loadOrCreateServingCert(dataDir);
+  const api = createApiServer({
+    store,
+    token,
+    tls: cert,
+    admit,
+    convert,
+    logs: (ns, revision, logOpts, write) => runtime.logs(`${ns}/${revision}`, logOpts, write),
+  });
+
+  const gatewayPort = await gateway.listen(opts.gatewayPort ?? 8080, host);
+  const apiPort = await api.listen(opts.apiPort ?? 8001, host);
+  const apiUrl = `https://${host}:${apiPort}`;
+  const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
+  writeKubeconfig(kubeconfigPath, { server: apiUrl, token, certificateAuthority: cert.cert });
+  await controllers.start();
+
+  let stopped = false;
+  return {
+    apiUrl,
+    gatewayUrl: `http://${host}:${gatewayPort}`,
+    gatewayPort,
+    kubeconfigPath,
+    dataDir,
+    store,
+    controllers,
+    gateway,
+    runtime,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      controllers.stop();
+      await api.close();
+      await runtime.shutdown();
+      await gateway.close();
+      store.close();
+    },
+  };
+}
