@@ -21,7 +21,7 @@ export interface AutoscalerState {
 /** State for a revision the control plane starts tracking (ready = instances already running). */
 export function initialAutoscalerState(spec: Pick<ScalingSpec, 'class'>, now: number, ready = 0): AutoscalerState {
   if (spec.class === KPA_CLASS) return { kpa: newKpaState(now, ready) };
-  if (spec.class === HPA_CLASS) return { hpa: newHpaState() };
+  if (spec.class === HPA_CLASS) return { hpa: newHpaState(now, ready) };
   return {};
 }
 
@@ -116,7 +116,7 @@ export async function decide(state: AutoscalerState, input: DecideInput, now: nu
       return fromKpa(input, now, d, state);
     }
     case HPA_CLASS: {
-      const hpa = state.hpa ?? newHpaState();
+      const hpa = state.hpa ?? newHpaState(now, input.ready);
       let metric: AverageMetric | null = null;
       let error: string | undefined;
       if (spec.metric === 'cpu') metric = input.cpu ?? null;

@@ -27,7 +27,15 @@ export interface HpaState {
   scaleEvents: Array<{ time: number; delta: number }>;
 }
 
-export const newHpaState = (): HpaState => ({ recommendations: [], scaleEvents: [] });
+/**
+ * Fresh state. Kubernetes starts with no history, so its first scale down is immediate; pass
+ * `current` when taking over instances that already run (a control-plane restart) to treat them
+ * as a recommendation made now, so a scale down waits for the stabilization window.
+ */
+export function newHpaState(now?: number, current?: number): HpaState {
+  const recommendations = now !== undefined && current !== undefined && current > 0 ? [{ time: now, value: current }] : [];
+  return { recommendations, scaleEvents: [] };
+}
 
 export interface HpaInput {
   spec: HpaSpec;
