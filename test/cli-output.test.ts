@@ -59,7 +59,8 @@ test('output formats: yaml/json/name; lists print as a v1 List; unknown -o is re
   assert.deepEqual(JSON.parse(formatObjects('json', [o])).items, [o]);
   assert.equal(formatObjects('name', [o, o]), 'service.serving.knative.dev/s\nservice.serving.knative.dev/s\n');
   assert.equal(parseOutputFormat('YAML'), 'yaml');
-  assert.throws(() => parseOutputFormat('wide2'), (e: unknown) => e instanceof CliError && /allowed formats are: table,yaml,json,name/.test(e.message));
+  assert.equal(parseOutputFormat('wide'), 'table');
+  assert.throws(() => parseOutputFormat('wide2'), (e: unknown) => e instanceof CliError && /allowed formats are: table,yaml,json,name,wide/.test(e.message));
 });
 
 const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason?: string, message?: string) => ({ type, status, reason, message, lastTransitionTime: ago(60) });

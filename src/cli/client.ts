@@ -47,6 +47,7 @@ export class SluiceClient {
   constructor(
     readonly server: string,
     private readonly token?: string,
+    private readonly tls: { ca?: string; insecureSkipTlsVerify?: boolean } = {},
   ) {}
 
   /** /apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}[/{sub}]] (or /api/v1/... for core kinds). */
@@ -173,9 +174,12 @@ export class SluiceClient {
     const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json', 'User-Agent': 'sluice-cli' };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;
     if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
-    const mod = url.protocol === 'https:' ? https : http;
     // agent: false -> one connection per request, closed afterwards, so nothing keeps the CLI alive.
-    return mod.request(url, { method, headers, agent: false }, onResponse);
+    if (url.protocol === 'https:') {
+      const tls = { ca: this.tls.ca, rejectUnauthorized: !this.tls.insecureSkipTlsVerify };
+      return https.request(url, { method, headers, agent: false, ...tls }, onResponse);
+    }
+    return http.request(url, { method, headers, agent: false }, onResponse);
   }
 
   private networkError(e: unknown): CliError {

@@ -26,7 +26,7 @@ export function contextFor(cmd: Command): Context {
   const g = cmd.optsWithGlobals<GlobalOptions>();
   const conn = loadKubeconfig(defaultSource(g.kubeconfig));
   return {
-    client: new SluiceClient(conn.server, conn.token),
+    client: new SluiceClient(conn.server, conn.token, { ca: conn.ca, insecureSkipTlsVerify: conn.insecureSkipTlsVerify }),
     namespace: g.namespace || conn.namespace,
     now: Date.now,
     out: (s) => process.stdout.write(s),

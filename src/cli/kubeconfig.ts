@@ -18,6 +18,9 @@ export interface KubeconfigSource {
 export interface Connection {
   server: string;
   token?: string;
+  /** PEM of the CA that signed an https server's certificate. */
+  ca?: string;
+  insecureSkipTlsVerify?: boolean;
   namespace: string;
   /** The file it came from, for error messages. */
   path: string;
@@ -56,12 +59,23 @@ export function parseKubeconfig(text: string, path: string): Connection {
   if (!ctxName) throw new CliError(`kubeconfig ${path} has no current-context`);
   const ctx = pick<{ cluster?: string; user?: string; namespace?: string }>(doc.contexts, ctxName, 'context');
   if (!ctx) throw new CliError(`kubeconfig ${path}: context "${ctxName}" not found`);
-  const cluster = pick<{ server?: string }>(doc.clusters, ctx.cluster, 'cluster');
+  const cluster = pick<Record<string, any>>(doc.clusters, ctx.cluster, 'cluster');
   if (!cluster?.server) throw new CliError(`kubeconfig ${path}: cluster "${ctx.cluster ?? ''}" has no server`);
   const user = pick<{ token?: string }>(doc.users, ctx.user, 'user');
+  let ca: string | undefined;
+  if (cluster['certificate-authority-data']) ca = Buffer.from(String(cluster['certificate-authority-data']), 'base64').toString('utf8');
+  else if (cluster['certificate-authority']) {
+    try {
+      ca = readFileSync(String(cluster['certificate-authority']), 'utf8');
+    } catch (e) {
+      throw new CliError(`kubeconfig ${path}: cannot read certificate-authority ${cluster['certificate-authority']}: ${(e as Error).message}`);
+    }
+  }
   return {
     server: String(cluster.server).replace(/\/+$/, ''),
     token: user?.token ? String(user.token) : undefined,
+    ...(ca ? { ca } : {}),
+    ...(cluster['insecure-skip-tls-verify'] === true ? { insecureSkipTlsVerify: true } : {}),
     namespace: ctx.namespace ? String(ctx.namespace) : 'default',
     path,
   };

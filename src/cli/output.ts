@@ -13,8 +13,10 @@ export const OUTPUT_FORMATS: OutputFormat[] = ['table', 'yaml', 'json', 'name'];
 export function parseOutputFormat(v: string | undefined): OutputFormat {
   if (v === undefined || v === '') return 'table';
   const f = v.toLowerCase();
+  // kubectl users type -o wide; every column is already shown.
+  if (f === 'wide') return 'table';
   if ((OUTPUT_FORMATS as string[]).includes(f)) return f as OutputFormat;
-  throw new CliError(`unable to match a printer suitable for the output format "${v}", allowed formats are: ${OUTPUT_FORMATS.join(',')}`);
+  throw new CliError(`unable to match a printer suitable for the output format "${v}", allowed formats are: ${OUTPUT_FORMATS.join(',')},wide`);
 }
 
 /** Left-aligned columns, three spaces apart (kubectl's spacing); no trailing blanks. */

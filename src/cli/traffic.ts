@@ -137,6 +137,11 @@ function tagInUse(tag: string, service: string): CliError {
   return new CliError(`tag "${tag}" is already used in the traffic of service "${service}"; add --untag ${tag} to move it`);
 }
 
+/** Checks the flags' syntax without a service, so typos fail before any request is made. */
+export function validateTrafficFlags(flags: TrafficFlags): void {
+  parseAll(flags);
+}
+
 function parseAll(flags: TrafficFlags) {
   const percents = splitFlagList(flags.traffic).map(parseTrafficFlag);
   const seen = new Set<string>();

@@ -8,7 +8,7 @@ import { CliError } from '../errors.js';
 import { serviceRows } from '../listing.js';
 import { formatObjects, formatTable } from '../output.js';
 import { applyEdits, newService, type EditFlags } from '../service-edit.js';
-import { computeTraffic, hasTrafficFlags, type TrafficFlags } from '../traffic.js';
+import { computeTraffic, hasTrafficFlags, validateTrafficFlags, type TrafficFlags } from '../traffic.js';
 import { waitForService } from '../wait.js';
 import { describeResource } from './describe.js';
 import { noResources, withTypeMeta } from './get.js';
@@ -98,6 +98,7 @@ function registerUpdate(service: Command): void {
       if (!editGiven && !hasTrafficFlags(traffic)) {
         throw new CliError('nothing to update: give at least one of --image, --env, --traffic, --tag, --untag, ... (see sluice service update --help)');
       }
+      validateTrafficFlags(traffic);
       const ctx = contextFor(cmd);
       let result: Service | undefined;
       for (let attempt = 0; !result; attempt++) {
