@@ -94,6 +94,8 @@ export async function startHarness(
       if (opts.token !== null) headers.Authorization = `Bearer ${opts.token ?? token}`;
       if (opts.contentType) headers['Content-Type'] = opts.contentType;
       if (opts.accept) headers.Accept = opts.accept;
+      // Node sends a DELETE body without framing unless told its length.
+      if (opts.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(opts.body));
       const req = httpsRequest({ host: '127.0.0.1', port, method, path, headers, ca: tls.cert }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
