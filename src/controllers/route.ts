@@ -84,6 +84,16 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
   // A target that cannot be resolved keeps the last good routing (Knative does not drop traffic).
   const complete = !problem || problem.reason === 'RevisionFailed' || (problem.status === 'Unknown' && targets.length === traffic.length);
   if (complete) table.set(ns, name, hostRoutesFor(ns, name, routingDomain, targets));
+  else if (!table.has(ns, name) && route.status?.traffic?.length) {
+    // After a restart the last good routing is the one the status recorded.
+    const last = (route.status.traffic as TrafficTarget[]).map((t) => ({
+      tag: t.tag,
+      revisionName: t.revisionName!,
+      latestRevision: !!t.latestRevision,
+      percent: t.percent ?? 0,
+    }));
+    table.set(ns, name, hostRoutesFor(ns, name, routingDomain, last));
+  }
 
   const prev = (route.status ?? {}) as RouteStatus;
   const status: RouteStatus = {

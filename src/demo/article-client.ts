@@ -1,49 +1,21 @@
-// A minimal REST client the demo uses to play the article's steps against a Sluice API server,
-// and a load loop that counts which revision answered through the gateway.
+// Helpers the demo uses to play the article's steps against a Sluice API server, and a load loop that counts which revision answered through the gateway.
 
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
+import { kindByKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
+import type { SluiceClient } from '../cli/client.js';
 
-export class ApiClient {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly token: string,
-  ) {}
-
-  async request(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : undefined };
-  }
-
-  /** Create or replace, as `kubectl apply` would for these objects. */
-  async apply(obj: KObject): Promise<KObject> {
-    const [group, version] = obj.apiVersion.split('/');
-    const plural = `${obj.kind.toLowerCase()}s`;
-    const ns = obj.metadata.namespace ?? 'default';
-    const path = `/apis/${group}/${version}/namespaces/${ns}/${plural}`;
-    const current = await this.request('GET', `${path}/${obj.metadata.name}`);
-    const res =
-      current.status === 404
-        ? await this.request('POST', path, obj)
-        : await this.request('PUT', `${path}/${obj.metadata.name}`, {
-            ...obj,
-            metadata: { ...obj.metadata, resourceVersion: current.json.metadata.resourceVersion },
-          });
-    if (res.status >= 300) throw new Error(res.json?.message ?? `HTTP ${res.status}`);
-    return res.json as KObject;
-  }
-
-  async get(group: string, plural: string, ns: string, name: string): Promise<KObject | undefined> {
-    const res = await this.request('GET', `/apis/${group}/v1/namespaces/${ns}/${plural}/${name}`);
-    return res.status === 200 ? (res.json as KObject) : undefined;
-  }
+/** Create or replace an object, as `kubectl apply` would for these files. */
+export async function applyObject(client: SluiceClient, obj: KObject): Promise<KObject> {
+  const kind = kindByKind(obj.kind, obj.apiVersion.split('/')[0]);
+  if (!kind) throw new Error(`unknown kind ${obj.kind}`);
+  const ns = obj.metadata.namespace ?? 'default';
+  const version = obj.apiVersion.split('/')[1];
+  const current = await client.tryGet(kind, ns, obj.metadata.name!, version);
+  if (!current) return client.create(kind, ns, obj, version);
+  return client.update(kind, ns, { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } }, version);
 }
 
 export function readYaml(file: string): KObject[] {

@@ -1,12 +1,15 @@
 // `sluice demo`: replays the gray-release article against a fresh embedded Sluice and prints,
 // per step, the share of requests each revision answered.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KObject } from '../api/types.js';
 import { projectRoot, startSluice } from '../server.js';
-import { ApiClient, countAnswers, readYaml } from './article-client.js';
+import { SluiceClient } from '../cli/client.js';
+import { loadKubeconfig } from '../cli/kubeconfig.js';
+import { findKind } from '../api/registry.js';
+import { applyObject, countAnswers, readYaml } from './article-client.js';
 
 export interface DemoStep {
   title: string;
@@ -23,7 +26,6 @@ export interface DemoOptions {
 }
 
 const SERVICE = 'stock-service-example';
-const GROUP = 'serving.knative.dev';
 
 function sharesOf(counts: Map<string, number>, total: number): Record<string, number> {
   const out: Record<string, number> = {};
@@ -43,10 +45,10 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
 }
 
 /** Waits until the service has caught up with its spec and routes the expected revisions. */
-async function settled(api: ApiClient, expectTraffic: Record<string, number>): Promise<KObject> {
+async function settled(getSvc: () => Promise<KObject | undefined>, expectTraffic: Record<string, number>): Promise<KObject> {
   let svc: KObject | undefined;
   await waitUntil(`service traffic ${JSON.stringify(expectTraffic)}`, async () => {
-    svc = await api.get(GROUP, 'services', 'default', SERVICE);
+    svc = await getSvc();
     if (!svc || svc.status?.observedGeneration !== svc.metadata.generation) return false;
     const ready = svc.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True';
     const got: Record<string, number> = {};
@@ -61,8 +63,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
   const n = opts.requests ?? 1000;
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
   const sluice = await startSluice({ dataDir, apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000 });
-  const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
-  const api = new ApiClient(sluice.apiUrl, token);
+  const conn = loadKubeconfig({ flag: sluice.kubeconfigPath, env: {}, home: dataDir });
+  const client = new SluiceClient(conn.server, conn.token, { ca: conn.ca });
+  const ksvc = findKind('ksvc')!;
+  const apply = (o: KObject) => applyObject(client, o);
+  const getSvc = () => client.tryGet(ksvc, 'default', SERVICE);
   const examples = join(projectRoot, 'examples', 'stock-service');
   const steps: DemoStep[] = [];
   const mainHost = `${SERVICE}.default.example.com`;
@@ -79,26 +84,25 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
   const rev = (v: string) => `${SERVICE}-${v}`;
   try {
     print(`Sluice demo: the article's gray release against a fresh server (gateway ${sluice.gatewayUrl})\n`);
-    for (const o of readYaml(join(examples, 'revision-v1.yaml'))) await api.apply(o);
-    await settled(api, { [rev('v1')]: 100 });
+    for (const o of readYaml(join(examples, 'revision-v1.yaml'))) await apply(o);
+    await settled(getSvc, { [rev('v1')]: 100 });
     await measure('1. revision-v1.yaml: v1 takes all traffic', mainHost);
 
-    for (const o of readYaml(join(examples, 'revision-v2.yaml'))) await api.apply(o);
-    await settled(api, { [rev('v1')]: 50, [rev('v2')]: 50 });
+    for (const o of readYaml(join(examples, 'revision-v2.yaml'))) await apply(o);
+    await settled(getSvc, { [rev('v1')]: 50, [rev('v2')]: 50 });
     await measure('2. revision-v2.yaml: v1 and v2 split 50/50', mainHost);
 
-    for (const o of readYaml(join(examples, 'revision-v3.yaml'))) await api.apply(o);
-    const svc3 = await settled(api, { [rev('v1')]: 50, [rev('v2')]: 50 });
+    for (const o of readYaml(join(examples, 'revision-v3.yaml'))) await apply(o);
+    await settled(getSvc, { [rev('v1')]: 50, [rev('v2')]: 50 });
     await waitUntil('v3 to be latest', async () => {
-      const s = await api.get(GROUP, 'services', 'default', SERVICE);
+      const s = await getSvc();
       return s?.status?.traffic?.some((t: { tag?: string; revisionName?: string }) => t.tag === 'latest' && t.revisionName === rev('v3')) ?? false;
     });
-    void svc3;
     await measure('3. revision-v3.yaml: v3 created at 0% — the main URL still splits v1/v2', mainHost);
     await measure('   ... and v3 answers on its latest tag URL', `latest-${mainHost}`);
 
-    for (const o of readYaml(join(examples, 'revision-v3-2.yaml'))) await api.apply(o);
-    await settled(api, { [rev('v1')]: 40, [rev('v2')]: 30, [rev('v3')]: 30 });
+    for (const o of readYaml(join(examples, 'revision-v3-2.yaml'))) await apply(o);
+    await settled(getSvc, { [rev('v1')]: 40, [rev('v2')]: 30, [rev('v3')]: 30 });
     await measure('4. revision-v3-2.yaml: 40/30/30', mainHost);
 
     // Rollback by traffic: the same template, all traffic back on v1.
@@ -107,8 +111,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
       { tag: 'v1', revisionName: rev('v1'), percent: 100 },
       { tag: 'latest', latestRevision: true, percent: 0 },
     ];
-    await api.apply(rollback);
-    await settled(api, { [rev('v1')]: 100 });
+    await apply(rollback);
+    await settled(getSvc, { [rev('v1')]: 100 });
     await measure('5. rollback: all traffic back on v1', mainHost);
     return steps;
   } finally {
