@@ -127,8 +127,8 @@ function message(e: unknown): string {
 export async function runPlugin(plugin: ScalingPlugin, ctx: PluginContext, timeoutMs: number): Promise<PluginResult> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<PluginResult>((done) => {
+    // Not unref'd: a hung plugin must still get its answer when nothing else keeps the loop alive.
     timer = setTimeout(() => done({ error: `plugin "${plugin.name}" did not answer within ${timeoutMs} ms` }), timeoutMs);
-    timer.unref?.();
   });
   const work = (async (): Promise<PluginResult> => {
     let indicators: Indicators;
