@@ -27,7 +27,7 @@ import type { AdmitFn, ConvertFn } from './objects.js';
 import { openApiV3Doc, openApiV3Root } from './openapi.js';
 import { matchPath, splitPath } from './paths.js';
 import { handleResource, type ResourceContext } from './resources.js';
-import { methodNotAllowed, pathNotFound, sendJson, sendStatus, toApiError, unauthorized } from './status.js';
+import { methodNotAllowed, pathNotFound, sendJson, sendStatus, statusOf, toApiError, unauthorized } from './status.js';
 
 export type { AdmitFn, ConvertFn } from './objects.js';
 export type { LogsHook, LogOptions } from './logs.js';
@@ -161,9 +161,18 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     });
   };
   const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler);
-  server.on('clientError', (err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy(err);
+  // Requests Node cannot even parse (bad framing, oversized headers) still get a Status body.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = JSON.stringify(statusOf(new ApiError(code, 'BadRequest', `malformed HTTP request: ${err.code ?? err.message}`)));
+    socket.end(
+      `HTTP/1.1 ${code} ${code === 431 ? 'Request Header Fields Too Large' : code === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 
   async function ensureNamespaces(): Promise<void> {
