@@ -118,7 +118,8 @@ export function formatFieldErrors(errors: FieldError[]): string {
   }
   const list = [...merged.values()];
   for (const e of list) e.paths.sort();
-  list.sort((a, b) => (a.message === b.message ? (a.details ?? '').localeCompare(b.details ?? '') : a.message < b.message ? -1 : 1));
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  list.sort((a, b) => cmp(a.message, b.message) || cmp(a.details ?? '', b.details ?? ''));
   return list.map((e) => `${e.message}: ${e.paths.join(', ')}${e.details ? `\n${e.details}` : ''}`).join('\n');
 }
 

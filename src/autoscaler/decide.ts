@@ -136,7 +136,11 @@ export async function decide(state: AutoscalerState, input: DecideInput, now: nu
       });
     }
     case EVENT_GATEWAY_CLASS: {
-      const g = input.gateway ?? { pending: 0, inFlight: 0, instances: [] };
+      const g = input.gateway;
+      if (!g) {
+        // Without the gateway's view every instance would look unneeded.
+        return finish(input, now, input.current, { state, mode: 'event-gateway', error: 'no gateway data: keeping the current scale', details: {} });
+      }
       const reachable = input.reachable ?? true;
       const d = decideEventGateway(
         {
