@@ -340,8 +340,14 @@ test('watch: from a resourceVersion, with selectors; 410 when too old', async ()
   assert.deepEqual(lines.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'w2']]);
 });
 
-test('a watch from a resourceVersion the store has forgotten gets 410 Expired', async () => {
+test('410 for a forgotten resourceVersion, 500 Status for internal errors, close() ends open watches', { timeout: 20000 }, async () => {
+  const logged: string[] = [];
   const g = await startHarness({
+    log: (m) => logged.push(m),
+    admit: (kind, o) => {
+      if (o.metadata.name === 'boom') throw new TypeError('cannot read properties of undefined');
+      return o;
+    },
     wrapStore: (s) =>
       new Proxy(s, {
         get(target, prop, recv) {
@@ -356,10 +362,42 @@ test('a watch from a resourceVersion the store has forgotten gets 410 Expired', 
         },
       }),
   });
+  let stopped = false;
   try {
     assertStatus(await g.http('GET', `${SVC}?watch=true&resourceVersion=1`), 410, 'Expired', /too old resource version/);
-  } finally {
+
+    const s = assertStatus(
+      await g.http('POST', SVC, { body: JSON.stringify(svc('boom')), contentType: JSON_CT }),
+      500,
+      'InternalError',
+      /^Internal error occurred: cannot read properties of undefined$/,
+    );
+    assert.doesNotMatch(JSON.stringify(s), /\bat\b.*\.js/);
+    assert.match(logged.join('\n'), /TypeError: cannot read properties of undefined/);
+
+    // An open watch ends when the server closes, instead of keeping close() waiting.
+    let opened!: () => void;
+    const open = new Promise<void>((r) => (opened = r));
+    const ended = new Promise<void>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: g.port, path: `${SVC}?watch=1`, ca: g.ca, headers: { Authorization: `Bearer ${g.token}` } },
+        (res) => {
+          assert.equal(res.statusCode, 200);
+          opened();
+          res.resume();
+          res.on('error', () => {}); // a reset is as good as an end here
+          res.on('close', () => resolve());
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    await open;
     await g.stop();
+    stopped = true;
+    await ended;
+  } finally {
+    if (!stopped) await g.stop();
   }
 });
 
