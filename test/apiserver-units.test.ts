@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError } from '../src/api/errors.js';
 import { findKind } from '../src/api/registry.js';
 import type { KObject } from '../src/api/types.js';
+import { decodeBody } from '../src/apiserver/body.js';
 import { generateSelfSignedCert, isSelfSigned, loadOrCreateServingCert } from '../src/apiserver/certs.js';
 import { evaluate } from '../src/apiserver/jsonpath.js';
 import { kubeconfigYaml } from '../src/apiserver/kubeconfig.js';
@@ -133,6 +134,19 @@ test('schema check: unknown fields by path, wrong types, nulls dropped, status f
     schemaFor(rev),
   );
   assert.deepEqual(probe.typeErrors, []);
+});
+
+test('hostile bodies: "__proto__" keys stay data, deep nesting is refused', () => {
+  const raw = JSON.parse('{"metadata":{"name":"a","__proto__":{"polluted":1},"labels":{"__proto__":"v","constructor":"c"}},"spec":{"constructor":1}}');
+  const r = checkAgainstSchema(raw, schemaFor(ksvc));
+  assert.deepEqual(r.unknownFields.sort(), ['metadata.__proto__', 'spec.constructor']);
+  assert.equal(Object.getPrototypeOf(r.value.metadata.labels), Object.prototype);
+  assert.deepEqual(Object.entries(r.value.metadata.labels), [['__proto__', 'v'], ['constructor', 'c']]);
+  assert.equal(({} as any).polluted, undefined);
+  assert.deepEqual(evaluate('.metadata.constructor', { metadata: {} }), []);
+  const deep = '['.repeat(150) + ']'.repeat(150);
+  assert.throws(() => decodeBody(Buffer.from(deep), 'application/json'), (e: ApiError) => e.code === 400 && /deeper than 100/.test(e.message));
+  assert.deepEqual(decodeBody(Buffer.from('{"a":[{"b":1}]}'), 'application/json; charset=utf-8'), { a: [{ b: 1 }] });
 });
 
 test('decodeObject: field validation modes and the Kubernetes messages', () => {

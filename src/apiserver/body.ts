@@ -61,6 +61,12 @@ const YAML_TYPES = new Set(['application/yaml', 'application/x-yaml', 'text/yaml
 export function decodeBody(buf: Buffer, contentType: string | undefined, protoKind?: string): unknown {
   const type = mediaType(contentType);
   if (type === PROTOBUF_MEDIA_TYPE && protoKind && supportsProtobuf(protoKind)) return decodeProtobuf(buf, protoKind);
+  const value = decodeText(buf, type);
+  checkDepth(value);
+  return value;
+}
+
+function decodeText(buf: Buffer, type: string): unknown {
   const text = buf.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
   if (JSON_TYPES.has(type)) {
@@ -84,3 +90,23 @@ export function decodeBody(buf: Buffer, contentType: string | undefined, protoKi
 
 export const isPlainObject = (v: unknown): v is Record<string, any> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Sets an own property even for keys like "__proto__", which plain assignment would misread. */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export const hasOwn = (obj: object | undefined, key: string): boolean => obj !== undefined && Object.prototype.hasOwnProperty.call(obj, key);
+
+/** Kubernetes objects are shallow; a deeper document is an attack or a mistake, not a resource. */
+export const MAX_DEPTH = 100;
+
+function checkDepth(root: unknown): void {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > MAX_DEPTH) throw badRequest(`the request body is nested deeper than ${MAX_DEPTH} levels`);
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+}

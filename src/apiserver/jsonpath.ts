@@ -76,7 +76,7 @@ export function evaluate(expr: string, root: unknown): unknown[] {
     for (const n of nodes) {
       switch (step.t) {
         case 'key':
-          if (isObj(n) && !Array.isArray(n) && step.key in n) next.push(n[step.key]);
+          if (isObj(n) && !Array.isArray(n) && Object.prototype.hasOwnProperty.call(n, step.key)) next.push(n[step.key]);
           break;
         case 'index':
           if (Array.isArray(n)) {
@@ -92,7 +92,7 @@ export function evaluate(expr: string, root: unknown): unknown[] {
           if (Array.isArray(n)) {
             for (const item of n) {
               let v: unknown = item;
-              for (const k of step.path) v = isObj(v) ? (v as Record<string, unknown>)[k] : undefined;
+              for (const k of step.path) v = isObj(v) && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
               if (v !== undefined && (v === step.value) === (step.op === '==')) next.push(item);
             }
           }

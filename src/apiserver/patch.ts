@@ -9,7 +9,7 @@ import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import { apply as mergePatch } from 'json-merge-patch';
 import { ApiError, badRequest } from '../api/errors.js';
-import { isPlainObject, mediaType } from './body.js';
+import { hasOwn, isPlainObject, mediaType, setOwn } from './body.js';
 import { unsupportedMediaType } from './status.js';
 
 export const PATCH_TYPES = ['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml'];
@@ -37,7 +37,7 @@ export function applyConfiguration(live: unknown, config: unknown): unknown {
   const out: Record<string, unknown> = structuredClone(live);
   for (const [k, v] of Object.entries(config)) {
     if (v === null) delete out[k];
-    else out[k] = applyConfiguration(out[k], v);
+    else setOwn(out, k, applyConfiguration(hasOwn(out, k) ? out[k] : undefined, v));
   }
   return out;
 }

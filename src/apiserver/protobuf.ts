@@ -153,7 +153,7 @@ function decodeMessage(buf: Buffer, msg: Message): Record<string, unknown> {
         2: { name: 'v', type: f.type === 'map<string,bytes>' ? 'bytes' : 'string' },
       });
       const map = (out[f.name] as Record<string, unknown>) ?? {};
-      map[String(entry.k ?? '')] = entry.v ?? '';
+      Object.defineProperty(map, String(entry.k ?? ''), { value: entry.v ?? '', enumerable: true, writable: true, configurable: true });
       out[f.name] = map;
       continue;
     }

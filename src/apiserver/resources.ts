@@ -59,7 +59,8 @@ function setWarnings(res: ServerResponse, warnings: string[]): void {
   if (warnings.length) {
     res.setHeader(
       'Warning',
-      warnings.map((w) => `299 - "${w.replace(/["\\]/g, (c) => `\\${c}`)}"`),
+      // Header values must be printable ASCII; field names come from the request body.
+      warnings.map((w) => `299 - "${w.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, (c) => `\\${c}`)}"`),
     );
   }
 }
@@ -238,7 +239,8 @@ async function watch(c: Call, name?: string): Promise<void> {
   const table = negotiate(c.req.headers.accept, { table: true }) === 'table';
   const includeObject = wantsIncludeObject(c.query.get('includeObject'));
   const timeout = c.query.get('timeoutSeconds');
-  const timeoutSeconds = timeout !== null && timeout !== '' ? Number(timeout) : undefined;
+  // 0 or absent: the server's default (as in Kubernetes).
+  const timeoutSeconds = timeout !== null && timeout !== '' && timeout !== '0' ? Number(timeout) : undefined;
   if (timeoutSeconds !== undefined && (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0)) {
     throw badRequest(`invalid timeoutSeconds "${timeout}"`);
   }

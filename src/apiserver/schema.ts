@@ -236,12 +236,19 @@ function walk(v: unknown, s: Schema, path: string, r: CheckResult): unknown {
       const out: Record<string, unknown> = {};
       for (const [key, val] of Object.entries(v)) {
         if (val === null) continue;
-        const sub = s.properties?.[key] ?? s.additionalProperties;
+        const known = s.properties !== undefined && Object.prototype.hasOwnProperty.call(s.properties, key);
+        const sub = known ? s.properties![key] : s.additionalProperties;
         if (!sub) {
           r.unknownFields.push(join(path, key));
           continue;
         }
-        out[key] = walk(val, sub, s.properties?.[key] ? join(path, key) : `${path}[${key}]`, r);
+        // defineProperty: a key such as "__proto__" must stay data, not become a prototype.
+        Object.defineProperty(out, key, {
+          value: walk(val, sub, known ? join(path, key) : `${path}[${key}]`, r),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }

@@ -5,7 +5,7 @@
 // merge lists (finalizers as a set, ownerReferences keyed by uid). Other lists are replaced.
 
 import { badRequest } from '../api/errors.js';
-import { isPlainObject } from './body.js';
+import { hasOwn, isPlainObject, setOwn } from './body.js';
 
 const MERGE_LISTS: Record<string, { key?: string }> = {
   'metadata.finalizers': {},
@@ -21,7 +21,7 @@ function stripDirectives(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripDirectives);
   if (!isPlainObject(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) setOwn(out, k, stripDirectives(x));
   return out;
 }
 
@@ -37,14 +37,15 @@ function mergeMap(cur: Record<string, unknown>, patch: Record<string, unknown>, 
       continue;
     }
     const sub = path ? `${path}.${k}` : k;
+    const listRule = hasOwn(MERGE_LISTS, sub) ? MERGE_LISTS[sub] : undefined;
     if (v === null) delete out[k];
     else if (isPlainObject(v)) {
-      const merged = mergeMap(isPlainObject(out[k]) ? (out[k] as Record<string, unknown>) : {}, v, sub);
+      const merged = mergeMap(hasOwn(out, k) && isPlainObject(out[k]) ? (out[k] as Record<string, unknown>) : {}, v, sub);
       if (merged === undefined) delete out[k];
-      else out[k] = merged;
-    } else if (Array.isArray(v) && MERGE_LISTS[sub]) {
-      out[k] = mergeList(Array.isArray(out[k]) ? (out[k] as unknown[]) : [], v, MERGE_LISTS[sub].key);
-    } else out[k] = stripDirectives(v);
+      else setOwn(out, k, merged);
+    } else if (Array.isArray(v) && listRule) {
+      setOwn(out, k, mergeList(Array.isArray(out[k]) ? (out[k] as unknown[]) : [], v, listRule.key));
+    } else setOwn(out, k, stripDirectives(v));
   }
   if (Array.isArray(patch.$retainKeys)) {
     const keep = new Set(patch.$retainKeys as string[]);
