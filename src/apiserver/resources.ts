@@ -68,6 +68,8 @@ function setWarnings(res: ServerResponse, warnings: string[]): void {
 export async function handleResource(c: Call): Promise<void> {
   const { req, path } = c;
   const m = req.method ?? 'GET';
+  // Refuse an unacceptable Accept header before anything is written (the log is plain text).
+  if (path.subresource !== 'log') negotiate(req.headers.accept, { table: true });
   if (path.subresource) {
     if (path.subresource === 'status' && path.kind.hasStatus) {
       if (m === 'GET') return getOne(c);

@@ -1,6 +1,8 @@
 // Sluice's Kubernetes-style API server: the HTTP front door that stock kubectl talks to. It
 // authenticates, routes (discovery, OpenAPI, resources), and guarantees every answer is either
 // the requested representation or a metav1.Status — never a stack trace, never a hang.
+// For kubectl, serve TLS (`tls`, see certs.ts): client-go drops a kubeconfig's bearer token when
+// the server URL is http://, so over plain HTTP every kubectl request arrives unauthenticated.
 
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
