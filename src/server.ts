@@ -89,7 +89,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
 
   const token = tokenFor(dataDir);
   // kubectl sends a bearer token only over TLS, so the API serves HTTPS with its own certificate.
-  const cert = loadOrCreateServingCert(dataDir);
+  const cert = await loadOrCreateServingCert(dataDir, host === '127.0.0.1' ? undefined : [host]);
   const api = createApiServer({
     store,
     token,

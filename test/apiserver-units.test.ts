@@ -278,8 +278,8 @@ test('protobuf: a Namespace in the Kubernetes envelope decodes to its JSON form'
   assert.throws(() => decodeProtobuf(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, 0x7f])]), 'Namespace'), (e: ApiError) => e.code === 400);
 });
 
-test('certificates: self-signed, valid for loopback, reused across restarts', () => {
-  const c = generateSelfSignedCert({ hosts: ['localhost', '127.0.0.1', '::1', 'sluice.internal'] });
+test('certificates: self-signed, valid for loopback, reused across restarts', async () => {
+  const c = await generateSelfSignedCert({ hosts: ['localhost', '127.0.0.1', '::1', 'sluice.internal'] });
   const x = new X509Certificate(c.cert);
   assert.ok(isSelfSigned(c.cert));
   assert.equal(x.ca, true);
@@ -289,11 +289,11 @@ test('certificates: self-signed, valid for loopback, reused across restarts', ()
   assert.equal(x.checkHost('example.com'), undefined);
   const dir = mkdtempSync(join(tmpdir(), 'sluice-certs-'));
   try {
-    const a = loadOrCreateServingCert(dir);
-    const b = loadOrCreateServingCert(dir);
+    const a = await loadOrCreateServingCert(dir);
+    const b = await loadOrCreateServingCert(dir);
     assert.equal(a.cert, b.cert);
     assert.equal(statSync(join(dir, 'apiserver.key')).mode & 0o777, 0o600);
-    const c2 = loadOrCreateServingCert(dir, ['10.1.2.3']);
+    const c2 = await loadOrCreateServingCert(dir, ['10.1.2.3']);
     assert.notEqual(c2.cert, a.cert, 'a certificate that does not cover a requested host is replaced');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -50,7 +50,7 @@ export async function startHarness(
   const dir = mkdtempSync(join(tmpdir(), 'sluice-apiserver-'));
   const store = SqliteStore.open(join(dir, 'data'));
   const token = 'test-token-0123456789';
-  const tls = loadOrCreateServingCert(join(dir, 'data'));
+  const tls = await loadOrCreateServingCert(join(dir, 'data'));
   const { wrapStore, ...serverOpts } = extra;
   const server = createApiServer({ store: wrapStore ? wrapStore(store) : store, token, tls, log: () => {}, ...serverOpts });
   let port: number;
