@@ -26,6 +26,14 @@ import {
   upstreamHeaders,
 } from './proxy.js';
 
+/** A revision's load right now, read without starting a new sample window (see Gateway.load). */
+export interface RevisionLoad {
+  queued: number;
+  inFlight: number;
+  /** Active (routable) endpoints. idleMs: since its last request finished; null = never used; 0 = busy. */
+  endpoints: Array<{ id: string; inFlight: number; idleMs: number | null }>;
+}
+
 export interface GatewayOptions {
   /** Milliseconds, monotonic preferred; used for stats and latency only (timeouts use real timers). */
   clock?: () => number;
@@ -437,6 +445,7 @@ class Core {
   }
 
   private releaseEndpoint(rev: Rev, ep: EndpointState): void {
+    ep.lastBusy = this.clock();
     rev.release(ep);
     this.pump(rev);
     if (!rev.known) this.maybeCollect(rev);
@@ -639,6 +648,26 @@ export class Gateway {
     const rev = this.core.revisions.get(revisionKey);
     if (!rev) return emptySample();
     return rev.stats.sample(this.core.clock(), rev.queued, rev.inFlight);
+  }
+
+  /**
+   * The revision's current load (held, in flight, per-endpoint busy/idle) without touching the
+   * sample window that sample() reads; undefined for a revision the gateway does not know.
+   * The autoscaler uses it for immediate decisions and the event-gateway class.
+   */
+  load(revisionKey: string): RevisionLoad | undefined {
+    const rev = this.core.revisions.get(revisionKey);
+    if (!rev) return undefined;
+    const now = this.core.clock();
+    return {
+      queued: rev.queued,
+      inFlight: rev.inFlight,
+      endpoints: rev.endpoints.map((e) => ({
+        id: e.id,
+        inFlight: e.inFlight,
+        idleMs: e.inFlight > 0 ? 0 : e.lastBusy < 0 ? null : Math.max(0, now - e.lastBusy),
+      })),
+    };
   }
 
   /**

@@ -11,6 +11,8 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 
 export class EndpointState {
   inFlight = 0;
+  /** Gateway-clock time the last request on this endpoint finished; -1 = none yet (autoscaler idle tracking). */
+  lastBusy = -1;
   /** Taken out of routing (removed or draining); kept until its in-flight requests finish. */
   retired = false;
   private agent: Agent | null = null;
