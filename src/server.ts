@@ -11,12 +11,12 @@ import { createApiServer } from './apiserver/server.js';
 import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { loadOrCreateServingCert } from './apiserver/certs.js';
 import { ControllerManager } from './controllers/manager.js';
-import type { ScaleSource } from './controllers/context.js';
+import { AutoscalerController } from './controllers/autoscaler.js';
+import { loadPlugins } from './autoscaler/index.js';
 import { Gateway } from './dataplane/gateway.js';
 import { defaultImageMappings, loadImageMappings } from './runtime/image-map.js';
 import { LocalRuntime } from './runtime/local/runtime.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import type { KObject } from './api/types.js';
 
 export interface SluiceOptions {
   dataDir: string;
@@ -30,6 +30,15 @@ export interface SluiceOptions {
   quiet?: boolean;
   /** Grace period for stopping instances (Kubernetes' default is 30 s). */
   gracePeriodMs?: number;
+  /**
+   * config-autoscaler keys written into the ConfigMap knative-serving/config-autoscaler at
+   * startup, e.g. { 'stable-window': '6s' } (tests shorten the windows this way).
+   */
+  autoscalerConfig?: Record<string, string>;
+  /** Compiled scaling-plugin modules (.js/.mjs) for the plugin.autoscaling.sluice.dev class. */
+  pluginPaths?: string[];
+  /** Most requests the gateway holds per revision while it has no capacity (default 1000). */
+  maxQueuedPerRevision?: number;
 }
 
 export interface RunningSluice {
@@ -40,6 +49,7 @@ export interface RunningSluice {
   dataDir: string;
   store: SqliteStore;
   controllers: ControllerManager;
+  autoscaler: AutoscalerController;
   gateway: Gateway;
   runtime: LocalRuntime;
   stop(): Promise<void>;
@@ -57,14 +67,6 @@ function tokenFor(dataDir: string): string {
   return token;
 }
 
-/** Until the autoscaler drives it: min-scale instances, at least one. */
-const minScaleSource: ScaleSource = {
-  desiredReplicas(rev: KObject): number {
-    const v = Number(rev.spec?.template?.metadata?.annotations?.['autoscaling.knative.dev/min-scale'] ?? rev.metadata.annotations?.['autoscaling.knative.dev/min-scale']);
-    return Number.isInteger(v) && v > 0 ? v : 1;
-  },
-};
-
 export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
@@ -72,17 +74,30 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const log = opts.quiet ? () => {} : (msg: string) => console.error(`sluice: ${msg}`);
   const domain = opts.domain ?? 'example.com';
 
+  // Plugins first: a bad path fails the start before anything is opened.
+  const plugins = await loadPlugins(opts.pluginPaths ?? []);
   const store = SqliteStore.open(dataDir);
   const mappings = [...(opts.imagesFile ? loadImageMappings(opts.imagesFile) : []), ...defaultImageMappings(projectRoot)];
   const runtime = new LocalRuntime({ dataDir, imageMappings: mappings, gracePeriodMs: opts.gracePeriodMs });
-  const gateway = new Gateway();
+  const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision });
   runtime.setDrainer((key, id) => gateway.drain(key, id));
 
-  const controllers = new ControllerManager({
+  // The autoscaler decides each revision's instance count and hands changes to the manager's queue.
+  let controllers: ControllerManager | undefined;
+  const autoscaler = new AutoscalerController({
+    store,
+    runtime,
+    gateway,
+    enqueue: (kind, ns, name) => controllers?.enqueue(kind, ns, name),
+    log,
+    plugins,
+    configOverrides: opts.autoscalerConfig,
+  });
+  controllers = new ControllerManager({
     store,
     runtime,
     dataplane: gateway,
-    scale: minScaleSource,
+    scale: autoscaler,
     domain: () => domain,
     log,
   });
@@ -104,6 +119,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const apiUrl = `https://${host}:${apiPort}`;
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, { server: apiUrl, token, certificateAuthority: cert.cert });
+  // After the API server created the knative-serving namespace, before revisions are reconciled.
+  await autoscaler.start();
   await controllers.start();
 
   let stopped = false;
@@ -115,12 +132,14 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     dataDir,
     store,
     controllers,
+    autoscaler,
     gateway,
     runtime,
     async stop() {
       if (stopped) return;
       stopped = true;
-      controllers.stop();
+      autoscaler.stop();
+      controllers!.stop();
       await api.close();
       await runtime.shutdown();
       await gateway.close();

@@ -249,5 +249,9 @@ export function validateRevision(obj: KObject, old?: KObject): FieldError[] {
     if (diff.length) return [{ message: 'Immutable fields changed (-old +new)', paths: ['spec'], details: diff.join('\n') }];
     return errs;
   }
-  return [...errs, ...via('spec', validateRevisionSpec(obj.spec))];
+  errs.push(...via('spec', validateRevisionSpec(obj.spec)));
+  // A Revision created directly carries its autoscaling annotations on its own metadata.
+  const anns = obj.metadata?.annotations;
+  if (anns !== undefined && isObject(anns)) errs.push(...via('metadata.annotations', annotationValidator(anns as Record<string, string>)));
+  return errs;
 }

@@ -6,18 +6,46 @@ import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
 import { DEFAULTS } from '../api/defaults.js';
 import type { KObject, RevisionStatus } from '../api/types.js';
 import { Labels } from '../api/types.js';
-import type { WorkloadStatus } from '../runtime/runtime.js';
-import { type ControllerContext, RES } from './context.js';
+import type { WorkloadSpec, WorkloadStatus } from '../runtime/runtime.js';
+import { type ControllerContext, RES, type ScaleSource } from './context.js';
 import { writeStatus } from './status.js';
 
 export const revisionKey = (ns: string, name: string) => `${ns}/${name}`;
 
-export function backendFor(rev: KObject, st: WorkloadStatus | undefined) {
+/**
+ * Optional extras a ScaleSource may offer: the autoscaler can require a tighter per-instance
+ * limit than the revision declares (the event-gateway class serves one request per instance).
+ */
+export interface GatewayConcurrencyHint {
+  gatewayConcurrency(rev: KObject): number | undefined;
+}
+
+function concurrencyHint(scale: ScaleSource | undefined, rev: KObject): number | undefined {
+  const h = scale as (ScaleSource & Partial<GatewayConcurrencyHint>) | undefined;
+  return typeof h?.gatewayConcurrency === 'function' ? h.gatewayConcurrency(rev) : undefined;
+}
+
+export function backendFor(rev: KObject, st: WorkloadStatus | undefined, scale?: ScaleSource) {
   return {
     key: revisionKey(rev.metadata.namespace!, rev.metadata.name!),
     endpoints: (st?.instances ?? []).filter((i) => i.ready).map((i) => ({ id: i.id, host: i.host, port: i.port })),
-    containerConcurrency: rev.spec?.containerConcurrency ?? DEFAULTS.containerConcurrency,
+    containerConcurrency: concurrencyHint(scale, rev) ?? rev.spec?.containerConcurrency ?? DEFAULTS.containerConcurrency,
     timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULTS.revisionTimeoutSeconds,
+  };
+}
+
+/** What the runtime needs to run `replicas` instances of the revision. */
+export function workloadSpecFor(rev: KObject, replicas: number): WorkloadSpec {
+  const ns = rev.metadata.namespace!;
+  const name = rev.metadata.name!;
+  return {
+    key: revisionKey(ns, name),
+    namespace: ns,
+    revision: name,
+    configuration: rev.metadata.labels?.[Labels.configuration] ?? '',
+    service: rev.metadata.labels?.[Labels.service],
+    container: rev.spec.containers[0],
+    replicas,
   };
 }
 
@@ -25,7 +53,7 @@ export function backendFor(rev: KObject, st: WorkloadStatus | undefined) {
 export async function pushBackend(ctx: ControllerContext, ns: string, name: string): Promise<void> {
   const rev = await ctx.store.get(RES.revisions, ns, name);
   if (!rev) return;
-  ctx.dataplane.setRevision(backendFor(rev, ctx.runtime.status(revisionKey(ns, name))));
+  ctx.dataplane.setRevision(backendFor(rev, ctx.runtime.status(revisionKey(ns, name)), ctx.scale));
 }
 
 export function revisionConditions(
@@ -43,8 +71,9 @@ export function revisionConditions(
   } else if (ready > 0) {
     health = { status: 'True' };
     resources = { status: 'True' };
-  } else if (desired === 0 && wasAvailable) {
-    // Scaled to zero after having served: still a good revision, just inactive.
+  } else if (desired === 0) {
+    // Scaled to zero (or asked to start at zero with initial-scale 0): nothing is wrong with it,
+    // it is just inactive; the next request starts it.
     health = { status: 'True' };
     resources = { status: 'True' };
   } else {
@@ -65,17 +94,9 @@ export async function reconcileRevision(ctx: ControllerContext, ns: string, name
   if (!rev || rev.metadata.deletionTimestamp) return;
   const key = revisionKey(ns, name);
   const desired = ctx.scale.desiredReplicas(rev);
-  ctx.runtime.apply({
-    key,
-    namespace: ns,
-    revision: name,
-    configuration: rev.metadata.labels?.[Labels.configuration] ?? '',
-    service: rev.metadata.labels?.[Labels.service],
-    container: rev.spec.containers[0],
-    replicas: desired,
-  });
+  ctx.runtime.apply(workloadSpecFor(rev, desired));
   const st = ctx.runtime.status(key);
-  ctx.dataplane.setRevision(backendFor(rev, st));
+  ctx.dataplane.setRevision(backendFor(rev, st, ctx.scale));
   const { dependents, active } = revisionConditions(rev.status, st, desired);
   const status: RevisionStatus = {
     observedGeneration: rev.metadata.generation,

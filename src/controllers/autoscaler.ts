@@ -1,0 +1,750 @@
+// The autoscaler controller: the control-plane side of src/autoscaler's pure deciders.
+//
+//   every second   gateway.sample(rev) → RevisionMetrics (1 s buckets, stable/panic windows)
+//   every tick     decide() per revision (tick-interval, 2 s) → desired instances → runtime
+//   on demand      the gateway starts holding requests → decideOnDemand() at once → runtime
+//   on failure     the runtime reports a failed start while requests are held → 503 with the reason
+//   always         a PodAutoscaler per revision shows desired/actual scale, mode, metrics, errors
+//
+// Settings come from ConfigMap knative-serving/config-autoscaler, re-read on every change; a bad
+// change is refused (the previous settings stay) and the reason is put on the ConfigMap.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { KObject } from '../api/types.js';
+import { setAnnotationValidator } from '../api/validation.js';
+import {
+  type AutoscalerConfig,
+  type AutoscalerState,
+  type Decision,
+  type DecideInput,
+  type ScalingPlugin,
+  type ScalingSpec,
+  EVENT_GATEWAY_CLASS,
+  HPA_CLASS,
+  KPA_CLASS,
+  PLUGIN_CLASS,
+  RevisionMetrics,
+  averageCpuUtilization,
+  averageMemoryMiB,
+  cpuRequestCores,
+  decide,
+  decideKpa,
+  decideOnDemand,
+  defaultAutoscalerConfig,
+  formatFieldErrors,
+  initialAutoscalerState,
+  initialReplicas,
+  newKpaState,
+  parseAutoscalerConfig,
+  resolveScalingSpec,
+  validateAnnotations,
+} from '../autoscaler/index.js';
+import type { RevisionLoad } from '../dataplane/gateway.js';
+import type { RevisionSample } from '../dataplane/types.js';
+import type { ResourceUsage, Runtime, WorkloadStatus } from '../runtime/runtime.js';
+import type { Store, WatchEvent } from '../store/store.js';
+import {
+  AUTOSCALER_CONFIGMAP,
+  CONFIG_ERROR_ANNOTATION,
+  CONFIG_NAMESPACE,
+  autoscalerConfigMap,
+  configData,
+  defaultAutoscalerConfigData,
+} from './autoscaling/config-map.js';
+import {
+  type ActiveState,
+  type Reachability,
+  type RoutingState,
+  metricsView,
+  nextRoutingState,
+  podAutoscalerFor,
+  podAutoscalerStatus,
+  reachabilityOf,
+  referencedRevisions,
+} from './autoscaling/podautoscaler.js';
+import { type ReconcileKind, RES, type ScaleSource } from './context.js';
+import { revisionKey, workloadSpecFor, type GatewayConcurrencyHint } from './revision.js';
+
+/** What the autoscaler needs from the gateway (the Gateway class implements it). */
+export interface AutoscalerGateway {
+  sample(revisionKey: string): RevisionSample;
+  load(revisionKey: string): RevisionLoad | undefined;
+  onDemand(cb: (revisionKey: string) => void): () => void;
+  failHeld(revisionKey: string, status: number, message: string): number;
+}
+
+export interface AutoscalerControllerOptions {
+  store: Store;
+  runtime: Runtime;
+  gateway: AutoscalerGateway;
+  /** The controller manager's queue: a revision whose desired scale changed is reconciled. */
+  enqueue: (kind: ReconcileKind, namespace: string, name: string) => void;
+  log: (msg: string) => void;
+  plugins?: ReadonlyMap<string, ScalingPlugin>;
+  /** config-autoscaler keys written into the ConfigMap at startup (tests shorten the windows). */
+  configOverrides?: Record<string, string>;
+  /** Epoch milliseconds (injectable for tests). */
+  now?: () => number;
+  /** How often the gateway is sampled (default 1000 ms, Knative's bucket size). */
+  sampleIntervalMs?: number;
+  /** Least time between PodAutoscaler writes that only refresh metric values (default 5000 ms). */
+  metricsWriteIntervalMs?: number;
+}
+
+interface Tracked {
+  key: string;
+  ns: string;
+  name: string;
+  rev: KObject;
+  spec: ScalingSpec;
+  /** Annotation problems (revisions admitted before a config change, or created around admission). */
+  specError?: string;
+  state: AutoscalerState;
+  metrics: RevisionMetrics;
+  /** Instances asked of the runtime. */
+  desired: number;
+  /** Since when Sluice tracks it: the gateway is in its request path from the start. */
+  since: number;
+  routing: RoutingState;
+  failed: boolean;
+  reachability: Reachability;
+  /** Non-KPA classes: an instance was ready once. */
+  initialized: boolean;
+  last?: Decision;
+  /** Bumped by every decision, so a slow (plugin) decision does not overwrite a newer one. */
+  version: number;
+  deciding: boolean;
+  demandScheduled: boolean;
+  usage?: { at: number; list: ResourceUsage[] };
+  /** Event gateway: when each endpoint was first seen (the "last busy" of a never-used instance). */
+  firstSeen: Map<string, number>;
+  pa: { busy: boolean; dirty: boolean; lastKey?: string; lastMetricsAt: number };
+}
+
+interface Restored {
+  desired?: number;
+  routing?: RoutingState;
+  initialized: boolean;
+}
+
+const PA = RES.podautoscalers;
+
+const ROUTING_STATES = new Set<string>(['pending', 'active', 'reserve']);
+
+/** The message held requests get when their revision cannot start. */
+export function coldStartFailureMessage(name: string, reason: string, message: string): string {
+  return `Revision "${name}" failed to start: ${reason}: ${message}`;
+}
+
+let validatorOwner: object | null = null;
+
+export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint {
+  private config: AutoscalerConfig = defaultAutoscalerConfig();
+  private configError: string | undefined;
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly restored = new Map<string, Restored>();
+  private referenced = new Set<string>();
+  private readonly plugins: ReadonlyMap<string, ScalingPlugin>;
+  private readonly now: () => number;
+  private readonly unsubscribe: (() => void)[] = [];
+  private sampleTimer: NodeJS.Timeout | undefined;
+  private readonly sampleMs: number;
+  /** Time of the last tick (epoch ms); ticks run on the sample timer every tick-interval. */
+  private lastTick = 0;
+  private routesDirty = false;
+  private routesBusy = false;
+  private stopped = false;
+  private readonly metricsWriteMs: number;
+
+  constructor(private readonly o: AutoscalerControllerOptions) {
+    this.plugins = o.plugins ?? new Map();
+    this.now = o.now ?? (() => Date.now());
+    this.metricsWriteMs = o.metricsWriteIntervalMs ?? 5000;
+    this.sampleMs = o.sampleIntervalMs ?? 1000;
+  }
+
+  /** The settings in force (for tests and status output). */
+  currentConfig(): AutoscalerConfig {
+    return this.config;
+  }
+
+  /** The message of the last refused config-autoscaler change, if the current data is refused. */
+  currentConfigError(): string | undefined {
+    return this.configError;
+  }
+
+  /**
+   * Reads the config (creating the ConfigMap when missing), remembers what the PodAutoscalers
+   * recorded before a restart, and starts sampling and ticking. Call before the controllers start.
+   */
+  async start(): Promise<void> {
+    const { store } = this.o;
+    const since = store.currentResourceVersion();
+    await this.ensureConfigMap();
+    for (const pa of (await store.list(PA)).items) {
+      const st = pa.status ?? {};
+      const routing = pa.metadata.labels?.['serving.knative.dev/routingState'];
+      this.restored.set(revisionKey(pa.metadata.namespace ?? '', pa.metadata.name!), {
+        desired: Number.isInteger(st.desiredScale) && st.desiredScale >= 0 ? st.desiredScale : undefined,
+        routing: routing && ROUTING_STATES.has(routing) ? (routing as RoutingState) : undefined,
+        initialized: !!st.conditions?.some?.((c: { type: string; status: string }) => c.type === 'ScaleTargetInitialized' && c.status === 'True'),
+      });
+    }
+    this.referenced = referencedRevisions((await store.list(RES.routes)).items);
+    this.unsubscribe.push(store.watch('*', since, (e) => this.onEvent(e)));
+    this.unsubscribe.push(this.o.gateway.onDemand((key) => this.onDemand(key)));
+    this.unsubscribe.push(this.o.runtime.onChange((key) => this.onRuntimeChange(key)));
+    this.installValidator();
+    // One timer for sampling and ticking: a decision right after a sample reads the windows in the
+    // same 1 s bucket, so a panic window of one bucket is never read as empty.
+    this.sampleTimer = setInterval(() => this.onTimer(), this.sampleMs);
+    this.sampleTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const u of this.unsubscribe.splice(0)) u();
+    if (this.sampleTimer) clearInterval(this.sampleTimer);
+    if (validatorOwner === this) {
+      setAnnotationValidator(() => []);
+      validatorOwner = null;
+    }
+  }
+
+  // ---- ScaleSource ----
+
+  desiredReplicas(rev: KObject): number {
+    const key = revisionKey(rev.metadata.namespace ?? '', rev.metadata.name!);
+    const t = this.tracked.get(key);
+    if (!t) return this.track(rev).desired;
+    const changed =
+      !isDeepStrictEqual(t.rev.metadata.annotations ?? {}, rev.metadata.annotations ?? {}) ||
+      t.rev.spec?.containerConcurrency !== rev.spec?.containerConcurrency;
+    t.rev = rev;
+    if (changed) this.resolve(t);
+    return t.desired;
+  }
+
+  /** The event-gateway class serves one request per instance, whatever containerConcurrency says. */
+  gatewayConcurrency(rev: KObject): number | undefined {
+    const key = revisionKey(rev.metadata.namespace ?? '', rev.metadata.name!);
+    const spec = this.tracked.get(key)?.spec ?? resolveScalingSpec(rev.metadata.annotations, rev.spec?.containerConcurrency, this.config);
+    return spec.class === EVENT_GATEWAY_CLASS ? 1 : undefined;
+  }
+
+  // ---- tracking ----
+
+  private track(rev: KObject): Tracked {
+    const ns = rev.metadata.namespace ?? '';
+    const name = rev.metadata.name!;
+    const key = revisionKey(ns, name);
+    const now = this.now();
+    const { spec, error } = this.specFor(rev);
+    const restored = this.restored.get(key);
+    this.restored.delete(key);
+    let desired: number;
+    let state: AutoscalerState;
+    if (restored?.desired !== undefined) {
+      // A restart: the runtime brings back what ran before; the deciders treat those instances
+      // as running (KPA starts in panic so it does not scale down on an empty history).
+      desired = restored.desired;
+      state = initialAutoscalerState(spec, now, desired);
+      if (desired === 0 && state.kpa) state.kpa = { ...newKpaState(now, 0), status: 'inactive', initialized: restored.initialized };
+    } else {
+      desired = initialReplicas(spec);
+      state = initialAutoscalerState(spec, now, 0);
+    }
+    const routing = nextRoutingState(restored?.routing ?? 'pending', this.referenced.has(key));
+    const t: Tracked = {
+      key,
+      ns,
+      name,
+      rev,
+      spec,
+      specError: error,
+      state,
+      metrics: new RevisionMetrics({ stableWindowMs: spec.stableWindowMs, panicWindowMs: spec.panicWindowMs, algorithm: spec.aggregation }),
+      desired,
+      since: now,
+      routing,
+      failed: false,
+      reachability: reachabilityOf(routing, false),
+      initialized: restored?.initialized ?? false,
+      version: 0,
+      deciding: false,
+      demandScheduled: false,
+      firstSeen: new Map(),
+      pa: { busy: false, dirty: false, lastMetricsAt: 0 },
+    };
+    this.tracked.set(key, t);
+    this.requestPaSync(t);
+    return t;
+  }
+
+  private specFor(rev: KObject): { spec: ScalingSpec; error?: string } {
+    const anns = rev.metadata.annotations;
+    const spec = resolveScalingSpec(anns, rev.spec?.containerConcurrency, this.config);
+    const errs = validateAnnotations(anns, this.config, { knownPlugins: this.plugins.keys() }).filter((e) => e.level !== 'warning');
+    return { spec, error: errs.length ? `invalid annotations (defaults apply): ${formatFieldErrors(errs)}` : undefined };
+  }
+
+  /** Re-reads a revision's annotations against the current config. */
+  private resolve(t: Tracked): void {
+    const { spec, error } = this.specFor(t.rev);
+    const classChanged = spec.class !== t.spec.class;
+    t.spec = spec;
+    t.specError = error;
+    t.metrics.configure({ stableWindowMs: spec.stableWindowMs, panicWindowMs: spec.panicWindowMs, algorithm: spec.aggregation });
+    if (classChanged) {
+      t.state = initialAutoscalerState(spec, this.now(), this.o.runtime.status(t.key)?.readyReplicas ?? 0);
+      t.version++;
+    }
+    this.requestPaSync(t);
+  }
+
+  private untrack(key: string): void {
+    this.tracked.delete(key);
+    this.restored.delete(key);
+  }
+
+  // ---- watch events ----
+
+  private onEvent(e: WatchEvent): void {
+    if (this.stopped) return;
+    const o = e.object;
+    const ns = o.metadata.namespace ?? '';
+    const name = o.metadata.name!;
+    switch (e.resource) {
+      case RES.configmaps:
+        if (ns === CONFIG_NAMESPACE && name === AUTOSCALER_CONFIGMAP) void this.onConfigMap(e).catch((err) => this.o.log(`autoscaler: config-autoscaler: ${String(err?.message ?? err)}`));
+        break;
+      case RES.revisions: {
+        const key = revisionKey(ns, name);
+        if (e.type === 'DELETED') this.untrack(key);
+        else {
+          const t = this.tracked.get(key);
+          if (t) this.desiredReplicas(o);
+        }
+        break;
+      }
+      case RES.routes:
+        this.refreshRoutes();
+        break;
+      case PA: {
+        // Someone deleted a PodAutoscaler of a live revision: it is written again.
+        const t = this.tracked.get(revisionKey(ns, name));
+        if (t && e.type === 'DELETED') {
+          t.pa.lastKey = undefined;
+          this.requestPaSync(t);
+        }
+        break;
+      }
+    }
+  }
+
+  private refreshRoutes(): void {
+    if (this.routesBusy) {
+      this.routesDirty = true;
+      return;
+    }
+    this.routesBusy = true;
+    void (async () => {
+      try {
+        do {
+          this.routesDirty = false;
+          this.referenced = referencedRevisions((await this.o.store.list(RES.routes)).items);
+          for (const t of this.tracked.values()) this.updateReachability(t);
+        } while (this.routesDirty && !this.stopped);
+      } catch (err) {
+        this.o.log(`autoscaler: reading routes failed: ${String((err as Error)?.message ?? err)}`);
+      } finally {
+        this.routesBusy = false;
+      }
+    })();
+  }
+
+  private updateReachability(t: Tracked): void {
+    const routing = nextRoutingState(t.routing, this.referenced.has(t.key));
+    const reachability = reachabilityOf(routing, t.failed);
+    if (routing === t.routing && reachability === t.reachability) return;
+    t.routing = routing;
+    t.reachability = reachability;
+    this.requestPaSync(t);
+  }
+
+  // ---- config ----
+
+  private async ensureConfigMap(): Promise<void> {
+    const { store } = this.o;
+    let cm = await store.get(RES.configmaps, CONFIG_NAMESPACE, AUTOSCALER_CONFIGMAP);
+    if (!cm) {
+      try {
+        cm = await store.create(RES.configmaps, autoscalerConfigMap({ ...defaultAutoscalerConfigData(), ...(this.o.configOverrides ?? {}) }));
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+        cm = await store.get(RES.configmaps, CONFIG_NAMESPACE, AUTOSCALER_CONFIGMAP);
+      }
+    } else if (this.o.configOverrides) {
+      const data = { ...configData(cm), ...this.o.configOverrides };
+      if (!isDeepStrictEqual(data, configData(cm))) cm = await store.update(RES.configmaps, { ...cm, data });
+    }
+    await this.applyConfigMap(cm);
+  }
+
+  private async onConfigMap(e: WatchEvent): Promise<void> {
+    if (e.type === 'DELETED') {
+      // Without the ConfigMap Knative falls back to its defaults; Sluice also writes them back so
+      // there is something to edit.
+      this.o.log('autoscaler: config-autoscaler was deleted; recreating it with the defaults');
+      try {
+        await this.o.store.create(RES.configmaps, autoscalerConfigMap(defaultAutoscalerConfigData()));
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+      return;
+    }
+    await this.applyConfigMap(e.object);
+  }
+
+  private async applyConfigMap(cm: KObject | undefined): Promise<void> {
+    let next: AutoscalerConfig | undefined;
+    let problem: string | undefined;
+    try {
+      next = parseAutoscalerConfig(configData(cm));
+    } catch (err) {
+      problem = String((err as Error)?.message ?? err);
+    }
+    if (next) {
+      const changed = !isDeepStrictEqual(next, this.config);
+      this.config = next;
+      if (this.configError) this.o.log('autoscaler: config-autoscaler is valid again');
+      this.configError = undefined;
+      if (changed) this.applyConfigToAll();
+    } else if (problem !== this.configError) {
+      this.configError = problem;
+      this.o.log(`autoscaler: config-autoscaler refused, keeping the previous settings: ${problem}`);
+    }
+    await this.markConfigMap(cm, this.configError);
+  }
+
+  /** Puts the refusal on the ConfigMap (or takes it off), so `kubectl get cm -o yaml` shows it. */
+  private async markConfigMap(cm: KObject | undefined, error: string | undefined): Promise<void> {
+    if (!cm) return;
+    const anns = cm.metadata.annotations ?? {};
+    const msg = error ? `refused, the previous settings stay in force: ${error}` : undefined;
+    if (anns[CONFIG_ERROR_ANNOTATION] === msg) return;
+    const next = { ...anns };
+    if (msg) next[CONFIG_ERROR_ANNOTATION] = msg;
+    else delete next[CONFIG_ERROR_ANNOTATION];
+    try {
+      await this.o.store.update(RES.configmaps, { ...cm, metadata: { ...cm.metadata, annotations: next } });
+    } catch (err) {
+      // A newer version arrived meanwhile; its own event marks it.
+      if ((err as { code?: number }).code !== 409 && (err as { code?: number }).code !== 404) throw err;
+    }
+  }
+
+  private applyConfigToAll(): void {
+    this.installValidator();
+    for (const t of this.tracked.values()) this.resolve(t);
+    // A new floor or ceiling (min-scale, enable-scale-to-zero...) applies without waiting a tick.
+    this.tickAll();
+  }
+
+  private installValidator(): void {
+    validatorOwner = this;
+    setAnnotationValidator((anns) =>
+      validateAnnotations(anns, this.config, { knownPlugins: this.plugins.keys() })
+        .filter((e) => e.level !== 'warning')
+        .map((e) => ({ message: e.message, paths: e.paths, ...(e.details ? { details: e.details } : {}) })),
+    );
+  }
+
+  // ---- sampling and ticking ----
+
+  private onTimer(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    for (const t of this.tracked.values()) {
+      const sample = this.o.gateway.sample(t.key);
+      t.metrics.record(now, sample);
+      // Still holding requests a second later: demand the last decision did not cover yet.
+      if (sample.queued > 0) this.handleDemand(t);
+    }
+    // Tick on the sample that reaches the interval (half a sample early counts: timers drift).
+    if (now - this.lastTick >= this.config.tickIntervalMs - this.sampleMs / 2) this.tickAll(now);
+  }
+
+  private tickAll(now = this.now()): void {
+    if (this.stopped) return;
+    this.lastTick = now;
+    for (const t of this.tracked.values()) void this.decideFor(t, now);
+  }
+
+  private async inputFor(t: Tracked, st: WorkloadStatus | undefined, now: number): Promise<DecideInput> {
+    const ready = st?.readyReplicas ?? 0;
+    const input: DecideInput = {
+      spec: t.spec,
+      revision: { namespace: t.ns, name: t.name, key: t.key },
+      annotations: t.rev.metadata.annotations ?? {},
+      current: t.desired,
+      ready,
+      metrics: t.metrics,
+      reachable: t.reachability !== 'Unreachable',
+      // The gateway holds requests for every revision that has no capacity, from the start
+      // (Knative: the activator is in the path), so scale to zero need not wait for it.
+      proxySince: t.since,
+      plugins: this.plugins,
+    };
+    const cls = t.spec.class;
+    if (cls === HPA_CLASS || cls === PLUGIN_CLASS) {
+      const list = await this.o.runtime.usage(t.key);
+      const prev = t.usage;
+      t.usage = { at: now, list };
+      input.usage = list;
+      if (cls === HPA_CLASS) {
+        input.cpu = prev ? averageCpuUtilization(prev.list, list, now - prev.at, cpuRequestCores(t.rev.spec?.containers?.[0])) : null;
+        input.memory = averageMemoryMiB(list);
+      }
+    }
+    if (cls === EVENT_GATEWAY_CLASS) input.gateway = this.gatewayView(t, now);
+    return input;
+  }
+
+  /** The event-gateway decider's view: held and in-flight requests, and each instance's idleness. */
+  private gatewayView(t: Tracked, now: number): DecideInput['gateway'] {
+    const load = this.o.gateway.load(t.key);
+    const eps = load?.endpoints ?? [];
+    const ids = new Set(eps.map((e) => e.id));
+    for (const id of [...t.firstSeen.keys()]) if (!ids.has(id)) t.firstSeen.delete(id);
+    for (const id of ids) if (!t.firstSeen.has(id)) t.firstSeen.set(id, now);
+    return {
+      pending: load?.queued ?? 0,
+      inFlight: load?.inFlight ?? 0,
+      instances: eps.map((e) => ({
+        id: e.id,
+        busy: e.inFlight > 0,
+        lastBusy: e.inFlight > 0 ? now : e.idleMs === null ? t.firstSeen.get(e.id)! : now - e.idleMs,
+      })),
+    };
+  }
+
+  private async decideFor(t: Tracked, now: number): Promise<void> {
+    if (t.deciding || this.stopped) return;
+    t.deciding = true;
+    try {
+      const version = t.version;
+      const st = this.o.runtime.status(t.key);
+      this.noteInitialized(t, st);
+      const input = await this.inputFor(t, st, now);
+      const d = await decide(t.state, input, now);
+      // Untracked meanwhile, or an immediate decision came first: this one is stale.
+      if (this.tracked.get(t.key) !== t || t.version !== version) return;
+      this.apply(t, d);
+    } catch (err) {
+      this.o.log(`autoscaler: ${t.key}: decision failed: ${String((err as Error)?.stack ?? err)}`);
+    } finally {
+      t.deciding = false;
+    }
+  }
+
+  private apply(t: Tracked, d: Decision): void {
+    t.version++;
+    t.state = d.state;
+    t.last = d;
+    if (d.desired !== t.desired) this.setDesired(t, d.desired);
+    this.requestPaSync(t);
+  }
+
+  private setDesired(t: Tracked, n: number): void {
+    t.desired = n;
+    // The runtime gets it now (a cold start must not wait for the queue); the reconciler then
+    // records it on the Revision.
+    this.o.runtime.apply(workloadSpecFor(t.rev, n));
+    this.o.enqueue('Revision', t.ns, t.name);
+  }
+
+  private noteInitialized(t: Tracked, st: WorkloadStatus | undefined): void {
+    if (!t.initialized && (st?.readyReplicas ?? 0) > 0) t.initialized = true;
+  }
+
+  // ---- immediate decisions ----
+
+  private onDemand(key: string): void {
+    const t = this.tracked.get(key);
+    if (!t || t.demandScheduled || this.stopped) return;
+    t.demandScheduled = true;
+    // Requests of one burst arrive in the same turn of the event loop: count them all.
+    setImmediate(() => {
+      t.demandScheduled = false;
+      this.handleDemand(t);
+    });
+  }
+
+  private handleDemand(t: Tracked): void {
+    if (this.tracked.get(t.key) !== t || this.stopped) return;
+    const held = this.o.gateway.load(t.key)?.queued ?? 0;
+    if (held === 0) return;
+    const st = this.o.runtime.status(t.key);
+    const ready = st?.readyReplicas ?? 0;
+    if (st?.failure && ready === 0 && st.instances.length > 0 && st.instances.every((i) => i.phase === 'backoff' || i.phase === 'exited')) {
+      // Every instance is waiting out a crash back-off: say why now instead of holding.
+      this.o.gateway.failHeld(t.key, 503, coldStartFailureMessage(t.name, st.failure.reason, st.failure.message));
+      return;
+    }
+    const now = this.now();
+    const cls = t.spec.class;
+    if (cls === EVENT_GATEWAY_CLASS || cls === PLUGIN_CLASS) {
+      // Their regular decision is cheap and already counts held requests.
+      t.version++;
+      void this.decideFor(t, now);
+      return;
+    }
+    const input: DecideInput & { demand: number } = {
+      spec: t.spec,
+      revision: { namespace: t.ns, name: t.name, key: t.key },
+      annotations: t.rev.metadata.annotations ?? {},
+      current: t.desired,
+      ready,
+      metrics: t.metrics,
+      reachable: t.reachability !== 'Unreachable',
+      proxySince: t.since,
+      demand: held,
+    };
+    if (t.desired === 0 || cls !== KPA_CLASS || t.spec.metric !== 'concurrency') {
+      const d = decideOnDemand(t.state, input, now);
+      if (d.desired === t.desired && isDeepStrictEqual(d.state, t.state)) return;
+      this.apply(t, d);
+      return;
+    }
+    // Instances exist but none has a free slot: the requests the gateway holds plus those in
+    // flight are the concurrency right now. The KPA decides on that at once instead of waiting
+    // for its windows to show it (they will, a tick or a few later); it only ever scales up here.
+    const load = this.o.gateway.load(t.key);
+    const level = (load?.inFlight ?? 0) + held;
+    const obs = t.metrics.observed('concurrency', now);
+    const kd = decideKpa(
+      t.state.kpa ?? newKpaState(now, ready),
+      {
+        spec: t.spec,
+        observed: { stable: Math.max(obs?.stable ?? 0, level), panic: Math.max(obs?.panic ?? 0, level) },
+        ready,
+        current: t.desired,
+        reachable: input.reachable,
+        proxySince: t.since,
+      },
+      now,
+    );
+    if (kd.desired <= t.desired) return;
+    this.apply(t, {
+      desired: kd.desired,
+      state: { ...t.state, kpa: kd.state },
+      class: t.spec.class,
+      mode: kd.mode,
+      planned: 0,
+      metricDesired: kd.desired,
+      details: { ...kd.details, reason: `requests held at capacity: ${held} waiting, ${level} in total` },
+    });
+  }
+
+  private onRuntimeChange(key: string): void {
+    const t = this.tracked.get(key);
+    if (!t || this.stopped) return;
+    const st = this.o.runtime.status(key);
+    this.noteInitialized(t, st);
+    const failed = !!st?.failure && (st?.readyReplicas ?? 0) === 0;
+    if (failed && st?.failure) {
+      const held = this.o.gateway.load(key)?.queued ?? 0;
+      if (held > 0) {
+        // Knative leaves such requests hanging until they time out (knative/serving#11717).
+        const n = this.o.gateway.failHeld(key, 503, coldStartFailureMessage(t.name, st.failure.reason, st.failure.message));
+        if (n > 0) this.o.log(`autoscaler: ${key}: answered ${n} held request(s) with 503: ${st.failure.reason}`);
+      }
+    }
+    if (failed !== t.failed) {
+      t.failed = failed;
+      this.updateReachability(t);
+    }
+    this.requestPaSync(t);
+  }
+
+  // ---- PodAutoscaler ----
+
+  private requestPaSync(t: Tracked): void {
+    if (this.stopped) return;
+    if (t.pa.busy) {
+      t.pa.dirty = true;
+      return;
+    }
+    t.pa.busy = true;
+    void (async () => {
+      try {
+        do {
+          t.pa.dirty = false;
+          await this.syncPa(t);
+        } while (t.pa.dirty && !this.stopped && this.tracked.get(t.key) === t);
+      } catch (err) {
+        const code = (err as { code?: number }).code;
+        // Conflicts and a revision deleted meanwhile sort themselves out on the next write.
+        if (code !== 409 && code !== 404 && !this.stopped) this.o.log(`autoscaler: ${t.key}: writing PodAutoscaler failed: ${String((err as Error)?.message ?? err)}`);
+        t.pa.lastKey = undefined;
+      } finally {
+        t.pa.busy = false;
+      }
+    })();
+  }
+
+  private statusFor(t: Tracked, pa: KObject): Record<string, unknown> {
+    const st = this.o.runtime.status(t.key);
+    const actual = st?.readyReplicas ?? 0;
+    const kpa = t.state.kpa;
+    const active: ActiveState = kpa ? kpa.status : t.desired === 0 ? 'inactive' : actual > 0 ? 'active' : 'activating';
+    const d = t.last;
+    const error = [t.specError, d?.error].filter(Boolean).join('; ');
+    return podAutoscalerStatus({
+      generation: pa.metadata.generation,
+      class: t.spec.class,
+      desired: t.desired,
+      actual,
+      mode: d?.mode ?? (t.spec.class === KPA_CLASS ? (kpa?.panicTime != null ? 'panic' : 'stable') : 'stable'),
+      active,
+      initialized: kpa ? kpa.initialized || t.initialized : t.initialized,
+      metrics: d ? metricsView(d.details, t.spec.metricName || t.spec.metric) : undefined,
+      reason: typeof d?.details?.reason === 'string' ? d.details.reason : undefined,
+      error: error || undefined,
+      previous: pa.status?.conditions,
+    });
+  }
+
+  private async syncPa(t: Tracked): Promise<void> {
+    if (this.tracked.get(t.key) !== t) return;
+    const { store } = this.o;
+    const want = podAutoscalerFor(t.rev, t.routing, t.reachability);
+    let pa = await store.get(PA, t.ns, t.name);
+    if (!pa) {
+      pa = await store.create(PA, want);
+      // The revision may have gone while this was written: do not leave an orphan behind.
+      if (!(await store.get(RES.revisions, t.ns, t.name))) {
+        await store.delete(PA, t.ns, t.name).catch(() => undefined);
+        return;
+      }
+    } else if (
+      !isDeepStrictEqual(pa.spec, want.spec) ||
+      !isDeepStrictEqual(pa.metadata.labels ?? {}, want.metadata.labels) ||
+      !isDeepStrictEqual(pa.metadata.annotations ?? {}, want.metadata.annotations ?? {})
+    ) {
+      pa = await store.update(PA, { ...pa, metadata: { ...pa.metadata, labels: want.metadata.labels, annotations: want.metadata.annotations, ownerReferences: want.metadata.ownerReferences }, spec: want.spec });
+    }
+    const status = this.statusFor(t, pa);
+    if (isDeepStrictEqual(pa.status, status)) return;
+    // Metric values change every tick; each write is an fsync, so those go out at most every few
+    // seconds unless something users act on (scale, mode, conditions, errors) changed too.
+    const { metrics: _m, reason: _r, conditions, ...rest } = status as { metrics?: unknown; reason?: unknown; conditions: { type: string; status: string; reason?: string }[] };
+    const key = JSON.stringify({ rest, c: conditions.map((c) => [c.type, c.status, c.reason]) });
+    const now = this.now();
+    if (key === t.pa.lastKey && now - t.pa.lastMetricsAt < this.metricsWriteMs) return;
+    await store.update(PA, { ...pa, status }, { subresource: 'status' });
+    t.pa.lastKey = key;
+    t.pa.lastMetricsAt = now;
+  }
+}
