@@ -11,6 +11,8 @@ export interface ServerCommandOptions {
   domain?: string;
   host?: string;
   images?: string;
+  /** Scaling plugin modules (--plugin, repeatable). */
+  plugins?: string[];
 }
 
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
@@ -21,6 +23,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     domain: opts.domain,
     host: opts.host,
     imagesFile: opts.images,
+    pluginPaths: opts.plugins,
   });
   console.log(`Sluice is running.
   API:        ${sluice.apiUrl}

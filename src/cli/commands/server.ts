@@ -21,8 +21,9 @@ export function register(program: Command): void {
     .option('--domain <domain>', 'domain of service URLs (default example.com)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--images <file>', 'extra image -> command mappings (YAML or JSON)')
+    .option('--plugin <path>', 'load a scaling plugin module (.js/.mjs) for the plugin.autoscaling.sluice.dev class; repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .action(async (_o, cmd: Command) => {
-      const o = cmd.opts<{ dataDir?: string; apiPort?: string; gatewayPort?: string; domain?: string; host?: string; images?: string }>();
+      const o = cmd.opts<{ dataDir?: string; apiPort?: string; gatewayPort?: string; domain?: string; host?: string; images?: string; plugin: string[] }>();
       const opts = {
         dataDir: o.dataDir,
         apiPort: parsePort(o.apiPort, 'api-port'),
@@ -30,6 +31,7 @@ export function register(program: Command): void {
         domain: o.domain,
         host: o.host,
         images: o.images,
+        plugins: o.plugin,
       };
       const { runServer } = await import('../server.js');
       await runServer(opts);
