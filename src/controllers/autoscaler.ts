@@ -103,8 +103,6 @@ interface Tracked {
   metrics: RevisionMetrics;
   /** Instances asked of the runtime. */
   desired: number;
-  /** Since when Sluice tracks it: the gateway is in its request path from the start. */
-  since: number;
   routing: RoutingState;
   failed: boolean;
   reachability: Reachability;
@@ -128,6 +126,8 @@ interface Restored {
 }
 
 const PA = RES.podautoscalers;
+/** proxySince for the deciders: Sluice's gateway has been in every revision's request path forever. */
+const ALWAYS_IN_PATH = 0;
 
 const ROUTING_STATES = new Set<string>(['pending', 'active', 'reserve']);
 
@@ -265,7 +265,6 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       state,
       metrics: new RevisionMetrics({ stableWindowMs: spec.stableWindowMs, panicWindowMs: spec.panicWindowMs, algorithm: spec.aggregation }),
       desired,
-      since: now,
       routing,
       failed: false,
       reachability: reachabilityOf(routing, false),
@@ -491,9 +490,9 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       ready,
       metrics: t.metrics,
       reachable: t.reachability !== 'Unreachable',
-      // The gateway holds requests for every revision that has no capacity, from the start
-      // (Knative: the activator is in the path), so scale to zero need not wait for it.
-      proxySince: t.since,
+      // The gateway holds requests for every revision that has no capacity, always (Knative: the
+      // activator is in the path), so scale to zero never waits for it to get there.
+      proxySince: ALWAYS_IN_PATH,
       plugins: this.plugins,
     };
     const cls = t.spec.class;
@@ -608,7 +607,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       ready,
       metrics: t.metrics,
       reachable: t.reachability !== 'Unreachable',
-      proxySince: t.since,
+      proxySince: ALWAYS_IN_PATH,
       demand: held,
     };
     if (t.desired === 0 || cls !== KPA_CLASS || t.spec.metric !== 'concurrency') {
@@ -631,7 +630,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
         ready,
         current: t.desired,
         reachable: input.reachable,
-        proxySince: t.since,
+        proxySince: ALWAYS_IN_PATH,
       },
       now,
     );
