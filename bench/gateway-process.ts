@@ -8,6 +8,7 @@
 // Admin listener (127.0.0.1:A), separate so it never shares the data path's accounting:
 //   GET  /metrics        the gateway's Prometheus text (per-revision counts)
 //   GET  /cpu            {"userUs":..,"systemUs":..} from process.cpuUsage()
+//   GET  /gc             {"count":..,"totalMs":..,"maxMs":..}: GC pauses so far (max since the last call)
 //   POST /profile/start  starts V8's sampling profiler
 //   POST /profile/stop   stops it and answers with the .cpuprofile JSON
 // SIGTERM/SIGINT close the gateway and exit 0.
@@ -15,6 +16,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Session } from 'node:inspector';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Gateway } from '../src/dataplane/gateway.js';
 import type { HostRoute, RevisionBackend } from '../src/dataplane/types.js';
 
@@ -58,6 +60,16 @@ async function main(): Promise<void> {
   }
   const port = await gw.listen(0);
 
+  // GC pauses stop the event loop, so they land directly in request latency.
+  const gc = { count: 0, totalMs: 0, maxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += e.duration;
+      if (e.duration > gc.maxMs) gc.maxMs = e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+
   let session: Session | null = null;
   const admin = http.createServer((req, res) => {
     const reply = (status: number, body: string, type = 'text/plain'): void => {
@@ -70,6 +82,11 @@ async function main(): Promise<void> {
       if (route === 'GET /cpu') {
         const u = process.cpuUsage();
         return reply(200, JSON.stringify({ userUs: u.user, systemUs: u.system }), 'application/json');
+      }
+      if (route === 'GET /gc') {
+        const body = JSON.stringify(gc);
+        gc.maxMs = 0;
+        return reply(200, body, 'application/json');
       }
       if (route === 'POST /profile/start') {
         if (session) return reply(409, 'a profile is already running\n');
@@ -88,7 +105,7 @@ async function main(): Promise<void> {
         s.disconnect();
         return reply(200, JSON.stringify(profile), 'application/json');
       }
-      reply(404, 'GET /metrics, GET /cpu, POST /profile/start, POST /profile/stop\n');
+      reply(404, 'GET /metrics, GET /cpu, GET /gc, POST /profile/start, POST /profile/stop\n');
     })().catch((err) => reply(500, `${String(err)}\n`));
   });
   await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));

@@ -16,8 +16,8 @@ import type { BenchContext, SectionModule } from './lib/section.js';
 /** Sections `npm run bench` runs, in document order (one not built yet is skipped with a note). */
 export const SECTION_ORDER: readonly string[] = ['gateway', 'autoscaling'];
 
-/** Modules in bench/ that are not sections. */
-const NOT_SECTIONS = new Set(['run', 'gateway-process']);
+/** Modules in bench/ that are not sections (besides helper programs named *-process). */
+const NOT_SECTIONS = new Set(['run']);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // dist/bench/run.js -> repository root.
@@ -33,7 +33,8 @@ function usage(): string {
 }
 
 async function loadSection(name: string): Promise<SectionModule> {
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || NOT_SECTIONS.has(name)) throw new Error(`"${name}" is not a benchmark section name.\n${usage()}`);
+  // Helper programs for sections are named *-process.
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || NOT_SECTIONS.has(name) || name.endsWith('-process')) throw new Error(`"${name}" is not a benchmark section name.\n${usage()}`);
   const file = path.join(here, `${name}.js`);
   if (!existsSync(file)) throw new Error(`no benchmark section "${name}" (expected bench/${name}.ts, built to ${path.relative(root, file)}).\n${usage()}`);
   const mod = (await import(pathToFileURL(file).href)) as Partial<SectionModule>;

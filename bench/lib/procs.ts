@@ -178,6 +178,28 @@ export function cpuTime(pid: number): CpuTime {
   }
 }
 
+export interface SchedStat {
+  /** Seconds on a CPU. */
+  run: number;
+  /** Seconds runnable but waiting for a CPU (run-queue wait). */
+  wait: number;
+  /** Times it was scheduled in. */
+  slices: number;
+}
+
+/**
+ * Scheduler statistics of a process's main thread (/proc/PID/schedstat): for a single-threaded
+ * event loop, `wait` is time requests could have been served but the thread had no CPU.
+ */
+export function schedStat(pid: number): SchedStat {
+  try {
+    const [run, wait, slices] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { run: run / 1e9, wait: wait / 1e9, slices };
+  } catch {
+    return { run: NaN, wait: NaN, slices: NaN };
+  }
+}
+
 /** User+system CPU seconds a process has used so far; NaN if it is gone. */
 export function cpuSeconds(pid: number): number {
   const t = cpuTime(pid);
