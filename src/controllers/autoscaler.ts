@@ -297,6 +297,8 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     if (classChanged) {
       t.state = initialAutoscalerState(spec, this.now(), this.o.runtime.status(t.key)?.readyReplicas ?? 0);
       t.version++;
+      // The gateway's per-instance limit depends on the class (event gateway: one request).
+      this.o.enqueue('Revision', t.ns, t.name);
     }
     this.requestPaSync(t);
   }
