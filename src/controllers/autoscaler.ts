@@ -113,6 +113,8 @@ interface Tracked {
   version: number;
   deciding: boolean;
   demandScheduled: boolean;
+  /** Pending second look at held requests (see handleDemand). */
+  recheck?: NodeJS.Timeout;
   usage?: { at: number; list: ResourceUsage[] };
   /** Event gateway: when each endpoint was first seen (the "last busy" of a never-used instance). */
   firstSeen: Map<string, number>;
@@ -126,6 +128,8 @@ interface Restored {
 }
 
 const PA = RES.podautoscalers;
+/** While requests are held, how soon the next arrivals of a burst are counted too. */
+const DEMAND_RECHECK_MS = 50;
 /** proxySince for the deciders: Sluice's gateway has been in every revision's request path forever. */
 const ALWAYS_IN_PATH = 0;
 
@@ -205,6 +209,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     this.stopped = true;
     for (const u of this.unsubscribe.splice(0)) u();
     if (this.sampleTimer) clearInterval(this.sampleTimer);
+    for (const t of this.tracked.values()) if (t.recheck) clearTimeout(t.recheck);
     if (validatorOwner === this) {
       setAnnotationValidator(() => []);
       validatorOwner = null;
@@ -304,6 +309,8 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   }
 
   private untrack(key: string): void {
+    const t = this.tracked.get(key);
+    if (t?.recheck) clearTimeout(t.recheck);
     this.tracked.delete(key);
     this.restored.delete(key);
   }
@@ -595,8 +602,17 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     }
     const now = this.now();
     const cls = t.spec.class;
+    // A burst reaches the gateway over some milliseconds, not in one turn of the event loop: while
+    // requests stay held, look again shortly (plugins, which may be slow, wait for the next second).
+    if (cls !== PLUGIN_CLASS && !t.recheck) {
+      t.recheck = setTimeout(() => {
+        t.recheck = undefined;
+        this.handleDemand(t);
+      }, DEMAND_RECHECK_MS);
+      t.recheck.unref();
+    }
     if (cls === EVENT_GATEWAY_CLASS || cls === PLUGIN_CLASS) {
-      // Their regular decision is cheap and already counts held requests.
+      // Their regular decision already counts held requests.
       t.version++;
       void this.decideFor(t, now);
       return;
