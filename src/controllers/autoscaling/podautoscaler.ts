@@ -54,7 +54,6 @@ export function podAutoscalerFor(rev: KObject, routing: RoutingState, reachabili
     [Labels.revision]: name,
     [Labels.revisionUID]: rev.metadata.uid ?? '',
     [Labels.routingState]: routing,
-    app: name,
   };
   const annotations: Record<string, string> = {};
   for (const [k, v] of Object.entries(rev.metadata.annotations ?? {})) {
