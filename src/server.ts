@@ -39,6 +39,11 @@ export interface SluiceOptions {
   pluginPaths?: string[];
   /** Most requests the gateway holds per revision while it has no capacity (default 1000). */
   maxQueuedPerRevision?: number;
+  /**
+   * Epoch milliseconds for the autoscaler's decisions (scheduled capacity, windows, stabilization);
+   * default Date.now. Tests move it to put "now" inside or outside a scheduled period.
+   */
+  clock?: () => number;
 }
 
 export interface RunningSluice {
@@ -92,6 +97,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     log,
     plugins,
     configOverrides: opts.autoscalerConfig,
+    now: opts.clock,
   });
   controllers = new ControllerManager({
     store,
