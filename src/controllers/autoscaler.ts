@@ -479,8 +479,9 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       // Still holding requests a second later: demand the last decision did not cover yet.
       if (sample.queued > 0) this.handleDemand(t);
     }
-    // Tick on the sample that reaches the interval (half a sample early counts: timers drift).
-    if (now - this.lastTick >= this.config.tickIntervalMs - this.sampleMs / 2) this.tickAll(now);
+    // Tick on the sample that reaches the interval (half a sample early counts: timers drift). A
+    // clock stepped back (NTP, a test's clock) ticks at once rather than waiting to catch up.
+    if (now < this.lastTick || now - this.lastTick >= this.config.tickIntervalMs - this.sampleMs / 2) this.tickAll(now);
   }
 
   private tickAll(now = this.now()): void {
@@ -759,7 +760,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     const { metrics: _m, reason: _r, conditions, ...rest } = status as { metrics?: unknown; reason?: unknown; conditions: { type: string; status: string; reason?: string }[] };
     const key = JSON.stringify({ rest, c: conditions.map((c) => [c.type, c.status, c.reason]) });
     const now = this.now();
-    if (key === t.pa.lastKey && now - t.pa.lastMetricsAt < this.metricsWriteMs) return;
+    if (key === t.pa.lastKey && now >= t.pa.lastMetricsAt && now - t.pa.lastMetricsAt < this.metricsWriteMs) return;
     await store.update(PA, { ...pa, status }, { subresource: 'status' });
     t.pa.lastKey = key;
     t.pa.lastMetricsAt = now;
