@@ -727,8 +727,14 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       mode: d?.mode ?? (t.spec.class === KPA_CLASS ? (kpa?.panicTime != null ? 'panic' : 'stable') : 'stable'),
       active,
       initialized: kpa ? kpa.initialized || t.initialized : t.initialized,
-      metrics: d ? metricsView(d.details, t.spec.metricName || t.spec.metric) : undefined,
-      reason: typeof d?.details?.reason === 'string' ? d.details.reason : undefined,
+      metrics: d ? { ...metricsView(d.details, t.spec.metricName || t.spec.metric), ...(d.planned > 0 ? { planned: d.planned, metricDesired: d.metricDesired } : {}) } : undefined,
+      // While a scheduled period is active, say when the plan (not the metric) set the count.
+      reason:
+        d && d.planned > d.metricDesired && d.desired > d.metricDesired
+          ? `scheduled capacity: ${d.planned} planned, the metric wants ${d.metricDesired}`
+          : typeof d?.details?.reason === 'string'
+            ? d.details.reason
+            : undefined,
       error: error || undefined,
       previous: pa.status?.conditions,
     });
