@@ -9,7 +9,7 @@
 // functions that find their Exchange through a symbol property, so a request allocates no closures.
 
 import http, { type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HostRoute, RevisionBackend, RevisionSample } from './types.js';
 import { RoutingTable, normalizeHost } from './routing.js';
@@ -248,6 +248,10 @@ class Core {
     }
     const route = this.table.lookup(host);
     if (route === undefined) {
+      if (isMetricsScrape(req, host)) {
+        sendMetrics(res, this.metricsText(), req.method === 'HEAD');
+        return;
+      }
       this.reject('unknown_host');
       sendError(res, 404, `sluice gateway: no service is routed at host "${normalizeHost(host)}"`);
       return;
@@ -305,6 +309,7 @@ class Core {
     if (rev.queued === 0) {
       const ep = rev.acquire();
       if (ep !== null) {
+        rev.stats.observeWait(0);
         this.forward(ex, ep);
         return;
       }
@@ -459,7 +464,9 @@ class Core {
       while (rev.queued > 0) {
         const ep = rev.acquire();
         if (ep === null) break;
-        this.forward(rev.shift()!, ep);
+        const ex = rev.shift()!;
+        rev.stats.observeWait((this.clock() - ex.start) / 1000);
+        this.forward(ex, ep);
       }
     } finally {
       this.pumping.delete(rev);
@@ -514,6 +521,15 @@ class Core {
     if (!rev.known) this.maybeCollect(rev);
   }
 
+  metricsText(): string {
+    const now = this.clock();
+    const views = [...this.revisions.values()].map((r) => {
+      const head = r.oldest();
+      return { key: r.key, stats: r.stats, inFlight: r.inFlight, queued: r.queued, oldestWait: head ? Math.max(0, now - head.start) / 1000 : 0 };
+    });
+    return formatMetrics(views, this.rejected);
+  }
+
   failHeld(key: string, status: number, message: string, reason: string): number {
     const rev = this.revisions.get(key);
     if (!rev) return 0;
@@ -524,6 +540,23 @@ class Core {
     }
     return held.length;
   }
+}
+
+/**
+ * `GET /metrics` addressed to the gateway itself (Host an IP address or "localhost", which no
+ * route uses): the Prometheus text of metrics(). Only reached for hosts without a route.
+ */
+function isMetricsScrape(req: IncomingMessage, host: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const url = req.url ?? '';
+  if (url !== '/metrics' && !url.startsWith('/metrics?')) return false;
+  const h = normalizeHost(host);
+  return h === 'localhost' || isIP(h.startsWith('[') ? h.slice(1, -1) : h) !== 0;
+}
+
+function sendMetrics(res: ServerResponse, text: string, head: boolean): void {
+  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(head ? undefined : text);
 }
 
 function emptySample(): RevisionSample {
@@ -691,8 +724,7 @@ export class Gateway {
 
   /** Prometheus text exposition of per-revision counters and gateway rejections. */
   metrics(): string {
-    const views = [...this.core.revisions.values()].map((r) => ({ key: r.key, stats: r.stats, inFlight: r.inFlight, queued: r.queued }));
-    return formatMetrics(views, this.core.rejected);
+    return this.core.metricsText();
   }
 
   /** For embedding in another server: handle one request / Upgrade as the listener would. */

@@ -194,6 +194,11 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
     this.queued++;
   }
 
+  /** The request held longest (next to be sent), or null. */
+  oldest(): Held | null {
+    return this.head;
+  }
+
   shift(): Held | null {
     const h = this.head;
     if (h) this.unlink(h);

@@ -53,6 +53,10 @@ export class RevisionStats {
   readonly buckets = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
   latencySum = 0;
   latencyCount = 0;
+  /** Time from arrival to being sent to an instance (0 for requests sent at once), same buckets. */
+  readonly waitBuckets = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+  waitSum = 0;
+  waitCount = 0;
 
   constructor(now: number) {
     this.meter = new ConcurrencyMeter(now);
@@ -69,6 +73,15 @@ export class RevisionStats {
     this.latencyCount++;
   }
 
+  observeWait(seconds: number): void {
+    const b = LATENCY_BUCKETS;
+    let i = 0;
+    while (i < b.length && seconds > b[i]) i++;
+    this.waitBuckets[i]++;
+    this.waitSum += seconds;
+    this.waitCount++;
+  }
+
   sample(now: number, queued: number, inFlight: number): RevisionSample {
     const { average, intervalMs } = this.meter.take(now);
     const requests = this.arrivals;
@@ -82,6 +95,8 @@ export interface RevisionMetricsView {
   stats: RevisionStats;
   inFlight: number;
   queued: number;
+  /** Seconds the oldest held request has been waiting (0 when none is held or unknown). */
+  oldestWait?: number;
 }
 
 const CLASS_LABELS = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
@@ -95,6 +110,30 @@ function revLabels(key: string): string {
   const ns = slash >= 0 ? key.slice(0, slash) : '';
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   return `namespace="${esc(ns)}",revision="${esc(name)}"`;
+}
+
+function histogram(
+  out: string[],
+  name: string,
+  help: string,
+  revisions: readonly RevisionMetricsView[],
+  pick: (s: RevisionStats) => [readonly number[], number, number],
+): void {
+  out.push(`# HELP ${name} ${help}`);
+  out.push(`# TYPE ${name} histogram`);
+  for (const r of revisions) {
+    const l = revLabels(r.key);
+    const [buckets, sum, count] = pick(r.stats);
+    let cum = 0;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      cum += buckets[i];
+      out.push(`${name}_bucket{${l},le="${LATENCY_BUCKETS[i]}"} ${cum}`);
+    }
+    cum += buckets[LATENCY_BUCKETS.length];
+    out.push(`${name}_bucket{${l},le="+Inf"} ${cum}`);
+    out.push(`${name}_sum{${l}} ${sum}`);
+    out.push(`${name}_count{${l}} ${count}`);
+  }
 }
 
 /** Prometheus text exposition (version 0.0.4) of the gateway's counters. */
@@ -114,6 +153,10 @@ export function formatMetrics(revisions: readonly RevisionMetricsView[], rejecte
   out.push('# HELP sluice_gateway_requests_queued Requests held by the activator waiting for capacity.');
   out.push('# TYPE sluice_gateway_requests_queued gauge');
   for (const r of revisions) out.push(`sluice_gateway_requests_queued{${revLabels(r.key)}} ${r.queued}`);
+  out.push('# HELP sluice_gateway_queue_oldest_wait_seconds How long the oldest held request has been waiting (0 when none is held).');
+  out.push('# TYPE sluice_gateway_queue_oldest_wait_seconds gauge');
+  for (const r of revisions) out.push(`sluice_gateway_queue_oldest_wait_seconds{${revLabels(r.key)}} ${r.oldestWait ?? 0}`);
+  histogram(out, 'sluice_gateway_queue_wait_seconds', 'Time from arrival at the gateway until the request was sent to an instance (0 for requests sent at once).', revisions, (s) => [s.waitBuckets, s.waitSum, s.waitCount]);
   out.push('# HELP sluice_gateway_request_duration_seconds Time from arrival at the gateway to the end of the response, including time held.');
   out.push('# TYPE sluice_gateway_request_duration_seconds histogram');
   for (const r of revisions) {
