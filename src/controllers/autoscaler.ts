@@ -118,7 +118,7 @@ interface Tracked {
   usage?: { at: number; list: ResourceUsage[] };
   /** Event gateway: when each endpoint was first seen (the "last busy" of a never-used instance). */
   firstSeen: Map<string, number>;
-  pa: { busy: boolean; dirty: boolean; lastKey?: string; lastMetricsAt: number };
+  pa: { busy: boolean; dirty: boolean; timer?: NodeJS.Timeout; lastKey?: string; lastMetricsAt: number };
 }
 
 interface Restored {
@@ -130,6 +130,8 @@ interface Restored {
 const PA = RES.podautoscalers;
 /** While requests are held, how soon the next arrivals of a burst are counted too. */
 const DEMAND_RECHECK_MS = 50;
+/** How long a PodAutoscaler write waits, so a burst of changes becomes one write. */
+const PA_WRITE_DELAY_MS = 50;
 /** proxySince for the deciders: Sluice's gateway has been in every revision's request path forever. */
 const ALWAYS_IN_PATH = 0;
 
@@ -209,7 +211,10 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     this.stopped = true;
     for (const u of this.unsubscribe.splice(0)) u();
     if (this.sampleTimer) clearInterval(this.sampleTimer);
-    for (const t of this.tracked.values()) if (t.recheck) clearTimeout(t.recheck);
+    for (const t of this.tracked.values()) {
+      if (t.recheck) clearTimeout(t.recheck);
+      if (t.pa.timer) clearTimeout(t.pa.timer);
+    }
     if (validatorOwner === this) {
       setAnnotationValidator(() => []);
       validatorOwner = null;
@@ -311,6 +316,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private untrack(key: string): void {
     const t = this.tracked.get(key);
     if (t?.recheck) clearTimeout(t.recheck);
+    if (t?.pa.timer) clearTimeout(t.pa.timer);
     this.tracked.delete(key);
     this.restored.delete(key);
   }
@@ -694,6 +700,17 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       t.pa.dirty = true;
       return;
     }
+    if (t.pa.timer) return;
+    // Writes wait a moment: each is an fsync on the event loop, and right after a scale change the
+    // gateway has held requests to hand to a new instance first. Changes meanwhile are coalesced.
+    t.pa.timer = setTimeout(() => {
+      t.pa.timer = undefined;
+      this.runPaSync(t);
+    }, PA_WRITE_DELAY_MS);
+  }
+
+  private runPaSync(t: Tracked): void {
+    if (this.stopped || this.tracked.get(t.key) !== t) return;
     t.pa.busy = true;
     void (async () => {
       try {

@@ -71,9 +71,10 @@ export function revisionConditions(
   } else if (ready > 0) {
     health = { status: 'True' };
     resources = { status: 'True' };
-  } else if (desired === 0) {
-    // Scaled to zero (or asked to start at zero with initial-scale 0): nothing is wrong with it,
-    // it is just inactive; the next request starts it.
+  } else if (desired === 0 || wasAvailable) {
+    // Scaled to zero (or asked to start at zero with initial-scale 0), or starting again from zero
+    // after having served: nothing is wrong with it, so it stays Ready (as in Knative) and nothing
+    // that depends on it (configuration, route, service) flaps at every cold start.
     health = { status: 'True' };
     resources = { status: 'True' };
   } else {
