@@ -28,7 +28,7 @@ export interface ControllerContext {
   log: (msg: string) => void;
 }
 
-export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route' | 'GC';
+export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route';
 
 export const RES = {
   services: 'serving.knative.dev/services',

@@ -7,7 +7,6 @@ import { Labels } from '../api/types.js';
 import type { WatchEvent } from '../store/store.js';
 import { type ControllerContext, RES, type ReconcileKind } from './context.js';
 import { reconcileConfiguration } from './configuration.js';
-import { collectGarbage } from './gc.js';
 import { reconcileRevision, pushBackend } from './revision.js';
 import { RouteTable, reconcileRoute } from './route.js';
 import { reconcileService } from './service.js';
@@ -76,7 +75,6 @@ export class ControllerManager {
     const ns = o.metadata.namespace ?? '';
     const name = o.metadata.name!;
     const labels = o.metadata.labels ?? {};
-    if (e.type === 'DELETED') this.enqueueGc(o);
     switch (e.resource) {
       case RES.services:
         this.enqueue('Service', ns, name);
@@ -106,11 +104,6 @@ export class ControllerManager {
     }
   }
 
-  private enqueueGc(o: KObject): void {
-    this.pending.set(`GC/${o.metadata.uid}`, { kind: 'GC', ns: o.metadata.namespace ?? '', name: JSON.stringify(o), attempts: 0 });
-    if (!this.running) void this.drain();
-  }
-
   private enqueueRoutesIn(ns: string): void {
     for (const key of this.routes.routeKeysIn(ns)) this.enqueue('Route', ns, key);
   }
@@ -129,7 +122,7 @@ export class ControllerManager {
           await this.reconcile(item.kind, item.ns, item.name);
         } catch (err) {
           const e = err as Error & { code?: number };
-          if (e.code !== 409) this.ctx.log(`reconcile ${key.startsWith('GC/') ? 'GC' : key} failed: ${e.message}`);
+          if (e.code !== 409) this.ctx.log(`reconcile ${key} failed: ${e.message}`);
           this.retry(key, item);
         }
       }
@@ -165,8 +158,6 @@ export class ControllerManager {
         return reconcileRevision(this.ctx, ns, name);
       case 'Route':
         return reconcileRoute(this.ctx, this.routes, ns, name);
-      case 'GC':
-        return collectGarbage(this.ctx, JSON.parse(name) as KObject);
     }
   }
 }

@@ -92,8 +92,14 @@ export function revisionConditions(
 
 export async function reconcileRevision(ctx: ControllerContext, ns: string, name: string): Promise<void> {
   const rev = await ctx.store.get(RES.revisions, ns, name);
-  if (!rev || rev.metadata.deletionTimestamp) return;
   const key = revisionKey(ns, name);
+  if (!rev) {
+    // Deleted (the API server cascades deletes along ownerReferences, as Kubernetes' garbage
+    // collector does): stop its instances and forget it in the gateway.
+    ctx.dataplane.removeRevision(key);
+    await ctx.runtime.remove(key);
+    return;
+  }
   const desired = ctx.scale.desiredReplicas(rev);
   ctx.runtime.apply(workloadSpecFor(rev, desired));
   const st = ctx.runtime.status(key);
