@@ -49,7 +49,9 @@ test('probe thresholds count consecutive results', () => {
 });
 
 test('startup probing is fast at first, then backs off to at most 1 s', () => {
-  assert.equal(startupProbeInterval(0, 10_000), 10);
+  assert.equal(startupProbeInterval(0, 10_000), 2);
+  assert.equal(startupProbeInterval(1_999, 10_000), 2);
+  assert.equal(startupProbeInterval(2_000, 10_000), 10);
   assert.equal(startupProbeInterval(9_999, 10_000), 10);
   assert.equal(startupProbeInterval(12_000, 10_000), 1000);
   assert.equal(startupProbeInterval(60_000, 500), 500, 'never slower than the period');
