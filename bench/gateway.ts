@@ -20,6 +20,8 @@ import {
   childPids,
   cpuSeconds,
   cpuTime,
+  foreignCpuSeconds,
+  foreignSnapshot,
   freePort,
   machineCpuSeconds,
   reapedChildrenCpuSeconds,
@@ -33,7 +35,17 @@ import { runWrk, type WrkResult } from './lib/wrk.js';
 
 const HOST = 'bench.default.example.com';
 const THREADS = 2;
+/** Peak runs: enough connections to keep every path busy. */
 const CONNECTIONS = 32;
+/**
+ * Half-load runs. wrk paces in whole milliseconds, so paced requests leave in clumps at each
+ * millisecond tick, and a clump can be as large as the number of connections whose pause ends
+ * then. Few connections keep clumps small (closer to the even spacing wrk2 would give); the same
+ * rate over many connections is run too, shorter, to show how the tail grows with clump size.
+ */
+const HALF_CONNECTIONS = 8;
+const CLUMPY_CONNECTIONS = 32;
+const CLUMPY_S = 5;
 /** Whole seconds per measured run; SLUICE_BENCH_SECONDS shortens it for trying the bench out. */
 const DURATION_S = Number.isInteger(Number(process.env.SLUICE_BENCH_SECONDS)) && Number(process.env.SLUICE_BENCH_SECONDS) > 0 ? Number(process.env.SLUICE_BENCH_SECONDS) : 10;
 const WARMUP_S = 2;
@@ -91,7 +103,7 @@ interface Measured {
   wrkCores: number;
   /** Busy time of the whole machine (excluding steal). */
   machineCores: number;
-  /** Machine busy time not used by the processes above: anything else running on the machine. */
+  /** Other programs' processes on the machine (not this benchmark's, not kernel threads). */
   otherCores: number;
   stealCores: number;
   /** Mean pause per connection used for the run (half-load runs), ms. */
@@ -152,13 +164,13 @@ function revisionCounts(metrics: string): Map<string, number> {
   return out;
 }
 
-/** Resolves after a one-second window in which the (otherwise idle) machine was quiet, or after maxS. */
+/** Resolves after a one-second window in which other programs were quiet, or after maxS. */
 async function waitQuiet(maxS: number): Promise<void> {
   const deadline = Date.now() + maxS * 1000;
   while (Date.now() < deadline) {
-    const a = machineCpuSeconds().busy;
+    const a = foreignSnapshot();
     await new Promise((r) => setTimeout(r, 1000));
-    if (machineCpuSeconds().busy - a < MAX_OTHER_CORES) return;
+    if (foreignCpuSeconds(a, foreignSnapshot()) < MAX_OTHER_CORES) return;
   }
 }
 
@@ -234,10 +246,10 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const gwBodies = await countBodies(gw.port, HOST, SPLIT_SAMPLES, welcome);
   const ngBodies = await countBodies(nginxPort, HOST, SPLIT_SAMPLES, welcome);
 
-  const load = (t: Target, durationS: number, delayMs = 0, onStart?: () => void): Promise<WrkResult> =>
-    runWrk(procs, { url: `http://127.0.0.1:${portOf[t]}/`, host: HOST, threads: THREADS, connections: CONNECTIONS, durationS, delayMs, scriptDir, onStart });
+  const load = (t: Target, durationS: number, delayMs = 0, connections = CONNECTIONS, onStart?: () => void): Promise<WrkResult> =>
+    runWrk(procs, { url: `http://127.0.0.1:${portOf[t]}/`, host: HOST, threads: THREADS, connections, durationS, delayMs, scriptDir, onStart });
 
-  const measure = async (t: Target, durationS: number, delayMs = 0): Promise<Measured> => {
+  const measure = async (t: Target, durationS: number, delayMs = 0, connections = CONNECTIONS): Promise<Measured> => {
     const appPids = apps.map((a) => a.proc.pid);
     const pid = proxyPid[t];
     const snap = () => ({
@@ -247,10 +259,11 @@ export async function run(ctx: BenchContext): Promise<Section> {
       // wrk's CPU shows up here once it has exited and been reaped.
       children: reapedChildrenCpuSeconds(),
       machine: machineCpuSeconds(),
+      foreign: foreignSnapshot(),
     });
     const gc0 = t === 'gateway' ? await admin<GcStats>('GET', '/gc') : undefined;
     let before = snap();
-    const wrk = await load(t, durationS, delayMs, () => {
+    const wrk = await load(t, durationS, delayMs, connections, () => {
       before = snap();
     });
     const after = snap();
@@ -271,7 +284,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
       appsCores,
       wrkCores,
       machineCores,
-      otherCores: machineCores - appsCores - wrkCores - proxyUserCores - proxySystemCores,
+      otherCores: foreignCpuSeconds(before.foreign, after.foreign) / secs,
       stealCores: (after.machine.steal - before.machine.steal) / secs,
       delayMs,
       gc: gc0 && gc1 ? { count: gc1.count - gc0.count, totalMs: gc1.totalMs - gc0.totalMs, maxMs: gc1.maxMs } : undefined,
@@ -279,9 +292,9 @@ export async function run(ctx: BenchContext): Promise<Section> {
     };
   };
 
-  const measureQuiet = async (t: Target, durationS: number, delayMs = 0): Promise<Measured> => {
+  const measureQuiet = async (t: Target, durationS: number, delayMs = 0, connections = CONNECTIONS): Promise<Measured> => {
     for (let repeats = 0; ; repeats++) {
-      const m = await measure(t, durationS, delayMs);
+      const m = await measure(t, durationS, delayMs, connections);
       m.repeats = repeats;
       if (m.otherCores <= MAX_OTHER_CORES || repeats >= MAX_REPEATS) return m;
       log(`${t}: something else used ${f2(m.otherCores)} cores during the run; repeating it once the machine is quiet`);
@@ -314,22 +327,25 @@ export async function run(ctx: BenchContext): Promise<Section> {
 
   // --- one common rate: half of the gateway's peak ---
   const rate = peak.gateway.wrk.rps / 2;
-  const cycleMs = (CONNECTIONS * 1000) / rate;
-  const half = {} as Record<Target, Measured>;
-  for (const t of HALF_TARGETS) {
+  const paced = async (t: Target, connections: number, durationS: number, calibrations: number): Promise<Measured> => {
     // Closed loop: rate = C / (d + L). Short calibration runs (which also warm up) measure the
     // effective L at this load (latency plus wrk's timer overshoot), which d then leaves room for.
+    const cycleMs = (connections * 1000) / rate;
     let d = cycleMs;
-    for (let i = 0; i < CALIBRATION_RUNS; i++) {
-      const cal = await load(t, CALIBRATION_S, d);
-      const effL = (CONNECTIONS * 1000) / cal.rps - d;
+    for (let i = 0; i < calibrations; i++) {
+      const cal = await load(t, CALIBRATION_S, d, connections);
+      const effL = (connections * 1000) / cal.rps - d;
       d = Math.max(0, cycleMs - effL);
     }
-    log(`${t}: half load ${f0(rate)} req/s: ${DURATION_S} s with a ${d.toFixed(2)} ms pause per connection`);
-    half[t] = await measureQuiet(t, DURATION_S, d);
-    const m = half[t];
+    log(`${t}: ${f0(rate)} req/s over ${connections} connections: ${durationS} s with a ${d.toFixed(2)} ms pause per connection`);
+    const m = await measureQuiet(t, durationS, d, connections);
     log(`${t}: ${f0(m.wrk.rps)} req/s, p50 ${f2(m.wrk.p50Ms)} ms, p99 ${f2(m.wrk.p99Ms)} ms, other ${f2(m.otherCores)} cores`);
-  }
+    return m;
+  };
+  const half = {} as Record<Target, Measured>;
+  for (const t of HALF_TARGETS) half[t] = await paced(t, HALF_CONNECTIONS, DURATION_S, CALIBRATION_RUNS);
+  const clumpy = {} as Record<Target, Measured>;
+  for (const t of HALF_TARGETS) clumpy[t] = await paced(t, CLUMPY_CONNECTIONS, CLUMPY_S, 1);
 
   // --- where the gateway's CPU goes at peak ---
   log(`profiling the gateway for ${PROFILE_S} s at peak`);
@@ -342,13 +358,14 @@ export async function run(ctx: BenchContext): Promise<Section> {
 
   return {
     title: 'Gateway: the app direct vs through Sluice vs through nginx',
-    body: render({ peak, half, rate, gwCounts, gwBodies, ngBodies, gwCpuUsage, prof, profRun, wrkVersion, nginxVersion, cores: ctx.machine.cores }),
+    body: render({ peak, half, clumpy, rate, gwCounts, gwBodies, ngBodies, gwCpuUsage, prof, profRun, wrkVersion, nginxVersion, cores: ctx.machine.cores }),
   };
 }
 
 interface Results {
   peak: Record<Target, Measured>;
   half: Record<Target, Measured>;
+  clumpy: Record<Target, Measured>;
   rate: number;
   gwCounts: Map<string, number>;
   gwBodies: Map<string, number>;
@@ -387,7 +404,7 @@ function render(r: Results): string {
     `- (a) wrk straight to app v1. (b) wrk to the Sluice gateway running alone in its own Node process (\`bench/gateway-process.ts\`): one route with a 40/30/30 split over three revisions, one endpoint each, containerConcurrency 0. (c) wrk to Debian's nginx ${r.nginxVersion}: \`worker_processes 1\`, \`upstream\` with \`weight=4/3/3\` and \`keepalive 64\`, HTTP/1.1 to the apps, the same X-Forwarded-* headers the gateway adds, \`access_log off\`, its own prefix in a temp dir, started as \`nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'\`. (d) a floor for any Node proxy: \`bench/tcp-relay-process.ts\` pipes each client connection to one app connection (4/3/3 by connection) and does no HTTP at all, but the same socket reads and writes per request.`,
     `- Load: Debian's wrk ${r.wrkVersion}, \`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s --latency\` with a Host header, after a ${WARMUP_S} s warm-up of the same kind. Everything listens on 127.0.0.1 and shares the machine's ${r.cores} cores.`,
     `- CPU: user and system time from \`/proc/PID/stat\` before and after each run (gateway process, nginx's worker, relay, apps; wrk's from this runner's reaped-children time), the machine's busy time from \`/proc/stat\`, all divided by the run's length: "cores" = average cores busy. "Run-queue wait" is from \`/proc/PID/schedstat\` of the proxy's (single) event-loop thread: time it was runnable but had no CPU.`,
-    `- Half load: wrk2 is not packaged by Debian (\`apt-cache policy wrk2\` finds nothing), so wrk's own Lua \`delay()\` hook paces it: each of the ${CONNECTIONS} connections waits *d* ms after every response before sending the next request (closed loop; whole milliseconds, so a fractional *d* is drawn as ⌊d⌋ or ⌊d⌋+1). The target is one rate for all three paths, **half of the gateway's peak: ${f0(r.rate)} req/s**. *d* = ${CONNECTIONS}/rate − L, with L (latency plus wrk's timer overshoot) measured by ${CALIBRATION_RUNS} calibration runs of ${CALIBRATION_S} s at that target. wrk's latency clock starts when a request is written, after the pause. Being closed-loop it does not correct for coordinated omission as wrk2 would; at half load little queues, so the difference is small.`,
+    `- Half load: wrk2 is not packaged by Debian (\`apt-cache policy wrk2\` finds nothing), so wrk's own Lua \`delay()\` hook paces it: each connection waits *d* ms after every response before sending its next request (a closed loop). The target is one rate for all three paths, **half of the gateway's peak: ${f0(r.rate)} req/s**; *d* = connections/rate − L, with L (latency plus wrk's timer overshoot) measured by calibration runs of ${CALIBRATION_S} s at that target (${CALIBRATION_RUNS} for the main runs, 1 for the ${CLUMPY_CONNECTIONS}-connection ones). wrk's timers have whole milliseconds, so a fractional *d* is drawn as ⌊d⌋ or ⌊d⌋+1, and paced requests leave in clumps at millisecond ticks; the main runs use ${HALF_CONNECTIONS} connections (${HALF_CONNECTIONS / THREADS} per wrk thread) to keep clumps small, nearer the even spacing wrk2 would give, and the same rate over ${CLUMPY_CONNECTIONS} connections shows what larger clumps do. wrk's latency clock starts when a request is written, after the pause. Being closed-loop, this does not correct for coordinated omission as wrk2 would: a stall delays only the few requests in flight.`,
     '',
   );
 
@@ -401,11 +418,11 @@ function render(r: Results): string {
   out.push(
     `### Peak (${CONNECTIONS} connections, ${DURATION_S} s)`,
     '',
-    '| path | req/s | p50 ms | p99 ms | errors | proxy cores (user / sys) | apps cores | wrk cores | other cores | machine busy | req/s per proxy core | proxy µs per request (user / sys) |',
+    '| path | req/s | p50 ms | p99 ms | errors | proxy cores (user / sys) | apps cores | wrk cores | other programs, cores | machine busy | req/s per proxy core | proxy µs per request (user / sys) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...PEAK_TARGETS.map(peakRow),
     '',
-    `Cores are averages over the run, of ${r.cores}. "other" is the machine's busy time minus the processes listed (this runner, idle servers, kernel threads, and anything else on the machine): near 0 means the run had the machine to itself. Steal time (not counted as busy) was at most ${f2(Math.max(...PEAK_TARGETS.map((t) => peak[t].stealCores)))} cores. The gateway's own \`process.cpuUsage()\` over its run gives ${f2(r.gwCpuUsage)} cores (\`/proc\`: ${f2(peak.gateway.proxyCores)}).`,
+    `Cores are averages over the run, of ${r.cores}. "other" is what other programs' processes on the machine used meanwhile (everything but this benchmark's processes and kernel threads): near 0 means the run had the machine to itself. "machine busy" also counts kernel threads and interrupt time. Steal time (not counted as busy) was at most ${f2(Math.max(...PEAK_TARGETS.map((t) => peak[t].stealCores)))} cores. The gateway's own \`process.cpuUsage()\` over its run gives ${f2(r.gwCpuUsage)} cores (\`/proc\`: ${f2(peak.gateway.proxyCores)}).`,
     '',
   );
 
@@ -417,9 +434,9 @@ function render(r: Results): string {
   };
   const hg = half.gateway.gc;
   out.push(
-    `### Half load (target ${f0(r.rate)} req/s on every path, ${CONNECTIONS} connections, ${DURATION_S} s)`,
+    `### Half load (target ${f0(r.rate)} req/s on every path, ${HALF_CONNECTIONS} connections, ${DURATION_S} s)`,
     '',
-    '| path | req/s | pause d ms | p50 ms | p90 ms | p99 ms | max ms | errors | proxy cores | proxy run-queue wait: ms per s / µs per wake-up | machine busy | other cores |',
+    '| path | req/s | pause d ms | p50 ms | p90 ms | p99 ms | max ms | errors | proxy cores | proxy run-queue wait: ms per s / µs per wake-up | machine busy | other programs, cores |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...HALF_TARGETS.map(halfRow),
     '',
@@ -427,11 +444,30 @@ function render(r: Results): string {
     '',
   );
 
-  const all = [...PEAK_TARGETS.map((t) => ({ t, m: peak[t], kind: 'peak' })), ...HALF_TARGETS.map((t) => ({ t, m: half[t], kind: 'half-load' }))];
+  const cl = r.clumpy;
+  const clumpyRow = (t: Target): string => {
+    const m = cl[t];
+    const added = t === 'direct' ? '—' : `${f2(m.wrk.p99Ms - cl.direct.wrk.p99Ms)}`;
+    return `| ${LABEL[t]} | ${f0(m.wrk.rps)} | ${m.delayMs.toFixed(2)} | ${f2(m.wrk.p50Ms)} | ${f2(m.wrk.p90Ms)} | ${f2(m.wrk.p99Ms)} | ${added} | ${m.wrk.errors} | ${f2(m.otherCores)} |`;
+  };
+  out.push(
+    `### Same rate, ${CLUMPY_CONNECTIONS} connections (larger clumps, ${CLUMPY_S} s)`,
+    '',
+    '| path | req/s | pause d ms | p50 ms | p90 ms | p99 ms | p99 added vs direct, ms | errors | other programs, cores |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...HALF_TARGETS.map(clumpyRow),
+    '',
+  );
+
+  const all = [
+    ...PEAK_TARGETS.map((t) => ({ t, m: peak[t], kind: 'peak' })),
+    ...HALF_TARGETS.map((t) => ({ t, m: half[t], kind: 'half-load' })),
+    ...HALF_TARGETS.map((t) => ({ t, m: r.clumpy[t], kind: `${CLUMPY_CONNECTIONS}-connection half-load` })),
+  ];
   const repeated = all.filter((x) => x.m.repeats > 0);
   const noisy = all.filter((x) => x.m.otherCores > MAX_OTHER_CORES);
   out.push(
-    `A run during which processes outside the benchmark kept more than ${MAX_OTHER_CORES} cores busy ("other") is repeated, up to ${MAX_REPEATS} times. ` +
+    `A run during which other programs kept more than ${MAX_OTHER_CORES} cores busy ("other") is repeated once they are quiet, up to ${MAX_REPEATS} times. ` +
       (repeated.length === 0 ? 'No run needed it this time.' : `Repeated this time: ${repeated.map((x) => `${x.t} ${x.kind} (${x.m.repeats}×)`).join(', ')}.`) +
       (noisy.length === 0 ? '' : ` **Still disturbed after repeating: ${noisy.map((x) => `${x.t} ${x.kind} (other ${f2(x.m.otherCores)} cores)`).join(', ')}; treat those rows with suspicion.**`),
     '',
@@ -537,10 +573,15 @@ function interpret(r: Results, d: Derived, rpsGoal: boolean, latGoal: boolean): 
       `Per request the gateway spends ${f1(gUser + gSys)} µs of CPU (${f1(gUser)} user + ${f1(gSys)} system), nginx ${f1(nUser + nSys)} µs (${f1(nUser)} + ${f1(nSys)}): nginx does ${f2(d.ngPerCore / d.gwPerCore)}× more requests per core. ` +
       `Of the ${f1(gap)} µs difference, ${f1(gUser - nUser)} µs is user time and ${f1(gSys - nSys)} µs system time.`,
   );
+  const cl = r.clumpy;
+  const clAddedGw = cl.gateway.wrk.p99Ms - cl.direct.wrk.p99Ms;
+  const clAddedNg = cl.nginx.wrk.p99Ms - cl.direct.wrk.p99Ms;
   lines.push(
-    `- **Latency at half load: goal ${latGoal ? 'met' : 'not met'}.** At ${f0(r.rate)} req/s the gateway added ${f2(d.addedP99)} ms at p99 and ${f2(d.addedP50)} ms at p50 over the app alone; nginx, the same extra hop in C, added ${f2(d.addedP99Nginx)} ms at p99. ` +
-      `Measured contributors: the gateway is a second busy process in the path (${f2(half.gateway.proxyCores)} cores against nginx's ${f2(half.nginx.proxyCores)}), and on this machine wrk, three apps and the proxy take turns on ${r.cores} cores: the gateway's event loop waited for a CPU ${f1(half.gateway.proxyWaitMsPerS)} ms per second, ${f0(half.gateway.proxyWaitUsPerSlice)} µs per wake-up on average (nginx's worker ${f1(half.nginx.proxyWaitMsPerS)} ms/s, ${f0(half.nginx.proxyWaitUsPerSlice)} µs), with ${f2(half.gateway.machineCores)} of ${r.cores} cores busy` +
-      (half.gateway.gc ? `; and ${half.gateway.gc.count} GC pauses of up to ${f2(half.gateway.gc.maxMs)} ms (${f1(half.gateway.gc.totalMs)} ms in all), which hold every request in the gateway at that moment.` : '.'),
+    `- **Latency at half load: goal ${latGoal ? 'met' : 'not met'}.** At ${f0(r.rate)} req/s over ${HALF_CONNECTIONS} connections the gateway added ${f2(d.addedP99)} ms at p99 and ${f2(d.addedP50)} ms at p50 over the app alone; nginx, the same extra hop in C, added ${f2(d.addedP99Nginx)} ms at p99. ` +
+      `At the same rate over ${CLUMPY_CONNECTIONS} connections, where requests arrive in larger clumps, the gateway added ${f2(clAddedGw)} ms and nginx ${f2(clAddedNg)} ms: a single event loop works off a clump one request at a time, so the tail grows with clump size times the CPU cost per request (${f1(gUser + gSys)} µs for the gateway, ${f1(nUser + nSys)} µs for nginx, from the peak run) — the same lever as throughput. ` +
+      `Other measured contributors: on this machine wrk, three apps and the proxy take turns on ${r.cores} cores, and the gateway's event loop waited for a CPU ${f1(half.gateway.proxyWaitMsPerS)} ms per second, ${f0(half.gateway.proxyWaitUsPerSlice)} µs per wake-up on average (nginx's worker ${f1(half.nginx.proxyWaitMsPerS)} ms/s, ${f0(half.nginx.proxyWaitUsPerSlice)} µs)` +
+      (half.gateway.gc ? `; and garbage collection paused the gateway ${half.gateway.gc.count} times, ${f1(half.gateway.gc.totalMs)} ms in all (${pct(half.gateway.gc.totalMs / (10 * half.gateway.wrk.durationS))} of the time), up to ${f2(half.gateway.gc.maxMs)} ms at once, holding every request in the gateway at that moment.` : '.') +
+      ` The p99 numbers move by a millisecond or more between runs on this shared 2-core machine; the CPU-per-request figures are the stable ones.`,
   );
   lines.push(
     `- **Against Knative.** Knative documents 0.5–1 ms added per extra hop (activator, queue-proxy) and up to one vCPU per ${f0(KNATIVE_RPS_PER_VCPU)} req/s per hop; a request there crosses the ingress, the queue-proxy and, below target burst capacity, the activator. Sluice's single hop, which plays all three roles, did ${f0(d.gwPerCore)} req/s per core (${f1(d.gwPerCore / KNATIVE_RPS_PER_VCPU)}× Knative's per-hop figure) and added ${f2(d.addedP99)} ms at p99 at half load.`,

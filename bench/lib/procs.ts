@@ -236,6 +236,61 @@ export function machineCpuSeconds(): MachineCpu {
   };
 }
 
+const PF_KTHREAD = 0x00200000;
+
+/** CPU seconds so far of every user-space process that is not this one or its descendants. */
+export type ForeignSnapshot = Map<number, { start: string; cpu: number }>;
+
+/**
+ * Snapshot for measuring interference: what other programs on the machine (a parallel build, a
+ * test run) use. Kernel threads are left out: softirq work for our own loopback traffic can run
+ * there. A process that exits between two snapshots is seen through its parent's reaped-children
+ * time instead.
+ */
+export function foreignSnapshot(): ForeignSnapshot {
+  const stats = new Map<number, { ppid: number; flags: number; start: string; cpu: number }>();
+  const t = ticksPerSecond();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // stat(5) fields: 4 ppid, 9 flags, 14-17 utime stime cutime cstime, 22 starttime.
+      stats.set(Number(entry), {
+        ppid: Number(f[1]),
+        flags: Number(f[6]),
+        start: f[19],
+        cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / t,
+      });
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  const ours = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+      if (p === process.pid) return true;
+      p = stats.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  const out: ForeignSnapshot = new Map();
+  for (const [pid, s] of stats) {
+    if (s.flags & PF_KTHREAD || ours(pid)) continue;
+    out.set(pid, { start: s.start, cpu: s.cpu });
+  }
+  return out;
+}
+
+/** CPU seconds other programs used between two snapshots. */
+export function foreignCpuSeconds(before: ForeignSnapshot, after: ForeignSnapshot): number {
+  let sum = 0;
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    sum += b && b.start === a.start ? a.cpu - b.cpu : a.cpu;
+  }
+  return sum;
+}
+
 /** Direct children of a process (e.g. nginx's workers under its master). */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
