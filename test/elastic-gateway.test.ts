@@ -144,7 +144,8 @@ test('one request per instance: three requests get three instances at once, each
   const peak = peakWatcher(s, key);
   const agent = new http.Agent({ keepAlive: false, maxSockets: 3 });
   t.after(() => agent.destroy());
-  const replies = await Promise.all([1, 2, 3].map((id) => ask(s, host, `/?sleep=1500&id=${id}`, agent)));
+  // 2.5 s each: long enough that the two new instances are up before the first request ends.
+  const replies = await Promise.all([1, 2, 3].map((id) => ask(s, host, `/?sleep=2500&id=${id}`, agent)));
   // One idle instance + two pending requests: 1 in flight + 2 pending = 3, not one more.
   assert.equal(await peak.stop(), 3);
   assert.deepEqual(
