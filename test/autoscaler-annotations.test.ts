@@ -81,8 +81,21 @@ test('initial-scale 0 is fine when the cluster allows it', () => {
   assert.deepEqual(validateAnnotations({ [A + 'initial-scale']: '0' }, { ...cfg, allowZeroInitialScale: true }), []);
 });
 
-test('other autoscaler classes are left alone', () => {
+test('other autoscaler classes are left alone when no plugin list is given', () => {
   assert.deepEqual(validateAnnotations({ [A + 'class']: 'example.com/custom', [A + 'metric']: 'anything' }, cfg), []);
+});
+
+test('a class naming a scaling plugin selects that plugin; an unknown one is refused when plugins are known', () => {
+  const spec = resolveScalingSpec({ [A + 'class']: 'queue-depth' }, 0, cfg);
+  assert.equal(spec.class, 'plugin.autoscaling.sluice.dev');
+  assert.equal(spec.pluginName, 'queue-depth');
+  assert.deepEqual(validateAnnotations({ [A + 'class']: 'queue-depth' }, cfg, { knownPlugins: ['queue-depth'] }), []);
+  assert.equal(
+    formatFieldErrors(validateAnnotations({ [A + 'class']: 'nope' }, cfg, { knownPlugins: ['queue-depth'] })),
+    `invalid value: nope: ${A}class\nnot a Sluice class nor a loaded scaling plugin; loaded plugins: queue-depth`,
+  );
+  // Knative's own classes never name a plugin.
+  assert.equal(resolveScalingSpec({ [A + 'class']: 'kpa.autoscaling.knative.dev' }, 0, cfg).pluginName, undefined);
 });
 
 test('several errors are merged and sorted like FieldError.Error()', () => {

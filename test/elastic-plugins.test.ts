@@ -89,7 +89,8 @@ test('queue-depth plugin (loaded by path): ceil((queued + in flight) / per-insta
   const timeline = recordPa(s, 'qd-v1');
   await apply(
     s,
-    service('qd', { 'autoscaling.knative.dev/class': PLUGIN_CLASS, 'sluice.dev/scaling-plugin': 'queue-depth', 'sluice.dev/queue-depth-per-instance': '2' }, 2),
+    // Selected by naming the plugin as the class, as `autoscaling.knative.dev/class: NAME`.
+    service('qd', { 'autoscaling.knative.dev/class': 'queue-depth', 'sluice.dev/queue-depth-per-instance': '2' }, 2),
   );
   const host = 'qd.default.example.com';
   const key = 'default/qd-v1';

@@ -172,6 +172,17 @@ export interface ValidateOptions {
  * Validates the autoscaling annotations of a revision template. Paths are the annotation keys;
  * callers add the prefix (Knative: "metadata.annotations", under "spec.template" for a Service).
  */
+/**
+ * A class that is neither Knative's nor Sluice's own names a scaling plugin directly
+ * (`autoscaling.knative.dev/class: queue-depth`), as well as through the plugin class plus
+ * sluice.dev/scaling-plugin. Returns the plugin's name, or undefined for the built-in classes.
+ */
+export function pluginNamedByClass(cls: string): string | undefined {
+  if (cls === KPA_CLASS || cls === HPA_CLASS || cls === EVENT_GATEWAY_CLASS || cls === PLUGIN_CLASS) return undefined;
+  if (cls.endsWith('.knative.dev') || cls.endsWith('.sluice.dev')) return undefined;
+  return cls.trim() || undefined;
+}
+
 export function validateAnnotations(
   annotations: Record<string, string> | undefined,
   config: AutoscalerConfig,
@@ -330,6 +341,19 @@ export function validateAnnotations(
     if (!r.ok) for (const e of r.errors) errs.push(generic(e, AnnotationKeys.scheduledCapacity));
   }
   const effectiveClass = cls ? cls[1] : config.podAutoscalerClass;
+  const byClass = pluginNamedByClass(effectiveClass);
+  if (byClass !== undefined && opts.knownPlugins) {
+    const known = [...opts.knownPlugins];
+    if (!known.includes(byClass)) {
+      errs.push(
+        invalidValue(
+          byClass,
+          cls ? cls[0] : AnnotationKeys.class,
+          known.length ? `not a Sluice class nor a loaded scaling plugin; loaded plugins: ${known.sort().join(', ')}` : 'not a Sluice class, and no scaling plugins are loaded',
+        ),
+      );
+    }
+  }
   const plugin = anns[AnnotationKeys.scalingPlugin];
   if (effectiveClass === PLUGIN_CLASS) {
     if (plugin === undefined || plugin.trim() === '') {
@@ -440,7 +464,9 @@ export function resolveScalingSpec(
 ): ScalingSpec {
   const anns = annotations ?? {};
   const notes: string[] = [];
-  const cls = get(anns, 'class')?.[1] ?? config.podAutoscalerClass;
+  const declaredClass = get(anns, 'class')?.[1] ?? config.podAutoscalerClass;
+  const pluginByClass = pluginNamedByClass(declaredClass);
+  const cls = pluginByClass !== undefined ? PLUGIN_CLASS : declaredClass;
   const rawMetric = get(anns, 'metric')?.[1];
   const metricName = rawMetric ?? (cls === KPA_CLASS ? 'concurrency' : cls === HPA_CLASS ? 'cpu' : '');
   const cc = containerConcurrency ?? 0;
@@ -554,7 +580,7 @@ export function resolveScalingSpec(
       tolerance: config.hpaTolerance,
     },
     eventGatewayIdleTimeoutMs: idleMs !== undefined && idleMs >= 0 ? idleMs : config.eventGatewayIdleTimeoutMs,
-    pluginName: anns[AnnotationKeys.scalingPlugin]?.trim() || undefined,
+    pluginName: pluginByClass ?? (anns[AnnotationKeys.scalingPlugin]?.trim() || undefined),
     pluginTimeoutMs: config.pluginTimeoutMs,
     schedule: sched?.ok ? sched.periods : [],
     notes,
