@@ -573,6 +573,7 @@ function interpret(r: Results, d: Derived, rpsGoal: boolean, latGoal: boolean): 
   const rUser = usPerReq(rl.proxyUserCores, rl);
   const rSys = usPerReq(rl.proxySystemCores, rl);
   const gap = gUser + gSys - (nUser + nSys);
+  const relayVsNginx = d.relayPerCore / d.ngPerCore;
   const lines: string[] = [];
 
   lines.push(
@@ -595,12 +596,13 @@ function interpret(r: Results, d: Derived, rpsGoal: boolean, latGoal: boolean): 
     `- **Against Knative.** Knative documents 0.5–1 ms added per extra hop (activator, queue-proxy) and up to one vCPU per ${f0(KNATIVE_RPS_PER_VCPU)} req/s per hop; a request there crosses the ingress, the queue-proxy and, below target burst capacity, the activator. Sluice's single hop, which plays all three roles, did ${f0(d.gwPerCore)} req/s per core (${f1(d.gwPerCore / KNATIVE_RPS_PER_VCPU)}× Knative's per-hop figure) and added ${f2(d.addedP99)} ms at p99 at half load.`,
   );
   lines.push(
-    `- **What limits the gateway (measured).** Its own code is small in the profile: ${pct(own)} of busy CPU as self time (the request path from \`handleRequest\` down, including the \`http.request\` it makes, is ${pct(r.prof.ownInclusive[0]?.percent ?? NaN)} inclusive). ` +
-      `The rest is Node: socket writes (JS → libuv → write/writev, with the kernel's loopback TCP under them) ${pct(writes)}, Node's HTTP, stream, socket and event JavaScript ${pct(nodeJs)}, GC ${pct(gc)}. ` +
-      `The bare Node TCP relay — same socket reads and writes per request, no HTTP parsing, no \`ClientRequest\`/\`ServerResponse\` — needed ${f1(rUser + rSys)} µs per request (${f1(rUser)} user + ${f1(rSys)} system), ${f0(d.relayPerCore)} req/s per core: ` +
-      (d.relayPerCore < d.ngPerCore * 0.9
-        ? `${f2(d.ngPerCore / d.relayPerCore)}× nginx's CPU per request even without any HTTP work. So on this machine no proxy inside one Node process built on net.Socket streams reaches nginx's one-worker throughput, however lean its HTTP handling; meeting the goal needs more than one gateway process (e.g. SO_REUSEPORT listeners; nginx would then get as many workers) or a native data path.`
-        : `${d.relayPerCore > d.ngPerCore * 1.1 ? 'less than' : 'about the same as'} nginx's (${f0(d.ngPerCore)} req/s per core). So Node's sockets, event loop and the kernel are not what separates the gateway from nginx: the socket work costs a Node process about what it costs nginx.`) +
+    `- **What limits the gateway (measured).** The CPU each request costs its one process. In the V8 profile the gateway's own code is ${pct(own)} of busy CPU as self time (the request path from \`handleRequest\` down, including the \`http.request\` it makes, is ${pct(r.prof.ownInclusive[0]?.percent ?? NaN)} inclusive); Node's HTTP, stream, socket and event JavaScript is ${pct(nodeJs)}, GC ${pct(gc)}, and native socket writes ${pct(writes)} — a share the sampler inflates (see the profile notes), as the relay shows: ` +
+      `the bare Node TCP relay — same socket reads and writes per request, no HTTP parsing, no \`ClientRequest\`/\`ServerResponse\` — needed ${f1(rUser + rSys)} µs per request (${f1(rUser)} user + ${f1(rSys)} system), ${f0(d.relayPerCore)} req/s per core: ` +
+      (relayVsNginx < 0.8
+        ? `${f2(1 / relayVsNginx)}× nginx's CPU per request even without any HTTP work. So on this machine no proxy inside one Node process built on net.Socket streams reaches nginx's one-worker throughput, however lean its HTTP handling.`
+        : relayVsNginx <= 1.25
+          ? `about what nginx needs (${f0(d.ngPerCore)} req/s per core; ratio ${f2(relayVsNginx)}, and per-core figures move by 10–15% between runs here). So the socket work costs a Node process about what it costs nginx and is not what separates them; but it also means one Node process could match nginx's one worker only if its HTTP handling cost next to nothing. The goal as stated is out of reach for a single gateway process; a leaner HTTP path can narrow the gap, more processes can close it per machine.`
+          : `less than nginx's (${f0(d.ngPerCore)} req/s per core), so a leaner HTTP path inside Node could in principle reach nginx's one-worker throughput.`) +
       ` Between the relay and the gateway lie ${f1(gUser + gSys - (rUser + rSys))} µs per request, ${f1(gUser - rUser)} µs of it user time: the cost of Node's HTTP layer on both sides (parsing into \`IncomingMessage\` objects, a \`ServerResponse\` and a \`ClientRequest\` per request, building and serializing header objects, the agent's socket bookkeeping, stream piping), which the profile shows spread thinly over Node's HTTP/stream/event code rather than in one hot spot, with the gateway's own logic at ${pct(own)}. ` +
       `What would help, in order of certainty: more than one gateway process behind one port (SO_REUSEPORT or cluster) multiplies throughput per machine, though not per process; a gateway-specific HTTP/1.1 path on raw sockets (parse the request head once with a small parser, forward its bytes with the few header edits the gateway makes, relay the response by its Content-Length or chunk framing, pool upstream sockets itself) removes most of the per-request object work that the relay shows to be avoidable — at the price of reimplementing what Node's http module does today (framing edge cases, Expect, upgrades, trailers).`,
   );
