@@ -105,8 +105,9 @@ test('plugin class: result applied within bounds; faults keep the current scale'
   assert.match(missing.error!, /scaling plugin "fixed" is not loaded/);
 });
 
-test('unknown classes are left alone (within bounds)', async () => {
+test('a class that names no loaded plugin keeps the current scale (within bounds) and says why', async () => {
   const d = await decide({}, input({ [A + 'class']: 'example.com/other', [A + 'max-scale']: '3' }, { current: 7 }), 0);
-  assert.equal(d.mode, 'unmanaged');
+  assert.equal(d.mode, 'plugin');
   assert.equal(d.desired, 3);
+  assert.match(d.error!, /scaling plugin "example.com\/other" is not loaded/);
 });

@@ -7,20 +7,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { kubectl, startTestSluice } from './support/sluice.js';
+import { kubectl, startTestSluice, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import { projectRoot } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const ANN = 'spec.template.metadata.annotations.autoscaling.knative.dev';
 
 function service(name: string, annotations: Record<string, string>): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: { template: { metadata: { annotations }, spec: { containers: [{ image: IMAGE }] } } },
-  });
+  return exampleService(name, { revision: null, annotations, env: {} });
 }
 
 function sluiceCli(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -6,31 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const FAST = { 'stable-window': '6s', 'scale-to-zero-grace-period': '1s' };
 
 function service(name: string, annotations: Record<string, string>): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-v1`, annotations },
-        spec: { containerConcurrency: 1, containers: [{ image: IMAGE, env: [{ name: 'RESOURCE', value: name }] }] },
-      },
-    },
-  });
+  return exampleService(name, { annotations, containerConcurrency: 1, env: { RESOURCE: name } });
 }
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
 /** n concurrent requests, each on its own connection; resolves with their statuses. */
 function burst(s: RunningSluice, host: string, n: number, path: string): Promise<number[]> {
@@ -61,7 +46,7 @@ async function peakReplicas<T>(s: RunningSluice, key: string, during: Promise<T>
 
 test('a burst with containerConcurrency=1 scales out to match and back down when it ends', async (t) => {
   const s = await startTestSluice(t, { autoscalerConfig: FAST });
-  await apply(s, service('burst', {}));
+  await applyDoc(s, service('burst', {}));
   const host = 'burst.default.example.com';
   const key = 'default/burst-v1';
   await waitFor('first answer', async () => (await gatewayGet(s.gatewayPort, host)).status === 200, 20_000);
@@ -79,7 +64,7 @@ test('a burst with containerConcurrency=1 scales out to match and back down when
 
 test('max-scale caps a burst and min-scale keeps a floor with no load', async (t) => {
   const s = await startTestSluice(t, { autoscalerConfig: FAST });
-  await apply(s, service('clamp', { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '3' }));
+  await applyDoc(s, service('clamp', { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '3' }));
   const host = 'clamp.default.example.com';
   const key = 'default/clamp-v1';
   await waitFor('two ready instances (min-scale)', () => (s.runtime.status(key)?.readyReplicas ?? 0) === 2, 20_000);

@@ -9,37 +9,20 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
 
 function service(name: string, annotations: Record<string, string>, containerConcurrency = 0): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-v1`, annotations },
-        spec: { containerConcurrency, containers: [{ image: IMAGE, env: [{ name: 'RESOURCE', value: name }] }] },
-      },
-    },
-  });
+  return exampleService(name, { annotations, containerConcurrency, env: { RESOURCE: name } });
 }
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
-const paStatus = async (s: RunningSluice, name: string) => (await s.store.get(PA, 'default', name))?.status;
 
 test('event gateway: one request per instance, scaled at once to the requests, idle instances released', async (t) => {
   const s = await startTestSluice(t);
   // containerConcurrency 0 (unlimited) in the spec: the class still gives each request its own instance.
-  await apply(s, service('events', { 'autoscaling.knative.dev/class': 'event-gateway.autoscaling.sluice.dev', 'sluice.dev/event-gateway-idle-timeout': '1s' }));
+  await applyDoc(s, service('events', { 'autoscaling.knative.dev/class': 'event-gateway.autoscaling.sluice.dev', 'sluice.dev/event-gateway-idle-timeout': '1s' }));
   const host = 'events.default.example.com';
   const key = 'default/events-v1';
   await waitFor('first answer', async () => (await gatewayGet(s.gatewayPort, host)).status === 200, 20_000);
@@ -65,7 +48,7 @@ test('plugins: a loaded plugin decides the scale; a faulty one keeps it and its 
     `export default { name: 'broken', collect: () => ({ x: 1 }), decide: () => { throw new Error('metrics backend unreachable'); } };\n`,
   );
   const s = await startTestSluice(t, { pluginPaths: [join(dir, 'two.mjs'), join(dir, 'broken.mjs')] });
-  await apply(s, service('plug', { 'autoscaling.knative.dev/class': 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'two' }));
+  await applyDoc(s, service('plug', { 'autoscaling.knative.dev/class': 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'two' }));
   await waitFor('two instances', () => s.runtime.status('default/plug-v1')?.readyReplicas === 2, 20_000);
   const st = await waitFor('PodAutoscaler shows the plugin', async () => {
     const x = await paStatus(s, 'plug-v1');
@@ -74,7 +57,7 @@ test('plugins: a loaded plugin decides the scale; a faulty one keeps it and its 
   assert.equal(st.mode, 'plugin');
   assert.equal(st.metrics.plugin, 'two');
 
-  await apply(s, service('faulty', { 'autoscaling.knative.dev/class': 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'broken' }));
+  await applyDoc(s, service('faulty', { 'autoscaling.knative.dev/class': 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'broken' }));
   const bad = await waitFor('the fault on the PodAutoscaler', async () => {
     const x = await paStatus(s, 'faulty-v1');
     return x?.error ? x : undefined;
@@ -85,7 +68,7 @@ test('plugins: a loaded plugin decides the scale; a faulty one keeps it and its 
 
 test('HPA on CPU: the class never rests at zero and reports the CPU utilization it scales on', async (t) => {
   const s = await startTestSluice(t, { autoscalerConfig: { 'stable-window': '6s' } });
-  await apply(s, service('cpu', { 'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev', 'autoscaling.knative.dev/metric': 'cpu', 'autoscaling.knative.dev/target': '50' }));
+  await applyDoc(s, service('cpu', { 'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev', 'autoscaling.knative.dev/metric': 'cpu', 'autoscaling.knative.dev/target': '50' }));
   const st = await waitFor('HPA metrics on the PodAutoscaler', async () => {
     const x = await paStatus(s, 'cpu-v1');
     return x?.mode === 'hpa' && x.metrics?.metric === 'cpu' && typeof x.metrics.value === 'number' ? x : undefined;

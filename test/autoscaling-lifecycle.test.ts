@@ -8,47 +8,31 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const FAST = { 'stable-window': '6s', 'scale-to-zero-grace-period': '1s', 'allow-zero-initial-scale': 'true' };
 
 function service(name: string, rev: string, annotations: Record<string, string>, traffic?: unknown[]): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-${rev}`, annotations },
-        spec: { containers: [{ image: IMAGE, env: [{ name: 'RESOURCE', value: rev }] }] },
-      },
-      ...(traffic ? { traffic } : {}),
-    },
-  });
+  return exampleService(name, { revision: rev, annotations, traffic });
 }
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
 const count = (s: RunningSluice, key: string) => ({ replicas: s.runtime.status(key)?.replicas ?? 0, ready: s.runtime.status(key)?.readyReplicas ?? 0 });
 
 test('a revision no route refers to any more goes to zero despite min-scale; a tagged 0% one stays reachable', async (t) => {
   const s = await startTestSluice(t, { autoscalerConfig: FAST });
   const floor = { 'autoscaling.knative.dev/min-scale': '1' };
-  await apply(s, service('roll', 'v1', floor));
+  await applyDoc(s, service('roll', 'v1', floor));
   await waitFor('v1 answers', async () => (await gatewayGet(s.gatewayPort, 'roll.default.example.com')).body === 'Welcome to the v1 app! \n', 20_000);
   // v2 takes everything; v1 keeps a tag (0%): still referenced, so min-scale still holds.
-  await apply(s, service('roll', 'v2', floor, [{ latestRevision: true, percent: 100 }, { revisionName: 'roll-v1', percent: 0, tag: 'old' }]));
+  await applyDoc(s, service('roll', 'v2', floor, [{ latestRevision: true, percent: 100 }, { revisionName: 'roll-v1', percent: 0, tag: 'old' }]));
   await waitFor('v2 answers', async () => (await gatewayGet(s.gatewayPort, 'roll.default.example.com')).body === 'Welcome to the v2 app! \n', 20_000);
   const pa1 = await s.store.get(PA, 'default', 'roll-v1');
   assert.equal(pa1?.spec.reachability, 'Reachable');
   // Without the tag nothing refers to v1: it becomes Unreachable and goes to zero.
-  await apply(s, service('roll', 'v2', floor, [{ latestRevision: true, percent: 100 }]));
+  await applyDoc(s, service('roll', 'v2', floor, [{ latestRevision: true, percent: 100 }]));
   await waitFor('v1 unreachable', async () => (await s.store.get(PA, 'default', 'roll-v1'))?.spec.reachability === 'Unreachable');
   await waitFor('v1 at zero', () => count(s, 'default/roll-v1').replicas === 0 && count(s, 'default/roll-v1').ready === 0, 30_000);
   const pa = await s.store.get(PA, 'default', 'roll-v1');
@@ -65,8 +49,8 @@ test('initial-scale 0 starts at zero; after a restart every revision comes back 
     await s.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  await apply(s, service('lazy', 'v1', { 'autoscaling.knative.dev/initial-scale': '0' }));
-  await apply(s, service('busy', 'v1', { 'autoscaling.knative.dev/min-scale': '2' }));
+  await applyDoc(s, service('lazy', 'v1', { 'autoscaling.knative.dev/initial-scale': '0' }));
+  await applyDoc(s, service('busy', 'v1', { 'autoscaling.knative.dev/min-scale': '2' }));
   // The lazy revision is Ready without ever running an instance.
   await waitFor('lazy routed at zero', () => s.gateway.hosts().includes('lazy.default.example.com'), 20_000);
   assert.equal(count(s, 'default/lazy-v1').replicas, 0);

@@ -6,35 +6,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const REV = 'serving.knative.dev/revisions';
 // Windows shortened so the test takes seconds: a stable window of 6 s is Knative's minimum.
 const FAST = { 'stable-window': '6s', 'scale-to-zero-grace-period': '1s' };
 
 function service(name: string, annotations: Record<string, string> = {}): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-v1`, annotations },
-        spec: { containers: [{ image: IMAGE, env: [{ name: 'RESOURCE', value: name }] }] },
-      },
-    },
-  });
+  return exampleService(name, { annotations, env: { RESOURCE: name } });
 }
 
 const cond = (obj: any, type: string) => obj?.status?.conditions?.find((c: any) => c.type === type);
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
 function instances(s: RunningSluice, key: string): { replicas: number; ready: number } {
   const st = s.runtime.status(key);
@@ -43,7 +28,7 @@ function instances(s: RunningSluice, key: string): { replicas: number; ready: nu
 
 test('an idle revision goes to zero instances, shows NoTraffic, and the next request brings it back', async (t) => {
   const s = await startTestSluice(t, { autoscalerConfig: FAST });
-  await apply(s, service('idle', { 'autoscaling.knative.dev/min-scale': '0' }));
+  await applyDoc(s, service('idle', { 'autoscaling.knative.dev/min-scale': '0' }));
   const host = 'idle.default.example.com';
   const key = 'default/idle-v1';
   await waitFor('first answer', async () => (await gatewayGet(s.gatewayPort, host)).status === 200, 20_000);
@@ -90,7 +75,7 @@ test('an idle revision goes to zero instances, shows NoTraffic, and the next req
 test('config-autoscaler changes apply while running; a bad change is refused and the previous settings stay', async (t) => {
   const s = await startTestSluice(t, { autoscalerConfig: FAST });
   const kc = s.kubeconfigPath;
-  await apply(s, service('cfg'));
+  await applyDoc(s, service('cfg'));
   const key = 'default/cfg-v1';
   await waitFor('zero instances', () => instances(s, key).replicas === 0 && instances(s, key).ready === 0, 30_000);
 

@@ -6,24 +6,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { parse } from 'yaml';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { exampleService, gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-
-function service(name: string, rev: string, env: Record<string, string>, traffic?: unknown[]): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-${rev}` },
-        spec: { containers: [{ image: IMAGE, env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })) }] },
-      },
-      ...(traffic ? { traffic } : {}),
-    },
-  });
-}
+const service = (name: string, rev: string, env: Record<string, string>, traffic?: unknown[]) =>
+  exampleService(name, { revision: rev, env, traffic });
 
 const cond = (obj: any, type: string) => obj?.status?.conditions?.find((c: any) => c.type === type);
 

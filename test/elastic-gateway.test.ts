@@ -11,11 +11,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const EVENT_GATEWAY = 'event-gateway.autoscaling.sluice.dev';
 
 // Answers after ?sleep=N ms with its pid, the request's id, how many requests it was serving when
@@ -57,26 +56,16 @@ function backendFile(t: { after: (fn: () => void) => void }): string {
 }
 
 function service(name: string, annotations: Record<string, string>, backend: string): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-v1`, annotations: { 'autoscaling.knative.dev/class': EVENT_GATEWAY, ...annotations } },
-        // containerConcurrency 0 (unlimited) in the spec: the class still sends one request at a time.
-        spec: { containerConcurrency: 0, containers: [{ image: IMAGE, command: [process.execPath, backend] }] },
-      },
-    },
+  // containerConcurrency 0 (unlimited) in the spec: the class still sends one request at a time.
+  return exampleService(name, {
+    annotations: { 'autoscaling.knative.dev/class': EVENT_GATEWAY, ...annotations },
+    containerConcurrency: 0,
+    env: {},
+    command: [process.execPath, backend],
   });
 }
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
-const paStatus = async (s: RunningSluice, name: string) => (await s.store.get(PA, 'default', name))?.status;
 
 function ask(s: RunningSluice, host: string, path: string, agent: http.Agent): Promise<Reply> {
   return gatewayGet(s.gatewayPort, host, path, agent).then((r) => {
@@ -136,7 +125,7 @@ test('one request per instance: three requests get three instances at once, each
   const s = await startTestSluice(t, { autoscalerConfig: { 'event-gateway-idle-timeout': '1h' } });
   const rec = recordPa(s, 'eg-v1');
   t.after(rec.stop);
-  await apply(s, service('eg', {}, backend));
+  await applyDoc(s, service('eg', {}, backend));
   const host = 'eg.default.example.com';
   const key = 'default/eg-v1';
   await waitFor('the first instance', () => s.gateway.load(key)?.endpoints.length === 1, 20_000);
@@ -177,7 +166,7 @@ test('max-scale 1: requests held at zero are served one at a time in arrival ord
   const s = await startTestSluice(t);
   const rec = recordPa(s, 'fifo-v1');
   t.after(rec.stop);
-  await apply(s, service('fifo', { 'autoscaling.knative.dev/max-scale': '1', 'sluice.dev/event-gateway-idle-timeout': '1s' }, backend));
+  await applyDoc(s, service('fifo', { 'autoscaling.knative.dev/max-scale': '1', 'sluice.dev/event-gateway-idle-timeout': '1s' }, backend));
   const host = 'fifo.default.example.com';
   const key = 'default/fifo-v1';
   // The instance started at creation is released after its idle second.

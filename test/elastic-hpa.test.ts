@@ -8,34 +8,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const A = 'autoscaling.knative.dev/';
 const HPA = 'hpa.autoscaling.knative.dev';
 
 function service(name: string, annotations: Record<string, string>): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-v1`, annotations },
-        spec: { containers: [{ image: IMAGE, env: [{ name: 'RESOURCE', value: name }] }] },
-      },
-    },
-  });
+  return exampleService(name, { annotations, env: { RESOURCE: name } });
 }
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
-const paStatus = async (s: RunningSluice, name: string) => (await s.store.get(PA, 'default', name))?.status;
 
 interface PaPoint {
   at: number;
@@ -105,7 +89,7 @@ test('HPA on CPU: burning CPU scales out by ceil(current x utilization / target)
   const rec = recordPa(s, 'cpu-v1');
   t.after(rec.stop);
   // Target 40% of one core (no CPU request is set): one instance burning a whole core is 2.5 times that.
-  await apply(s, service('cpu', { [A + 'class']: HPA, [A + 'metric']: 'cpu', [A + 'target']: '40', [A + 'max-scale']: '4' }));
+  await applyDoc(s, service('cpu', { [A + 'class']: HPA, [A + 'metric']: 'cpu', [A + 'target']: '40', [A + 'max-scale']: '4' }));
   const host = 'cpu.default.example.com';
   const key = 'default/cpu-v1';
   const decisions = countDecisions(s, key);
@@ -171,7 +155,7 @@ test('HPA on memory: resident MiB per instance against the target, capped by max
   const rec = recordPa(s, 'mem-v1');
   t.after(rec.stop);
   // A Node process holds some 40 MiB: a 10 MiB target asks for more instances than max-scale allows.
-  await apply(s, service('mem', { [A + 'class']: HPA, [A + 'metric']: 'memory', [A + 'target']: '10', [A + 'max-scale']: '3' }));
+  await applyDoc(s, service('mem', { [A + 'class']: HPA, [A + 'metric']: 'memory', [A + 'target']: '10', [A + 'max-scale']: '3' }));
   const key = 'default/mem-v1';
   const st = await waitFor('three instances on memory', async () => {
     const x = await paStatus(s, 'mem-v1');

@@ -11,33 +11,18 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import { projectRoot, startSluice, type RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const PLUGIN_CLASS = 'plugin.autoscaling.sluice.dev';
 const QUEUE_DEPTH = join(projectRoot, 'dist', 'src', 'autoscaler', 'plugins', 'queue-depth.js');
 const HTTP_VALUE = join(projectRoot, 'dist', 'examples', 'plugins', 'http-value.js');
 
 function service(name: string, annotations: Record<string, string>, containerConcurrency = 0): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-v1`, annotations },
-        spec: { containerConcurrency, containers: [{ image: IMAGE, env: [{ name: 'RESOURCE', value: name }] }] },
-      },
-    },
-  });
+  return exampleService(name, { annotations, containerConcurrency, env: { RESOURCE: name } });
 }
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
 /**
  * Every change of one PodAutoscaler's status, as lines with seconds since the start, for the test's
@@ -62,7 +47,6 @@ function recordPa(s: RunningSluice, name: string): () => string[] {
   };
 }
 
-const paStatus = async (s: RunningSluice, name: string) => (await s.store.get(PA, 'default', name))?.status;
 
 /** Largest instance count the runtime was asked for, sampled until stop() is called. */
 function peakWatcher(s: RunningSluice, key: string): { stop: () => Promise<number> } {
@@ -87,7 +71,7 @@ function peakWatcher(s: RunningSluice, key: string): { stop: () => Promise<numbe
 test('queue-depth plugin (loaded by path): ceil((queued + in flight) / per-instance) real instances, then back to zero', async (t) => {
   const s = await startTestSluice(t, { pluginPaths: [QUEUE_DEPTH] });
   const timeline = recordPa(s, 'qd-v1');
-  await apply(
+  await applyDoc(
     s,
     // Selected by naming the plugin as the class, as `autoscaling.knative.dev/class: NAME`.
     service('qd', { 'autoscaling.knative.dev/class': 'queue-depth', 'sluice.dev/queue-depth-per-instance': '2' }, 2),
@@ -138,7 +122,7 @@ test('http-value plugin (examples/plugins, loaded by path): the endpoint sets th
 
   const s = await startTestSluice(t, { pluginPaths: [QUEUE_DEPTH, HTTP_VALUE], autoscalerConfig: { 'plugin-timeout': '500ms' } });
   const timeline = recordPa(s, 'backlog-v1');
-  await apply(
+  await applyDoc(
     s,
     service('backlog', {
       'autoscaling.knative.dev/class': PLUGIN_CLASS,
@@ -209,7 +193,7 @@ test('faulty plugins (throw in decide, hang, NaN, a string) are contained: the c
   g.moodyPluginMode = 'two';
   t.after(() => delete g.moodyPluginMode);
   const s = await startTestSluice(t, { pluginPaths: [join(dir, 'moody.mjs')], autoscalerConfig: { 'plugin-timeout': '500ms' } });
-  await apply(s, service('moody', { 'autoscaling.knative.dev/class': PLUGIN_CLASS, 'sluice.dev/scaling-plugin': 'moody' }));
+  await applyDoc(s, service('moody', { 'autoscaling.knative.dev/class': PLUGIN_CLASS, 'sluice.dev/scaling-plugin': 'moody' }));
   const key = 'default/moody-v1';
   await waitFor('two instances', async () => (await paStatus(s, 'moody-v1'))?.desiredScale === 2 && s.runtime.status(key)?.readyReplicas === 2, 20_000);
 

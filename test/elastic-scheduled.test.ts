@@ -11,11 +11,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { CronExpressionParser } from 'cron-parser';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
-const PA = 'autoscaling.internal.knative.dev/podautoscalers';
+const PA = PODAUTOSCALERS;
 const A = 'autoscaling.knative.dev/';
 const SCHEDULE = 'sluice.dev/scheduled-capacity';
 const TZ = 'Asia/Shanghai';
@@ -28,25 +27,10 @@ const officeHours = (replicas: number) => `- name: office-hours
 `;
 
 function service(name: string, annotations: Record<string, string>, containerConcurrency = 0): string {
-  return JSON.stringify({
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Service',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      template: {
-        metadata: { name: `${name}-v1`, annotations },
-        spec: { containerConcurrency, containers: [{ image: IMAGE, env: [{ name: 'RESOURCE', value: name }] }] },
-      },
-    },
-  });
+  return exampleService(name, { annotations, containerConcurrency, env: { RESOURCE: name } });
 }
 
-async function apply(s: RunningSluice, doc: string): Promise<void> {
-  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
-  assert.equal(r.code, 0, r.stderr);
-}
 
-const paStatus = async (s: RunningSluice, name: string) => (await s.store.get(PA, 'default', name))?.status;
 
 /** The autoscaler's clock: real time plus an offset that only moves forward. */
 function testClock() {
@@ -122,7 +106,7 @@ test('planned capacity with HPA on CPU: planned 3 and CPU wants 1 -> 3; CPU want
   const s = await startTestSluice(t, { clock: clock.now });
   const rec = recordPa(s, 'office-v1', clock.label);
   t.after(rec.stop);
-  await apply(
+  await applyDoc(
     s,
     service('office', { [A + 'class']: 'hpa.autoscaling.knative.dev', [A + 'metric']: 'cpu', [A + 'target']: '20', [A + 'max-scale']: '4', [SCHEDULE]: officeHours(3) }),
   );
@@ -192,7 +176,7 @@ test('planned capacity with KPA: instances start before any traffic and go back 
   const s = await startTestSluice(t, { clock: clock.now, autoscalerConfig: { 'stable-window': '6s', 'scale-to-zero-grace-period': '1s' } });
   const rec = recordPa(s, 'warm-v1', clock.label);
   t.after(rec.stop);
-  await apply(s, service('warm', { [SCHEDULE]: officeHours(2) }));
+  await applyDoc(s, service('warm', { [SCHEDULE]: officeHours(2) }));
   const key = 'default/warm-v1';
   await waitFor('the first instance', () => s.runtime.status(key)?.readyReplicas === 1, 20_000);
   // No traffic, an hour later: the KPA scales to zero.

@@ -49,3 +49,48 @@ export function gatewayGet(port: number, host: string, path = '/', agent?: http.
     req.end();
   });
 }
+
+export const EXAMPLE_IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
+export const PODAUTOSCALERS = 'autoscaling.internal.knative.dev/podautoscalers';
+
+export interface ExampleServiceOptions {
+  /** Template name `${name}-${revision}` (default "v1"); null leaves the name to Sluice. */
+  revision?: string | null;
+  annotations?: Record<string, string>;
+  containerConcurrency?: number;
+  /** Container env (default RESOURCE = the revision suffix, else the service name). */
+  env?: Record<string, string>;
+  command?: string[];
+  traffic?: unknown[];
+}
+
+/** A Service (JSON, for `kubectl apply -f -`) running the example app, as the tests need it. */
+export function exampleService(name: string, o: ExampleServiceOptions = {}): string {
+  const revision = o.revision === undefined ? 'v1' : o.revision;
+  const env = o.env ?? { RESOURCE: revision ?? name };
+  const container: Record<string, unknown> = { image: EXAMPLE_IMAGE };
+  if (o.command) container.command = o.command;
+  if (Object.keys(env).length) container.env = Object.entries(env).map(([k, v]) => ({ name: k, value: v }));
+  const metadata: Record<string, unknown> = {};
+  if (revision !== null) metadata.name = `${name}-${revision}`;
+  if (o.annotations) metadata.annotations = o.annotations;
+  const spec: Record<string, unknown> = { containers: [container] };
+  if (o.containerConcurrency !== undefined) spec.containerConcurrency = o.containerConcurrency;
+  return JSON.stringify({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default' },
+    spec: { template: { metadata, spec }, ...(o.traffic ? { traffic: o.traffic } : {}) },
+  });
+}
+
+/** `kubectl apply -f -` of a document; fails the test with kubectl's stderr when refused. */
+export async function applyDoc(s: RunningSluice, doc: string): Promise<void> {
+  const r = await kubectl(s.kubeconfigPath, ['apply', '-f', '-'], doc);
+  if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
+}
+
+/** The status of a revision's PodAutoscaler, read from the store. */
+export async function paStatus(s: RunningSluice, name: string): Promise<any> {
+  return (await s.store.get(PODAUTOSCALERS, 'default', name))?.status;
+}
