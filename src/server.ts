@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { admit } from './api/admission.js';
+import { admitWithStore } from './api/admission.js';
 import { convert } from './api/conversion.js';
 import { createApiServer } from './apiserver/server.js';
 import { writeKubeconfig } from './apiserver/kubeconfig.js';
@@ -115,7 +115,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     store,
     token,
     tls: cert,
-    admit,
+    admit: admitWithStore((ns, name) => store.get('serving.knative.dev/revisions', ns, name)),
     convert,
     logs: (ns, revision, logOpts, write) => runtime.logs(`${ns}/${revision}`, logOpts, write),
   });

@@ -170,19 +170,19 @@ test('decodeObject: field validation modes and the Kubernetes messages', () => {
   assert.equal(filled.kind, 'Service');
 });
 
-test('runAdmission relays a 422 the way the Knative webhook denial reads', () => {
+test('runAdmission relays a 422 the way the Knative webhook denial reads', async () => {
   const deny = () => {
     throw new ApiError(422, 'Invalid', 'missing field(s): spec.template');
   };
-  assert.throws(
-    () => runAdmission(deny, ksvc, obj('a'), undefined),
+  await assert.rejects(
+    runAdmission(deny, ksvc, obj('a'), undefined),
     (e: ApiError) =>
       e.code === 400 &&
       e.reason === 'BadRequest' &&
       e.message === 'admission webhook "validation.webhook.serving.knative.dev" denied the request: validation failed: missing field(s): spec.template',
   );
   const cm = findKind('configmap')!;
-  assert.throws(() => runAdmission(deny, cm, obj('a'), undefined), (e: ApiError) => e.code === 422);
+  await assert.rejects(runAdmission(deny, cm, obj('a'), undefined), (e: ApiError) => e.code === 422);
 });
 
 test('patches: merge, JSON patch errors, simplified server-side apply', () => {

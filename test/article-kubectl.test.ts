@@ -116,6 +116,11 @@ test('the article, step by step, with kubectl', async (t) => {
   assert.match(dup.stderr, /Multiple definitions for "a": spec.traffic\[0\].tag, spec.traffic\[1\].tag/);
   const renamed = await kubectl(kc, ['patch', 'ksvc', SVC, '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"v4"}]']);
   assert.match(renamed.stderr, /Saw the following changes without a name change/);
+  // Reusing an older revision's name for a different template is refused too.
+  const reused = await kubectl(kc, ['patch', 'ksvc', SVC, '--type=json', '-p', '[{"op":"replace","path":"/spec/template/metadata/name","value":"stock-service-example-v1"}]']);
+  assert.notEqual(reused.code, 0);
+  assert.match(reused.stderr, /Revision "stock-service-example-v1" already exists with a different template/);
+  assert.match(reused.stderr, /-: "v1"\n\s*\+: "v3"/);
   assert.equal(await k('get', 'ksvc', SVC, '-o', 'jsonpath={.metadata.resourceVersion}'), before);
 
   // A target naming a revision that does not exist is accepted, and shown on status.

@@ -6,7 +6,7 @@ import { invalid } from './field-error.js';
 import type { ResourceKind } from './registry.js';
 import type { KObject } from './types.js';
 import { Annotations } from './types.js';
-import { validateConfiguration, validateRevision, validateRoute, validateService } from './validation.js';
+import { shortDiff, validateConfiguration, validateRevision, validateRoute, validateService } from './validation.js';
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -56,4 +56,33 @@ export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined
           : validateRevision(defaulted, oldDefaulted);
   if (errs.length) throw invalid(kind.kind, obj.metadata?.name ?? '', errs);
   return defaulted;
+}
+
+/** Reads an existing Revision (the store, through the API server's wiring). */
+export type RevisionLookup = (namespace: string, name: string) => Promise<KObject | undefined>;
+
+/**
+ * admit(), plus the one rule that needs the store: a BYO revision name that already names a
+ * Revision with a different template is refused (revisions are immutable; re-applying the same
+ * template under its name is fine and makes no new revision).
+ */
+export function admitWithStore(lookup: RevisionLookup) {
+  return async (kind: ResourceKind, obj: KObject, old: KObject | undefined): Promise<KObject> => {
+    const admitted = admit(kind, obj, old);
+    if (kind.group !== 'serving.knative.dev' || (kind.kind !== 'Service' && kind.kind !== 'Configuration')) return admitted;
+    const template = admitted.spec?.template;
+    const name = template?.metadata?.name;
+    if (!name || name === old?.spec?.template?.metadata?.name) return admitted;
+    const existing = await lookup(admitted.metadata.namespace ?? 'default', name);
+    if (!existing) return admitted;
+    const diff = shortDiff(existing.spec, template.spec);
+    if (!diff.length) return admitted;
+    throw invalid(kind.kind, obj.metadata?.name ?? '', [
+      {
+        message: `Revision "${name}" already exists with a different template; revisions are immutable, so give the new template a new name (-old +new)`,
+        paths: ['spec.template.metadata.name'],
+        details: diff.join('\n'),
+      },
+    ]);
+  };
 }

@@ -9,7 +9,8 @@ import { isPlainObject } from './body.js';
 import { checkAgainstSchema, schemaFor, type FieldValidation } from './schema.js';
 import { invalid } from './status.js';
 
-export type AdmitFn = (kind: ResourceKind, obj: KObject, old: KObject | undefined) => KObject;
+/** Defaulting + validation; may look things up (e.g. existing revisions), hence the Promise. */
+export type AdmitFn = (kind: ResourceKind, obj: KObject, old: KObject | undefined) => KObject | Promise<KObject>;
 export type ConvertFn = (obj: KObject, toApiVersion: string) => KObject;
 
 export function parseFieldValidation(v: string | null): FieldValidation {
@@ -113,9 +114,9 @@ const WEBHOOK_GROUPS = new Set(['serving.knative.dev', 'autoscaling.internal.kna
  * Runs admission. A 422 from Knative's rules is reported the way Kubernetes relays a validating
  * webhook's denial, so kubectl prints exactly what it prints against Knative.
  */
-export function runAdmission(admit: AdmitFn, kind: ResourceKind, obj: KObject, old: KObject | undefined): KObject {
+export async function runAdmission(admit: AdmitFn, kind: ResourceKind, obj: KObject, old: KObject | undefined): Promise<KObject> {
   try {
-    return admit(kind, obj, old);
+    return await admit(kind, obj, old);
   } catch (e) {
     if (e instanceof ApiError && e.code === 422 && e.reason === 'Invalid' && WEBHOOK_GROUPS.has(kind.group)) {
       throw new ApiError(

@@ -290,7 +290,7 @@ async function create(c: Call): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     if (generate) meta.name = generatedName(meta.generateName!);
     validateName(c.path.kind, meta.name!);
-    const admitted = runAdmission(c.ctx.admit, c.path.kind, toStorage(c, structuredClone(obj)), undefined);
+    const admitted = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, structuredClone(obj)), undefined);
     setWarnings(c.res, warnings);
     if (isDryRun(c.query)) {
       respondObject(c, 201, admitted);
@@ -318,7 +318,7 @@ async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: bo
   if (statusOnly) {
     toWrite = { ...old, status: next.status, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion } };
   } else {
-    toWrite = runAdmission(c.ctx.admit, c.path.kind, toStorage(c, next), old);
+    toWrite = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, next), old);
   }
   if (isDryRun(c.query)) return { ...toWrite, status: statusOnly ? toWrite.status : old.status };
   return c.ctx.store.update(key(c), toWrite, statusOnly ? { subresource: 'status' } : undefined);
@@ -389,7 +389,7 @@ async function applyCreate(c: Call, body: unknown, mode: ReturnType<typeof parse
   if (c.path.kind.hasStatus) delete obj.status;
   await requireNamespace(c);
   validateName(c.path.kind, obj.metadata.name!);
-  const admitted = runAdmission(c.ctx.admit, c.path.kind, toStorage(c, obj), undefined);
+  const admitted = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, obj), undefined);
   setWarnings(c.res, warnings);
   respondObject(c, 201, isDryRun(c.query) ? admitted : await c.ctx.store.create(key(c), admitted));
 }
