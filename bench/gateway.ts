@@ -49,9 +49,9 @@ const CLUMPY_S = 5;
 /** Whole seconds per measured run; SLUICE_BENCH_SECONDS shortens it for trying the bench out. */
 const DURATION_S = Number.isInteger(Number(process.env.SLUICE_BENCH_SECONDS)) && Number(process.env.SLUICE_BENCH_SECONDS) > 0 ? Number(process.env.SLUICE_BENCH_SECONDS) : 10;
 const WARMUP_S = 2;
-/** Pacing calibration for the half-load runs: this many runs of this length per path. */
-const CALIBRATION_RUNS = 2;
-const CALIBRATION_S = 2;
+/** Pacing calibration before each half-load run: wrk runs of these lengths (s) at the target rate. */
+const CALIBRATION_S = [2, 1];
+const CLUMPY_CALIBRATION_S = [1];
 /** A paced run more than this fraction off its target rate is recalibrated and run again, once. */
 const RATE_TOLERANCE = 0.2;
 const PROFILE_S = 5;
@@ -61,7 +61,7 @@ const SPLIT_SAMPLES = 200;
  * is repeated (up to MAX_REPEATS times): on a shared 2-core machine a parallel build or test run
  * would otherwise decide the numbers.
  */
-const MAX_OTHER_CORES = 0.15;
+const MAX_OTHER_CORES = 0.1;
 const MAX_REPEATS = 2;
 /** Before a repeat, wait up to this long for a second with less than MAX_OTHER_CORES busy. */
 const QUIET_WAIT_S = 30;
@@ -329,13 +329,13 @@ export async function run(ctx: BenchContext): Promise<Section> {
 
   // --- one common rate: half of the gateway's peak ---
   const rate = peak.gateway.wrk.rps / 2;
-  const paced = async (t: Target, connections: number, durationS: number, calibrations: number): Promise<Measured> => {
+  const paced = async (t: Target, connections: number, durationS: number, calibrations: readonly number[]): Promise<Measured> => {
     // Closed loop: rate = C / (d + L). Short calibration runs (which also warm up) measure the
     // effective L at this load (latency plus wrk's timer overshoot), which d then leaves room for.
     const cycleMs = (connections * 1000) / rate;
     let d = cycleMs;
-    for (let i = 0; i < calibrations; i++) {
-      const cal = await load(t, CALIBRATION_S, d, connections);
+    for (const calS of calibrations) {
+      const cal = await load(t, calS, d, connections);
       const effL = (connections * 1000) / cal.rps - d;
       d = Math.max(0, cycleMs - effL);
     }
@@ -351,9 +351,9 @@ export async function run(ctx: BenchContext): Promise<Section> {
     return m;
   };
   const half = {} as Record<Target, Measured>;
-  for (const t of HALF_TARGETS) half[t] = await paced(t, HALF_CONNECTIONS, DURATION_S, CALIBRATION_RUNS);
+  for (const t of HALF_TARGETS) half[t] = await paced(t, HALF_CONNECTIONS, DURATION_S, CALIBRATION_S);
   const clumpy = {} as Record<Target, Measured>;
-  for (const t of HALF_TARGETS) clumpy[t] = await paced(t, CLUMPY_CONNECTIONS, CLUMPY_S, 1);
+  for (const t of HALF_TARGETS) clumpy[t] = await paced(t, CLUMPY_CONNECTIONS, CLUMPY_S, CLUMPY_CALIBRATION_S);
 
   // --- where the gateway's CPU goes at peak ---
   log(`profiling the gateway for ${PROFILE_S} s at peak`);
@@ -412,7 +412,7 @@ function render(r: Results): string {
     `- (a) wrk straight to app v1. (b) wrk to the Sluice gateway running alone in its own Node process (\`bench/gateway-process.ts\`): one route with a 40/30/30 split over three revisions, one endpoint each, containerConcurrency 0. (c) wrk to Debian's nginx ${r.nginxVersion}: \`worker_processes 1\`, \`upstream\` with \`weight=4/3/3\` and \`keepalive 64\`, HTTP/1.1 to the apps, the same X-Forwarded-* headers the gateway adds, \`access_log off\`, its own prefix in a temp dir, started as \`nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'\`. (d) a floor for any Node proxy: \`bench/tcp-relay-process.ts\` pipes each client connection to one app connection (4/3/3 by connection) and does no HTTP at all, but the same socket reads and writes per request.`,
     `- Load: Debian's wrk ${r.wrkVersion}, \`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s --latency\` with a Host header, after a ${WARMUP_S} s warm-up of the same kind. Everything listens on 127.0.0.1 and shares the machine's ${r.cores} cores.`,
     `- CPU: user and system time from \`/proc/PID/stat\` before and after each run (gateway process, nginx's worker, relay, apps; wrk's from this runner's reaped-children time), the machine's busy time from \`/proc/stat\`, all divided by the run's length: "cores" = average cores busy. "Run-queue wait" is from \`/proc/PID/schedstat\` of the proxy's (single) event-loop thread: time it was runnable but had no CPU.`,
-    `- Half load: wrk2 is not packaged by Debian (\`apt-cache policy wrk2\` finds nothing), so wrk's own Lua \`delay()\` hook paces it: each connection waits *d* ms after every response before sending its next request (a closed loop). The target is one rate for all three paths, **half of the gateway's peak: ${f0(r.rate)} req/s**; *d* = connections/rate − L, with L (latency plus wrk's timer overshoot) measured by calibration runs of ${CALIBRATION_S} s at that target (${CALIBRATION_RUNS} for the main runs, 1 for the ${CLUMPY_CONNECTIONS}-connection ones). wrk's timers have whole milliseconds, so a fractional *d* is drawn as ⌊d⌋ or ⌊d⌋+1, and paced requests leave in clumps at millisecond ticks; the main runs use ${HALF_CONNECTIONS} connections (${HALF_CONNECTIONS / THREADS} per wrk thread) to keep clumps small, nearer the even spacing wrk2 would give, and the same rate over ${CLUMPY_CONNECTIONS} connections shows what larger clumps do. wrk's latency clock starts when a request is written, after the pause. Being closed-loop, this does not correct for coordinated omission as wrk2 would: a stall delays only the few requests in flight.`,
+    `- Half load: wrk2 is not packaged by Debian (\`apt-cache policy wrk2\` finds nothing), so wrk's own Lua \`delay()\` hook paces it: each connection waits *d* ms after every response before sending its next request (a closed loop). The target is one rate for all three paths, **half of the gateway's peak: ${f0(r.rate)} req/s**; *d* = connections/rate − L, with L (latency plus wrk's timer overshoot) measured by short calibration runs at that target just before (${CALIBRATION_S.join(' + ')} s for the main runs, ${CLUMPY_CALIBRATION_S.join(' + ')} s for the ${CLUMPY_CONNECTIONS}-connection ones; they double as warm-up). wrk's timers have whole milliseconds, so a fractional *d* is drawn as ⌊d⌋ or ⌊d⌋+1, and paced requests leave in clumps at millisecond ticks; the main runs use ${HALF_CONNECTIONS} connections (${HALF_CONNECTIONS / THREADS} per wrk thread) to keep clumps small, nearer the even spacing wrk2 would give, and the same rate over ${CLUMPY_CONNECTIONS} connections shows what larger clumps do. wrk's latency clock starts when a request is written, after the pause. Being closed-loop, this does not correct for coordinated omission as wrk2 would: a stall delays only the few requests in flight.`,
     '',
   );
 

@@ -86,7 +86,9 @@ async function main(): Promise<number> {
   const fresh = new Map<string, string>();
   let failed = 0;
   let current: ProcessGroup | null = null;
+  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted = true;
     log(`${signal}: stopping the processes this run started`);
     const procs = current;
     void (procs ? procs.stopAll() : Promise.resolve()).finally(() => process.exit(130));
@@ -112,11 +114,13 @@ async function main(): Promise<number> {
     try {
       const section = await mod.run(ctx);
       const date = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
-      const stamp = `*Measured ${date} on ${machine.cpuModel} (${machine.cores} cores, ${machine.memoryGiB} GiB), Node ${machine.node}, with \`${command}\`.*`;
+      const took = Math.round((Date.now() - started) / 1000);
+      const stamp = `*Measured ${date} on ${machine.cpuModel} (${machine.cores} cores, ${machine.memoryGiB} GiB), Node ${machine.node}, with \`${command}\`; this section took ${took} s.*`;
       fresh.set(name, sectionBlock(name, `## ${section.title}\n\n${stamp}\n\n${section.body.trim()}`));
       log(`${name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       failed++;
+      if (interrupted) break;
       log(`${name}: FAILED (its previous text in the doc is kept): ${String((err as Error).stack ?? err)}`);
     } finally {
       await procs.stopAll();
