@@ -86,12 +86,16 @@ async function main(): Promise<number> {
   const fresh = new Map<string, string>();
   let failed = 0;
   let current: ProcessGroup | null = null;
+  let currentTmp: string | null = null;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     interrupted = true;
     log(`${signal}: stopping the processes this run started`);
     const procs = current;
-    void (procs ? procs.stopAll() : Promise.resolve()).finally(() => process.exit(130));
+    void (procs ? procs.stopAll() : Promise.resolve()).finally(() => {
+      if (currentTmp) rmSync(currentTmp, { recursive: true, force: true });
+      process.exit(130);
+    });
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -101,6 +105,7 @@ async function main(): Promise<number> {
     const procs = new ProcessGroup();
     current = procs;
     const tmpDir = mkdtempSync(path.join(os.tmpdir(), `sluice-bench-${name}-`));
+    currentTmp = tmpDir;
     const ctx: BenchContext = {
       root,
       tmpDir,
@@ -125,6 +130,7 @@ async function main(): Promise<number> {
     } finally {
       await procs.stopAll();
       current = null;
+      currentTmp = null;
       rmSync(tmpDir, { recursive: true, force: true });
     }
   }
