@@ -238,7 +238,7 @@ function render(
     `${COLD_RUNS} revisions at zero instances, one request each. "Direct" is the app on its own, in the same clean`,
     'environment Sluice gives instances: spawn, wait for it to print that it listens, one GET. Each Sluice cold start',
     'runs right after a direct one; the overhead is the median of the pairwise differences: holding the request,',
-    'the immediate scale decision, starting the process, readiness probing (every 10 ms until the first success),',
+    'the immediate scale decision, starting the process, readiness probing (every 2 ms for the first 2 s, until the first success),',
     'handing the instance to the gateway, and forwarding over a new connection.',
     '',
     '| | median | min | max |',
