@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice, applyDoc, PODAUTOSCALERS, exampleService } from './support/sluice.js';
+import { gatewayGet, startTestSluice, applyDoc, PODAUTOSCALERS, exampleService } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
 const PA = PODAUTOSCALERS;

@@ -9,8 +9,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, exampleService } from './support/sluice.js';
-import type { RunningSluice } from '../src/server.js';
+import { gatewayGet, startTestSluice, applyDoc, paStatus, exampleService } from './support/sluice.js';
 
 
 function service(name: string, annotations: Record<string, string>, containerConcurrency = 0): string {

@@ -11,10 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, exampleService, peakWatcher, recordPa } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const PA = PODAUTOSCALERS;
 const EVENT_GATEWAY = 'event-gateway.autoscaling.sluice.dev';
 
 // Answers after ?sleep=N ms with its pid, the request's id, how many requests it was serving when
@@ -74,42 +73,7 @@ function ask(s: RunningSluice, host: string, path: string, agent: http.Agent): P
   });
 }
 
-/** Largest instance count the runtime was asked for, sampled until stop() is called. */
-function peakWatcher(s: RunningSluice, key: string): { stop: () => Promise<number> } {
-  let peak = 0;
-  let done = false;
-  const loop = (async () => {
-    while (!done) {
-      const st = s.runtime.status(key);
-      peak = Math.max(peak, st?.replicas ?? 0, st?.instances.filter((i) => i.phase !== 'terminating').length ?? 0);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  return {
-    stop: async () => {
-      done = true;
-      await loop;
-      return peak;
-    },
-  };
-}
 
-/** Every change of one PodAutoscaler's status, with seconds since the start, for the diagnostics. */
-function recordPa(s: RunningSluice, name: string): { lines: () => string[]; stop: () => void } {
-  const t0 = Date.now();
-  const lines: string[] = [];
-  let last = '';
-  const stop = s.store.watch(PA, s.store.currentResourceVersion(), (e) => {
-    if (e.object.metadata.name !== name || e.type === 'DELETED' || !e.object.status) return;
-    const st = e.object.status;
-    const m = st.metrics ? ' ' + Object.entries(st.metrics).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-    const line = `desired=${st.desiredScale} actual=${st.actualScale}${m}${st.reason ? ` reason="${st.reason}"` : ''}`;
-    if (line === last) return;
-    last = line;
-    lines.push(`t=${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`);
-  });
-  return { lines: () => lines, stop };
-}
 
 /** One sample's value from the Prometheus text, or undefined. */
 function sample(text: string, name: string, labels: string): number | undefined {

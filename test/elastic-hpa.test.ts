@@ -8,10 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
+import { gatewayGet, startTestSluice, applyDoc, paStatus, exampleService, recordPa } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const PA = PODAUTOSCALERS;
 const A = 'autoscaling.knative.dev/';
 const HPA = 'hpa.autoscaling.knative.dev';
 
@@ -21,33 +20,7 @@ function service(name: string, annotations: Record<string, string>): string {
 
 
 
-interface PaPoint {
-  at: number;
-  desired: number;
-  actual: number;
-  metrics?: Record<string, number | string>;
-  reason?: string;
-}
 
-/** Every change of one PodAutoscaler's status (seconds since the start), for checks and diagnostics. */
-function recordPa(s: RunningSluice, name: string): { points: PaPoint[]; lines: () => string[]; stop: () => void } {
-  const t0 = Date.now();
-  const points: PaPoint[] = [];
-  const lines: string[] = [];
-  let last = '';
-  const stop = s.store.watch(PA, s.store.currentResourceVersion(), (e) => {
-    if (e.object.metadata.name !== name || e.type === 'DELETED' || !e.object.status) return;
-    const st = e.object.status;
-    const m = st.metrics ? ' ' + Object.entries(st.metrics).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-    const line = `desired=${st.desiredScale} actual=${st.actualScale}${m}${st.reason ? ` reason="${st.reason}"` : ''}`;
-    if (line === last) return;
-    last = line;
-    const at = (Date.now() - t0) / 1000;
-    points.push({ at, desired: st.desiredScale, actual: st.actualScale, metrics: st.metrics, reason: st.reason });
-    lines.push(`t=${at.toFixed(1)}s ${line}`);
-  });
-  return { points, lines: () => lines, stop };
-}
 
 /** `clients` loops of GETs on `path` until the returned function is called (it resolves with the count). */
 function load(s: RunningSluice, host: string, clients: number, path: string): () => Promise<number> {

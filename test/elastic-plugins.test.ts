@@ -11,10 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
-import { projectRoot, startSluice, type RunningSluice } from '../src/server.js';
+import { gatewayGet, startTestSluice, applyDoc, paStatus, exampleService, peakWatcher, recordPa } from './support/sluice.js';
+import { projectRoot, startSluice } from '../src/server.js';
 
-const PA = PODAUTOSCALERS;
 const PLUGIN_CLASS = 'plugin.autoscaling.sluice.dev';
 const QUEUE_DEPTH = join(projectRoot, 'dist', 'src', 'autoscaler', 'plugins', 'queue-depth.js');
 const HTTP_VALUE = join(projectRoot, 'dist', 'examples', 'plugins', 'http-value.js');
@@ -28,49 +27,12 @@ function service(name: string, annotations: Record<string, string>, containerCon
  * Every change of one PodAutoscaler's status, as lines with seconds since the start, for the test's
  * diagnostics (docs/autoscaling.md quotes a run).
  */
-function recordPa(s: RunningSluice, name: string): () => string[] {
-  const t0 = Date.now();
-  const lines: string[] = [];
-  let last = '';
-  const stop = s.store.watch(PA, s.store.currentResourceVersion(), (e) => {
-    if (e.object.metadata.name !== name || e.type === 'DELETED' || !e.object.status) return;
-    const st = e.object.status;
-    const m = st.metrics ? ' ' + Object.entries(st.metrics).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-    const line = `desired=${st.desiredScale} actual=${st.actualScale}${m}${st.reason ? ` reason="${st.reason}"` : ''}${st.error ? ` error="${st.error}"` : ''}`;
-    if (line === last) return;
-    last = line;
-    lines.push(`t=${((Date.now() - t0) / 1000).toFixed(1)}s ${line}`);
-  });
-  return () => {
-    stop();
-    return lines;
-  };
-}
 
 
-/** Largest instance count the runtime was asked for, sampled until stop() is called. */
-function peakWatcher(s: RunningSluice, key: string): { stop: () => Promise<number> } {
-  let peak = 0;
-  let done = false;
-  const loop = (async () => {
-    while (!done) {
-      const st = s.runtime.status(key);
-      peak = Math.max(peak, st?.replicas ?? 0, st?.instances.filter((i) => i.phase !== 'terminating').length ?? 0);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  return {
-    stop: async () => {
-      done = true;
-      await loop;
-      return peak;
-    },
-  };
-}
 
 test('queue-depth plugin (loaded by path): ceil((queued + in flight) / per-instance) real instances, then back to zero', async (t) => {
   const s = await startTestSluice(t, { pluginPaths: [QUEUE_DEPTH] });
-  const timeline = recordPa(s, 'qd-v1');
+  const timeline = recordPa(s, 'qd-v1').finish;
   await applyDoc(
     s,
     // Selected by naming the plugin as the class, as `autoscaling.knative.dev/class: NAME`.
@@ -121,7 +83,7 @@ test('http-value plugin (examples/plugins, loaded by path): the endpoint sets th
   const url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/backlog`;
 
   const s = await startTestSluice(t, { pluginPaths: [QUEUE_DEPTH, HTTP_VALUE], autoscalerConfig: { 'plugin-timeout': '500ms' } });
-  const timeline = recordPa(s, 'backlog-v1');
+  const timeline = recordPa(s, 'backlog-v1').finish;
   await applyDoc(
     s,
     service('backlog', {

@@ -11,10 +11,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { CronExpressionParser } from 'cron-parser';
 import { waitFor } from './support/poll.js';
-import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, PODAUTOSCALERS, exampleService } from './support/sluice.js';
+import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, exampleService, recordPa } from './support/sluice.js';
 import type { RunningSluice } from '../src/server.js';
 
-const PA = PODAUTOSCALERS;
 const A = 'autoscaling.knative.dev/';
 const SCHEDULE = 'sluice.dev/scheduled-capacity';
 const TZ = 'Asia/Shanghai';
@@ -50,21 +49,6 @@ function testClock() {
   };
 }
 
-/** Every change of one PodAutoscaler's status, with the autoscaler's clock, for the diagnostics. */
-function recordPa(s: RunningSluice, name: string, label: () => string): { lines: () => string[]; stop: () => void } {
-  const lines: string[] = [];
-  let last = '';
-  const stop = s.store.watch(PA, s.store.currentResourceVersion(), (e) => {
-    if (e.object.metadata.name !== name || e.type === 'DELETED' || !e.object.status) return;
-    const st = e.object.status;
-    const m = st.metrics ? ' ' + Object.entries(st.metrics).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-    const line = `desired=${st.desiredScale} actual=${st.actualScale}${m}${st.reason ? ` reason="${st.reason}"` : ''}`;
-    if (line === last) return;
-    last = line;
-    lines.push(`[${label()} ${TZ}] ${line}`);
-  });
-  return { lines: () => lines, stop };
-}
 
 function load(s: RunningSluice, host: string, clients: number, path: string): () => Promise<void> {
   let stopped = false;
@@ -104,7 +88,7 @@ test('planned capacity with HPA on CPU: planned 3 and CPU wants 1 -> 3; CPU want
   const clock = testClock();
   clock.jumpTo('0 20 * * 1'); // Monday 20:00 in Shanghai: after office hours
   const s = await startTestSluice(t, { clock: clock.now });
-  const rec = recordPa(s, 'office-v1', clock.label);
+  const rec = recordPa(s, 'office-v1', () => `${clock.label()} ${TZ}`);
   t.after(rec.stop);
   await applyDoc(
     s,
@@ -174,7 +158,7 @@ test('planned capacity with KPA: instances start before any traffic and go back 
   const clock = testClock();
   clock.jumpTo('0 20 * * 1'); // Monday 20:00 in Shanghai
   const s = await startTestSluice(t, { clock: clock.now, autoscalerConfig: { 'stable-window': '6s', 'scale-to-zero-grace-period': '1s' } });
-  const rec = recordPa(s, 'warm-v1', clock.label);
+  const rec = recordPa(s, 'warm-v1', () => `${clock.label()} ${TZ}`);
   t.after(rec.stop);
   await applyDoc(s, service('warm', { [SCHEDULE]: officeHours(2) }));
   const key = 'default/warm-v1';

@@ -7,21 +7,10 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { allocatePort, releasePort } from '../src/runtime/local/ports.js';
 import { waitFor } from './support/poll.js';
+import { httpGet } from './support/http.js';
 
 const server = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../examples/rest-api/server.js');
 
-function get(port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
 interface App {
   child: ChildProcess;
@@ -64,36 +53,36 @@ test('answers like the Go rest-api: welcome, ticker index, price', async (t) => 
   const upstreamPort = (upstream.address() as { port: number }).port;
 
   const app = await startReady(t, { RESOURCE: 'v1', STOCK_PRICE_UPSTREAM: `http://127.0.0.1:${upstreamPort}/` });
-  assert.deepEqual(await get(app.port, '/'), { status: 200, body: 'Welcome to the v1 app! \n' });
-  assert.equal((await get(app.port, '/anything/else')).body, 'Welcome to the v1 app! \n');
-  assert.deepEqual(await get(app.port, '/v1'), { status: 200, body: 'v1 ticker not found!, require /v1/{ticker}\n' });
-  assert.deepEqual(await get(app.port, '/v1/AAPL'), { status: 200, body: 'v1 price for ticker AAPL is 123.45\n' });
-  assert.deepEqual(await get(app.port, '/v1/NOPE'), { status: 404, body: 'v1 not found for ticker : NOPE \n' });
+  assert.deepEqual(await httpGet(app.port, '/'), { status: 200, body: 'Welcome to the v1 app! \n' });
+  assert.equal((await httpGet(app.port, '/anything/else')).body, 'Welcome to the v1 app! \n');
+  assert.deepEqual(await httpGet(app.port, '/v1'), { status: 200, body: 'v1 ticker not found!, require /v1/{ticker}\n' });
+  assert.deepEqual(await httpGet(app.port, '/v1/AAPL'), { status: 200, body: 'v1 price for ticker AAPL is 123.45\n' });
+  assert.deepEqual(await httpGet(app.port, '/v1/NOPE'), { status: 404, body: 'v1 not found for ticker : NOPE \n' });
 
   await new Promise<void>((r) => upstream.close(() => r()));
-  assert.deepEqual(await get(app.port, '/v1/AAPL'), { status: 502, body: 'v1 not found for ticker : AAPL \n' });
+  assert.deepEqual(await httpGet(app.port, '/v1/AAPL'), { status: 502, body: 'v1 not found for ticker : AAPL \n' });
 });
 
 test('defaults RESOURCE and says when no price upstream is configured', async (t) => {
   const app = await startReady(t, {});
-  assert.equal((await get(app.port, '/')).body, 'Welcome to the NOT SPECIFIED app! \n');
-  assert.deepEqual(await get(app.port, '/NOT%20SPECIFIED/IBM'), {
+  assert.equal((await httpGet(app.port, '/')).body, 'Welcome to the NOT SPECIFIED app! \n');
+  assert.deepEqual(await httpGet(app.port, '/NOT%20SPECIFIED/IBM'), {
     status: 503,
     body: 'NOT SPECIFIED: no price upstream configured (set STOCK_PRICE_UPSTREAM)\n',
   });
-  assert.equal((await get(app.port, '/%E0%A4%A')).status, 400, 'a malformed path is a 400, not a crash');
+  assert.equal((await httpGet(app.port, '/%E0%A4%A')).status, 400, 'a malformed path is a 400, not a crash');
   const v2 = await startReady(t, { RESOURCE: 'v2' });
-  assert.deepEqual(await get(v2.port, '/v2/IBM'), { status: 503, body: 'v2: no price upstream configured (set STOCK_PRICE_UPSTREAM)\n' });
+  assert.deepEqual(await httpGet(v2.port, '/v2/IBM'), { status: 503, body: 'v2: no price upstream configured (set STOCK_PRICE_UPSTREAM)\n' });
 });
 
 test('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {
   const app = await startReady(t, { RESOURCE: 'v1', LOG_REQUESTS: '1' });
-  const slow = get(app.port, '/?sleep=800');
+  const slow = httpGet(app.port, '/?sleep=800');
   await waitFor('request arrived', () => app.out().includes('GET /?sleep=800'));
   app.child.kill('SIGTERM');
   await waitFor('signal noticed', () => app.out().includes('SIGTERM received'));
   // New connections are refused once it stops accepting.
-  await assert.rejects(get(app.port, '/'), /ECONNREFUSED/);
+  await assert.rejects(httpGet(app.port, '/'), /ECONNREFUSED/);
   assert.deepEqual(await slow, { status: 200, body: 'Welcome to the v1 app! \n' });
   assert.deepEqual(await app.exited, { code: 0, signal: null });
 });
@@ -108,10 +97,10 @@ test('test knobs: EXIT_AT_START, bad values, /crash, /burn, bad sleep', async (t
   assert.match(bad.out(), /STARTUP_DELAY_MS must be an integer from 0 to 3600000, got "soon"/);
 
   const app = await startReady(t, { RESOURCE: 'v1', STARTUP_DELAY_MS: '50' });
-  assert.deepEqual(await get(app.port, '/burn?ms=20'), { status: 200, body: 'burned 20 ms of CPU\n' });
-  const badSleep = await get(app.port, '/?sleep=-1');
+  assert.deepEqual(await httpGet(app.port, '/burn?ms=20'), { status: 200, body: 'burned 20 ms of CPU\n' });
+  const badSleep = await httpGet(app.port, '/?sleep=-1');
   assert.equal(badSleep.status, 400);
   assert.match(badSleep.body, /sleep must be an integer number of milliseconds/);
-  assert.equal((await get(app.port, '/crash')).body, 'crashing\n');
+  assert.equal((await httpGet(app.port, '/crash')).body, 'crashing\n');
   assert.equal((await app.exited).code, 3);
 });

@@ -1,7 +1,6 @@
 // LocalRuntime scaling: drain before SIGTERM, graceful stop, logs across instances, remove.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -11,21 +10,10 @@ import { REST_API_IMAGE, defaultImageMappings } from '../src/runtime/image-map.j
 import { LocalRuntime } from '../src/runtime/local/index.js';
 import type { WorkloadSpec, WorkloadStatus } from '../src/runtime/runtime.js';
 import { waitFor } from './support/poll.js';
+import { httpGet } from './support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function get(port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
 function makeRuntime(t: TestContext, gracePeriodMs = 3000): { rt: LocalRuntime; dataDir: string } {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-rt-'));
@@ -96,7 +84,7 @@ test('scale 1 -> 3 -> 1: the newest go, each is unrouted and drained before SIGT
   assert.equal(three.replicas, 3);
   const ports = new Set(three.instances.map((i) => i.port));
   assert.equal(ports.size, 3, 'each instance has its own port');
-  for (const i of three.instances) assert.equal((await get(i.port, '/')).body, 'Welcome to the v1 app! \n');
+  for (const i of three.instances) assert.equal((await httpGet(i.port, '/')).body, 'Welcome to the v1 app! \n');
 
   rt.apply(spec('scale', 1));
   const one = await waitFor('back to 1', () => rt.status(key)?.instances.length === 1 && rt.status(key));
@@ -126,7 +114,7 @@ test('a stopping instance finishes its in-flight request before exiting', async 
   const key = 'default/graceful';
   rt.apply(spec('graceful', 1));
   const inst = (await waitFor('ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
-  const slow = get(inst.port, '/?sleep=1000');
+  const slow = httpGet(inst.port, '/?sleep=1000');
   await waitFor('request arrived', async () => (await collectLogs(rt, key)).includes('GET /?sleep=1000'));
   rt.apply(spec('graceful', 0));
   assert.equal(rt.status(key)!.instances[0].phase, 'terminating');
@@ -157,7 +145,7 @@ test('logs: tail, follow across instances with id prefixes, stop following', asy
   const key = 'default/logs';
   rt.apply(spec('logs', 1));
   const inst = (await waitFor('ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
-  for (const p of ['/a', '/b', '/c']) await get(inst.port, p);
+  for (const p of ['/a', '/b', '/c']) await httpGet(inst.port, p);
   assert.equal(fs.existsSync(path.join(dataDir, 'logs', 'default', 'logs', `${inst.id}.log`)), true);
 
   await waitFor('requests logged', async () => (await collectLogs(rt, key)).includes('GET /c'));
@@ -168,19 +156,19 @@ test('logs: tail, follow across instances with id prefixes, stop following', asy
   const followed: string[] = [];
   const stop = await rt.logs(key, { follow: true, tailLines: 1 }, (l) => followed.push(l));
   assert.deepEqual(followed, ['GET /c']);
-  await get(inst.port, '/d');
+  await httpGet(inst.port, '/d');
   await waitFor('followed line', () => followed.includes('GET /d'));
 
   // A new instance joins the stream; its lines carry its id.
   rt.apply(spec('logs', 2));
   const two = await waitFor('2 ready', () => rt.status(key)?.readyReplicas === 2 && rt.status(key));
   const second = two.instances.find((i) => i.id !== inst.id)!;
-  await get(second.port, '/e');
+  await httpGet(second.port, '/e');
   await waitFor('second instance followed', () => followed.includes(`[${second.id}] GET /e`));
 
   stop();
   const count = followed.length;
-  await get(inst.port, '/f');
+  await httpGet(inst.port, '/f');
   await waitFor('line written', async () => (await collectLogs(rt, key)).includes(`[${inst.id}] GET /f`));
   assert.equal(followed.length, count, 'nothing after stop');
 
@@ -231,7 +219,7 @@ test('a crash next to a ready replica is not a workload failure', async (t) => {
   const [victim] = two.instances;
   const seen: WorkloadStatus[] = [];
   rt.onChange((k) => k === key && seen.push(rt.status(k)!));
-  await get(victim.port, '/crash');
+  await httpGet(victim.port, '/crash');
   await waitFor('restarted', () => rt.status(key)?.readyReplicas === 2 && rt.status(key)!.instances.find((i) => i.id === victim.id)!.restarts === 1);
   const during = seen.filter((s) => s.instances.find((i) => i.id === victim.id)?.phase === 'backoff');
   assert.ok(during.length > 0, 'went through back-off');

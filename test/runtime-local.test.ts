@@ -11,21 +11,10 @@ import { REST_API_IMAGE, defaultImageMappings } from '../src/runtime/image-map.j
 import { LocalRuntime, type LocalRuntimeOptions } from '../src/runtime/local/index.js';
 import type { WorkloadSpec, WorkloadStatus } from '../src/runtime/runtime.js';
 import { waitFor } from './support/poll.js';
+import { httpGet } from './support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function get(port: number, p: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on('error', reject);
-  });
-}
 
 function makeRuntime(t: TestContext, opts: Partial<LocalRuntimeOptions> = {}): LocalRuntime {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-rt-'));
@@ -82,7 +71,7 @@ test('runs the walkthrough image as a local process: ready, PORT, K_* env, ready
   assert.ok(inst.readyAt && inst.readyAt >= inst.startedAt);
   assert.equal(s.failure, undefined);
   assert.ok(changes.includes('default/stock-service-example-v1'));
-  assert.deepEqual(await get(inst.port, '/'), { status: 200, body: 'Welcome to the v1 app! \n' });
+  assert.deepEqual(await httpGet(inst.port, '/'), { status: 200, body: 'Welcome to the v1 app! \n' });
 
   const env = fs.readFileSync(`/proc/${inst.pid}/environ`, 'utf8').split('\0');
   for (const want of [`PORT=${inst.port}`, 'HOST=127.0.0.1', 'K_REVISION=stock-service-example-v1', 'K_SERVICE=stock-service-example', 'K_CONFIGURATION=stock-service-example', 'RESOURCE=v1']) {
@@ -157,7 +146,7 @@ test('/crash restarts the instance after a back-off and it becomes ready again',
   rt.onChange((k) => k === key && seen.push(rt.status(k)!));
   rt.apply(spec('crashy', 1));
   const before = (await waitFor('ready', readyStatus(rt, key))).instances[0];
-  assert.equal((await get(before.port, '/crash')).body, 'crashing\n');
+  assert.equal((await httpGet(before.port, '/crash')).body, 'crashing\n');
   const after = await waitFor('ready after restart', () => {
     const s = rt.status(key);
     return s && s.readyReplicas === 1 && s.instances[0].restarts === 1 ? s : undefined;
@@ -169,7 +158,7 @@ test('/crash restarts the instance after a back-off and it becomes ready again',
   assert.ok(crash, 'went through back-off');
   assert.equal(crash.failure?.reason, 'ExitCode3');
   assert.match(crash.failure!.message, /\/crash requested, exiting with code 3/);
-  assert.equal((await get(after.instances[0].port, '/')).body, 'Welcome to the v1 app! \n');
+  assert.equal((await httpGet(after.instances[0].port, '/')).body, 'Welcome to the v1 app! \n');
 });
 
 test('failing liveness gets the instance killed and restarted', async (t) => {

@@ -2,7 +2,6 @@
 // deduplicated per object, worked by a single loop so reconcilers never race each other.
 // Conflicts and other errors requeue with a capped backoff.
 
-import type { KObject } from '../api/types.js';
 import { Labels } from '../api/types.js';
 import type { WatchEvent } from '../store/store.js';
 import { type ControllerContext, RES, type ReconcileKind } from './context.js';

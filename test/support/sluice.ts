@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningSluice, type SluiceOptions, startSluice } from '../../src/server.js';
+import { httpGet } from './http.js';
 
 export async function startTestSluice(
   t: { after: (fn: () => unknown) => void },
@@ -38,16 +39,7 @@ export function kubectl(kubeconfig: string, args: string[], stdin?: string): Pro
 
 /** One GET through the gateway with the given Host; resolves status and body. */
 export function gatewayGet(port: number, host: string, path = '/', agent?: http.Agent): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, headers: { host }, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return httpGet(port, path, { host, agent: agent ?? undefined });
 }
 
 export const EXAMPLE_IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
@@ -93,4 +85,64 @@ export async function applyDoc(s: RunningSluice, doc: string): Promise<void> {
 /** The status of a revision's PodAutoscaler, read from the store. */
 export async function paStatus(s: RunningSluice, name: string): Promise<any> {
   return (await s.store.get(PODAUTOSCALERS, 'default', name))?.status;
+}
+
+export interface PaPoint {
+  at: number;
+  desired: number;
+  actual: number;
+  metrics?: Record<string, number | string>;
+  reason?: string;
+}
+
+/**
+ * Every change of one PodAutoscaler's status, for checks (points) and diagnostics (lines, stamped
+ * with seconds since the start or with `label()`).
+ */
+export function recordPa(s: RunningSluice, name: string, label?: () => string) {
+  const t0 = Date.now();
+  const points: PaPoint[] = [];
+  const lines: string[] = [];
+  let last = '';
+  const stop = s.store.watch(PODAUTOSCALERS, s.store.currentResourceVersion(), (e) => {
+    if (e.object.metadata.name !== name || e.type === 'DELETED' || !e.object.status) return;
+    const st = e.object.status;
+    const m = st.metrics ? ' ' + Object.entries(st.metrics).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    const line = `desired=${st.desiredScale} actual=${st.actualScale}${m}${st.reason ? ` reason="${st.reason}"` : ''}${st.error ? ` error="${st.error}"` : ''}`;
+    if (line === last) return;
+    last = line;
+    const at = (Date.now() - t0) / 1000;
+    points.push({ at, desired: st.desiredScale, actual: st.actualScale, metrics: st.metrics, reason: st.reason });
+    lines.push(label ? `[${label()}] ${line}` : `t=${at.toFixed(1)}s ${line}`);
+  });
+  return {
+    points,
+    lines: () => lines,
+    stop,
+    /** Stops recording and returns the lines. */
+    finish: () => {
+      stop();
+      return lines;
+    },
+  };
+}
+
+/** Largest instance count the runtime was asked for, sampled until stop() is called. */
+export function peakWatcher(s: RunningSluice, key: string): { stop: () => Promise<number> } {
+  let peak = 0;
+  let done = false;
+  const loop = (async () => {
+    while (!done) {
+      const st = s.runtime.status(key);
+      peak = Math.max(peak, st?.replicas ?? 0, st?.instances.filter((i) => i.phase !== 'terminating').length ?? 0);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    stop: async () => {
+      done = true;
+      await loop;
+      return peak;
+    },
+  };
 }

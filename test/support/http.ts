@@ -1,0 +1,23 @@
+// One GET on loopback, resolving status and body (tests use it against apps and the gateway).
+
+import http from 'node:http';
+
+export function httpGet(
+  port: number,
+  path = '/',
+  opts: { host?: string; agent?: http.Agent | false } = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path, headers: opts.host ? { host: opts.host } : {}, agent: opts.agent ?? false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
