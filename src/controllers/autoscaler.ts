@@ -496,9 +496,9 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     for (const t of this.tracked.values()) void this.decideFor(t, now);
   }
 
-  private async inputFor(t: Tracked, st: WorkloadStatus | undefined, now: number): Promise<DecideInput> {
-    const ready = st?.readyReplicas ?? 0;
-    const input: DecideInput = {
+  /** What every decision about a revision starts from. */
+  private baseInput(t: Tracked, ready: number): DecideInput {
+    return {
       spec: t.spec,
       revision: { namespace: t.ns, name: t.name, key: t.key },
       annotations: t.rev.metadata.annotations ?? {},
@@ -509,8 +509,12 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       // The gateway holds requests for every revision that has no capacity, always (Knative: the
       // activator is in the path), so scale to zero never waits for it to get there.
       proxySince: ALWAYS_IN_PATH,
-      plugins: this.plugins,
     };
+  }
+
+  private async inputFor(t: Tracked, st: WorkloadStatus | undefined, now: number): Promise<DecideInput> {
+    const ready = st?.readyReplicas ?? 0;
+    const input: DecideInput = { ...this.baseInput(t, ready), plugins: this.plugins };
     const cls = t.spec.class;
     if (cls === HPA_CLASS || cls === PLUGIN_CLASS) {
       const list = await this.o.runtime.usage(t.key);
@@ -624,17 +628,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       void this.decideFor(t, now);
       return;
     }
-    const input: DecideInput & { demand: number } = {
-      spec: t.spec,
-      revision: { namespace: t.ns, name: t.name, key: t.key },
-      annotations: t.rev.metadata.annotations ?? {},
-      current: t.desired,
-      ready,
-      metrics: t.metrics,
-      reachable: t.reachability !== 'Unreachable',
-      proxySince: ALWAYS_IN_PATH,
-      demand: held,
-    };
+    const input: DecideInput & { demand: number } = { ...this.baseInput(t, ready), demand: held };
     if (t.desired === 0 || cls !== KPA_CLASS || t.spec.metric !== 'concurrency') {
       const d = decideOnDemand(t.state, input, now);
       if (d.desired === t.desired && isDeepStrictEqual(d.state, t.state)) return;
