@@ -37,8 +37,13 @@ const alive = (pid: number) => {
 test('kill -9 loses no acknowledged write and leaves no orphan instance behind', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-kill-'));
   const children: ChildProcess[] = [];
-  t.after(() => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  t.after(async () => {
+    // A running server stops its instances on SIGTERM; SIGKILL only if it does not exit.
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill('SIGTERM');
+      await waitFor('server exit', () => c.exitCode !== null || c.signalCode !== null, 10000).catch(() => c.kill('SIGKILL'));
+    }
     rmSync(dataDir, { recursive: true, force: true });
   });
   const first = await startServer(dataDir);
