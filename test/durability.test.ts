@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/server.js';
 import { waitFor } from './support/poll.js';
+import { alive } from './support/process.js';
 import { gatewayGet, kubectl } from './support/sluice.js';
 
 function startServer(dataDir: string): Promise<{ child: ChildProcess; gatewayPort: number }> {
@@ -25,14 +26,6 @@ function startServer(dataDir: string): Promise<{ child: ChildProcess; gatewayPor
   });
 }
 
-/** Running (a zombie waiting to be reaped by init counts as gone). */
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
 
 test('kill -9 loses no acknowledged write and leaves no orphan instance behind', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-kill-'));

@@ -10,6 +10,7 @@ import { REST_API_IMAGE, defaultImageMappings } from '../src/runtime/image-map.j
 import { LocalRuntime } from '../src/runtime/local/index.js';
 import type { WorkloadSpec, WorkloadStatus } from '../src/runtime/runtime.js';
 import { waitFor } from './support/poll.js';
+import { alive } from './support/process.js';
 import { httpGet } from './support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,14 +51,6 @@ async function collectLogs(rt: LocalRuntime, key: string, tailLines?: number): P
   return lines;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('scale 1 -> 3 -> 1: the newest go, each is unrouted and drained before SIGTERM', async (t) => {
   const { rt } = makeRuntime(t);

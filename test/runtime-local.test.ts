@@ -11,6 +11,7 @@ import { REST_API_IMAGE, defaultImageMappings } from '../src/runtime/image-map.j
 import { LocalRuntime, type LocalRuntimeOptions } from '../src/runtime/local/index.js';
 import type { WorkloadSpec, WorkloadStatus } from '../src/runtime/runtime.js';
 import { waitFor } from './support/poll.js';
+import { alive } from './support/process.js';
 import { httpGet } from './support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -49,14 +50,6 @@ const readyStatus = (rt: LocalRuntime, key: string, n = 1) => () => {
   return s && s.readyReplicas === n ? s : undefined;
 };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('runs the walkthrough image as a local process: ready, PORT, K_* env, readyAt', async (t) => {
   const rt = makeRuntime(t);
