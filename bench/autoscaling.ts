@@ -26,7 +26,12 @@ const STEPS: ReadonlyArray<{ n: number; k: number }> = [
   { n: 16, k: 4 },
   { n: 32, k: 4 },
 ];
-const IDLE: ReadonlyArray<{ window: string; retention?: string }> = [{ window: '6s' }, { window: '12s' }, { window: '6s', retention: '10s' }, { window: '60s' }];
+const IDLE: ReadonlyArray<{ window: string; retention?: string }> = [
+  { window: '6s' },
+  { window: '12s' },
+  { window: '6s', retention: '10s' },
+  { window: '60s' },
+];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
@@ -83,7 +88,7 @@ const atZero = (s: RunningSluice, name: string) => {
 
 async function firstAnswer(s: RunningSluice, name: string): Promise<void> {
   await until('first answer', () => s.gateway.hosts().includes(hostOf(name)), 30_000, 20);
-  for (const deadline = Date.now() + 30_000; ; ) {
+  for (const deadline = Date.now() + 30_000; ;) {
     if ((await get(s.gatewayPort, hostOf(name), '/').catch(() => 0)) === 200) return;
     if (Date.now() > deadline) throw new Error(`${name}: no answer`);
     await sleep(20);
@@ -199,7 +204,8 @@ async function idle(ctx: Pick<BenchContext, 'log'>, s: RunningSluice) {
       return { ...c, seconds: (performance.now() - t0) / 1000 };
     }),
   );
-  for (const r of rows) ctx.log(`idle: window ${r.window}${r.retention ? ` retention ${r.retention}` : ''} → zero after ${f1(r.seconds)} s`);
+  for (const r of rows)
+    ctx.log(`idle: window ${r.window}${r.retention ? ` retention ${r.retention}` : ''} → zero after ${f1(r.seconds)} s`);
   return rows;
 }
 
@@ -207,7 +213,14 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const dataDir = path.join(ctx.tmpDir, 'sluice');
   mkdirSync(dataDir, { recursive: true });
   // Cold starts need revisions at zero quickly: a 6 s stable window (Knative's minimum).
-  const s = await startSluice({ dataDir, apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000, autoscalerConfig: { 'stable-window': '6s' } });
+  const s = await startSluice({
+    dataDir,
+    apiPort: 0,
+    gatewayPort: 0,
+    quiet: true,
+    gracePeriodMs: 2000,
+    autoscalerConfig: { 'stable-window': '6s' },
+  });
   try {
     ctx.log('cold start');
     const cold = await coldStart(ctx, s);
@@ -297,8 +310,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       process.stderr.write(`${String((e as Error).stack ?? e)}\n`);
       process.exitCode = 1;
     })
-    .finally(async () => {
-      await procs.stopAll();
-      rmSync(tmpDir, { recursive: true, force: true });
+    .finally(() => {
+      void procs.stopAll().then(() => rmSync(tmpDir, { recursive: true, force: true }));
     });
 }

@@ -47,7 +47,10 @@ const HALF_CONNECTIONS = 8;
 const CLUMPY_CONNECTIONS = 32;
 const CLUMPY_S = 5;
 /** Whole seconds per measured run; SLUICE_BENCH_SECONDS shortens it for trying the bench out. */
-const DURATION_S = Number.isInteger(Number(process.env.SLUICE_BENCH_SECONDS)) && Number(process.env.SLUICE_BENCH_SECONDS) > 0 ? Number(process.env.SLUICE_BENCH_SECONDS) : 10;
+const DURATION_S =
+  Number.isInteger(Number(process.env.SLUICE_BENCH_SECONDS)) && Number(process.env.SLUICE_BENCH_SECONDS) > 0
+    ? Number(process.env.SLUICE_BENCH_SECONDS)
+    : 10;
 const WARMUP_S = 2;
 /** Pacing calibration before each half-load run: wrk runs of these lengths (s) at the target rate. */
 const CALIBRATION_S = [2, 1];
@@ -193,7 +196,8 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const appScript = path.join(ctx.root, 'dist', 'examples', 'rest-api', 'server.js');
   const gwScript = path.join(ctx.root, 'dist', 'bench', 'gateway-process.js');
   const relayScript = path.join(ctx.root, 'dist', 'bench', 'tcp-relay-process.js');
-  for (const f of [appScript, gwScript, relayScript]) if (!existsSync(f)) throw new Error(`${path.relative(ctx.root, f)} is missing: build first (npm run build)`);
+  for (const f of [appScript, gwScript, relayScript])
+    if (!existsSync(f)) throw new Error(`${path.relative(ctx.root, f)} is missing: build first (npm run build)`);
 
   // --- processes (ctx.procs stops them all at the end, also on error) ---
   log('starting three app processes (v1, v2, v3)');
@@ -215,7 +219,11 @@ export async function run(ctx: BenchContext): Promise<Section> {
   }));
   const routes: HostRoute[] = [{ host: HOST, targets: REVISIONS.map((r) => ({ revisionKey: r.key, percent: r.percent })) }];
   const gwProc = procs.start('gateway', process.execPath, [gwScript, JSON.stringify({ routes, revisions })]);
-  const gw = JSON.parse((await waitForOutput(gwProc, /^gateway-process (\{.*\})$/m))[1]) as { port: number; adminPort: number; pid: number };
+  const gw = JSON.parse((await waitForOutput(gwProc, /^gateway-process (\{.*\})$/m))[1]) as {
+    port: number;
+    adminPort: number;
+    pid: number;
+  };
 
   log('starting nginx');
   const nginxDir = path.join(ctx.tmpDir, 'nginx');
@@ -223,10 +231,19 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const nginxPort = await freePort();
   const nginxConf = path.join(nginxDir, 'nginx.conf');
   writeFileSync(nginxConf, nginxConfig(nginxDir, nginxPort, apps));
-  const nginxProc = procs.start('nginx', 'nginx', ['-p', nginxDir, '-e', path.join(nginxDir, 'error.log'), '-c', nginxConf, '-g', 'daemon off;']);
+  const nginxProc = procs.start('nginx', 'nginx', [
+    '-p',
+    nginxDir,
+    '-e',
+    path.join(nginxDir, 'error.log'),
+    '-c',
+    nginxConf,
+    '-g',
+    'daemon off;',
+  ]);
   await waitForPort(nginxPort, 'nginx');
   let nginxWorker = 0;
-  for (const deadline = Date.now() + 5000; nginxWorker === 0; ) {
+  for (const deadline = Date.now() + 5000; nginxWorker === 0;) {
     const kids = childPids(nginxProc.pid);
     if (kids.length === 1) nginxWorker = kids[0];
     else if (Date.now() > deadline) throw new Error(`expected one nginx worker under pid ${nginxProc.pid}, found ${kids.length}`);
@@ -249,7 +266,16 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const ngBodies = await countBodies(nginxPort, HOST, SPLIT_SAMPLES, welcome);
 
   const load = (t: Target, durationS: number, delayMs = 0, connections = CONNECTIONS, onStart?: () => void): Promise<WrkResult> =>
-    runWrk(procs, { url: `http://127.0.0.1:${portOf[t]}/`, host: HOST, threads: THREADS, connections, durationS, delayMs, scriptDir, onStart });
+    runWrk(procs, {
+      url: `http://127.0.0.1:${portOf[t]}/`,
+      host: HOST,
+      threads: THREADS,
+      connections,
+      durationS,
+      delayMs,
+      scriptDir,
+      onStart,
+    });
 
   const measure = async (t: Target, durationS: number, delayMs = 0, connections = CONNECTIONS): Promise<Measured> => {
     const appPids = apps.map((a) => a.proc.pid);
@@ -324,7 +350,9 @@ export async function run(ctx: BenchContext): Promise<Section> {
       peak[t] = await measureQuiet(t, DURATION_S);
     }
     const m = peak[t];
-    log(`${t}: ${f0(m.wrk.rps)} req/s, p50 ${f2(m.wrk.p50Ms)} ms, p99 ${f2(m.wrk.p99Ms)} ms, proxy ${f2(m.proxyCores)} cores, other ${f2(m.otherCores)} cores`);
+    log(
+      `${t}: ${f0(m.wrk.rps)} req/s, p50 ${f2(m.wrk.p50Ms)} ms, p99 ${f2(m.wrk.p99Ms)} ms, proxy ${f2(m.proxyCores)} cores, other ${f2(m.otherCores)} cores`,
+    );
   }
 
   // --- one common rate: half of the gateway's peak ---
@@ -366,7 +394,21 @@ export async function run(ctx: BenchContext): Promise<Section> {
 
   return {
     title: 'Gateway: the app direct vs through Sluice vs through nginx',
-    body: render({ peak, half, clumpy, rate, gwCounts, gwBodies, ngBodies, gwCpuUsage, prof, profRun, wrkVersion, nginxVersion, cores: ctx.machine.cores }),
+    body: render({
+      peak,
+      half,
+      clumpy,
+      rate,
+      gwCounts,
+      gwBodies,
+      ngBodies,
+      gwCpuUsage,
+      prof,
+      profRun,
+      wrkVersion,
+      nginxVersion,
+      cores: ctx.machine.cores,
+    }),
   };
 }
 
@@ -418,7 +460,8 @@ function render(r: Results): string {
 
   const peakRow = (t: Target): string => {
     const m = peak[t];
-    if (t === 'direct') return `| ${LABEL[t]} | ${f0(m.wrk.rps)} | ${f2(m.wrk.p50Ms)} | ${f2(m.wrk.p99Ms)} | ${m.wrk.errors} | — | ${f2(m.appsCores)} | ${f2(m.wrkCores)} | ${f2(m.otherCores)} | ${f2(m.machineCores)} | — | — |`;
+    if (t === 'direct')
+      return `| ${LABEL[t]} | ${f0(m.wrk.rps)} | ${f2(m.wrk.p50Ms)} | ${f2(m.wrk.p99Ms)} | ${m.wrk.errors} | — | ${f2(m.appsCores)} | ${f2(m.wrkCores)} | ${f2(m.otherCores)} | ${f2(m.machineCores)} | — | — |`;
     const proxy = `${f2(m.proxyCores)} (${f2(m.proxyUserCores)} / ${f2(m.proxySystemCores)})`;
     const us = `${f1(usPerReq(m.proxyUserCores, m))} / ${f1(usPerReq(m.proxySystemCores, m))}`;
     return `| ${LABEL[t]} | ${f0(m.wrk.rps)} | ${f2(m.wrk.p50Ms)} | ${f2(m.wrk.p99Ms)} | ${m.wrk.errors} | ${proxy} | ${f2(m.appsCores)} | ${f2(m.wrkCores)} | ${f2(m.otherCores)} | ${f2(m.machineCores)} | ${f0(perCore(m))} | ${us} |`;
@@ -448,7 +491,9 @@ function render(r: Results): string {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...HALF_TARGETS.map(halfRow),
     '',
-    hg ? `Garbage collection in the gateway during its half-load run: ${hg.count} pauses, ${f1(hg.totalMs)} ms in all, the longest ${f2(hg.maxMs)} ms.` : '',
+    hg
+      ? `Garbage collection in the gateway during its half-load run: ${hg.count} pauses, ${f1(hg.totalMs)} ms in all, the longest ${f2(hg.maxMs)} ms.`
+      : '',
     '',
   );
 
@@ -476,8 +521,12 @@ function render(r: Results): string {
   const noisy = all.filter((x) => x.m.otherCores > MAX_OTHER_CORES);
   out.push(
     `A run during which other programs kept more than ${MAX_OTHER_CORES} cores busy ("other") is repeated once they are quiet, up to ${MAX_REPEATS} times. ` +
-      (repeated.length === 0 ? 'No run needed it this time.' : `Repeated this time: ${repeated.map((x) => `${x.t} ${x.kind} (${x.m.repeats}×)`).join(', ')}.`) +
-      (noisy.length === 0 ? '' : ` **Still disturbed after repeating: ${noisy.map((x) => `${x.t} ${x.kind} (other ${f2(x.m.otherCores)} cores)`).join(', ')}; treat those rows with suspicion.**`),
+      (repeated.length === 0
+        ? 'No run needed it this time.'
+        : `Repeated this time: ${repeated.map((x) => `${x.t} ${x.kind} (${x.m.repeats}×)`).join(', ')}.`) +
+      (noisy.length === 0
+        ? ''
+        : ` **Still disturbed after repeating: ${noisy.map((x) => `${x.t} ${x.kind} (other ${f2(x.m.otherCores)} cores)`).join(', ')}; treat those rows with suspicion.**`),
     '',
   );
 
@@ -513,7 +562,10 @@ function render(r: Results): string {
     '',
     '| revision | weight | gateway counters (peak run) | bodies via gateway | bodies via nginx |',
     '| --- | ---: | ---: | ---: | ---: |',
-    ...REVISIONS.map((rv) => `| ${rv.resource} | ${rv.percent}% | ${share(r.gwCounts, rv.key)} | ${share(r.gwBodies, rv.resource)} | ${share(r.ngBodies, rv.resource)} |`),
+    ...REVISIONS.map(
+      (rv) =>
+        `| ${rv.resource} | ${rv.percent}% | ${share(r.gwCounts, rv.key)} | ${share(r.gwBodies, rv.resource)} | ${share(r.ngBodies, rv.resource)} |`,
+    ),
     '',
   );
   const bad = [...strays(r.gwBodies), ...strays(r.ngBodies)];
@@ -589,7 +641,9 @@ function interpret(r: Results, d: Derived, rpsGoal: boolean, latGoal: boolean): 
     `- **Latency at half load: goal ${latGoal ? 'met' : 'not met'}.** At ${f0(r.rate)} req/s over ${HALF_CONNECTIONS} connections the gateway added ${f2(d.addedP99)} ms at p99 and ${f2(d.addedP50)} ms at p50 over the app alone; nginx, the same extra hop in C, added ${f2(d.addedP99Nginx)} ms at p99. ` +
       `At the same rate over ${CLUMPY_CONNECTIONS} connections, where requests arrive in larger clumps, the gateway added ${f2(clAddedGw)} ms and nginx ${f2(clAddedNg)} ms: a single event loop works off a clump one request at a time, so the tail grows with clump size times the CPU cost per request (${f1(gUser + gSys)} µs for the gateway, ${f1(nUser + nSys)} µs for nginx, from the peak run) — the same lever as throughput. ` +
       `Other measured contributors: on this machine wrk, three apps and the proxy take turns on ${r.cores} cores, and the gateway's event loop waited for a CPU ${f1(half.gateway.proxyWaitMsPerS)} ms per second, ${f0(half.gateway.proxyWaitUsPerSlice)} µs per wake-up on average (nginx's worker ${f1(half.nginx.proxyWaitMsPerS)} ms/s, ${f0(half.nginx.proxyWaitUsPerSlice)} µs)` +
-      (half.gateway.gc ? `; and garbage collection paused the gateway ${half.gateway.gc.count} times, ${f1(half.gateway.gc.totalMs)} ms in all (${pct(half.gateway.gc.totalMs / (10 * half.gateway.wrk.durationS))} of the time), up to ${f2(half.gateway.gc.maxMs)} ms at once, holding every request in the gateway at that moment.` : '.') +
+      (half.gateway.gc
+        ? `; and garbage collection paused the gateway ${half.gateway.gc.count} times, ${f1(half.gateway.gc.totalMs)} ms in all (${pct(half.gateway.gc.totalMs / (10 * half.gateway.wrk.durationS))} of the time), up to ${f2(half.gateway.gc.maxMs)} ms at once, holding every request in the gateway at that moment.`
+        : '.') +
       ` The p99 numbers move by a millisecond or more between runs on this shared 2-core machine; the CPU-per-request figures are the stable ones.`,
   );
   lines.push(

@@ -34,9 +34,11 @@ function usage(): string {
 
 async function loadSection(name: string): Promise<SectionModule> {
   // Helper programs for sections are named *-process.
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || NOT_SECTIONS.has(name) || name.endsWith('-process')) throw new Error(`"${name}" is not a benchmark section name.\n${usage()}`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || NOT_SECTIONS.has(name) || name.endsWith('-process'))
+    throw new Error(`"${name}" is not a benchmark section name.\n${usage()}`);
   const file = path.join(here, `${name}.js`);
-  if (!existsSync(file)) throw new Error(`no benchmark section "${name}" (expected bench/${name}.ts, built to ${path.relative(root, file)}).\n${usage()}`);
+  if (!existsSync(file))
+    throw new Error(`no benchmark section "${name}" (expected bench/${name}.ts, built to ${path.relative(root, file)}).\n${usage()}`);
   const mod = (await import(pathToFileURL(file).href)) as Partial<SectionModule>;
   if (typeof mod.run !== 'function') throw new Error(`bench/${name}.ts does not export an async function run(ctx)`);
   return mod as SectionModule;
@@ -71,11 +73,14 @@ async function main(): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  const names = args.length > 0 ? [...new Set(args)] : SECTION_ORDER.filter((n) => {
-    const there = existsSync(path.join(here, `${n}.js`));
-    if (!there) log(`${n}: skipped (bench/${n}.ts is not built)`);
-    return there;
-  });
+  const names =
+    args.length > 0
+      ? [...new Set(args)]
+      : SECTION_ORDER.filter((n) => {
+          const there = existsSync(path.join(here, `${n}.js`));
+          if (!there) log(`${n}: skipped (bench/${n}.ts is not built)`);
+          return there;
+        });
   const command = args.length > 0 ? `npm run bench -- ${names.join(' ')}` : 'npm run bench';
   // Fail on a bad name before spending minutes on the others.
   const modules = new Map<string, SectionModule>();

@@ -220,7 +220,10 @@ test('patches: merge, JSON, strategic (refused), apply; status subresource; fiel
   assert.equal(r.status, 200, r.body);
   assert.equal(r.json().metadata.labels.a, 'b');
   r = await h.http('PATCH', `${SVC}/p`, {
-    body: JSON.stringify([{ op: 'add', path: '/metadata/labels/c', value: 'd' }, { op: 'remove', path: '/metadata/labels/a' }]),
+    body: JSON.stringify([
+      { op: 'add', path: '/metadata/labels/c', value: 'd' },
+      { op: 'remove', path: '/metadata/labels/a' },
+    ]),
     contentType: 'application/json-patch+json',
   });
   assert.deepEqual(r.json().metadata.labels, { c: 'd' });
@@ -268,14 +271,20 @@ test('patches: merge, JSON, strategic (refused), apply; status subresource; fiel
   });
   assert.equal(r.status, 200, r.body);
   assert.equal(r.json().status.url, 'http://p.default.example.com');
-  r = await h.http('PATCH', `${SVC}/p`, { body: JSON.stringify({ status: { url: 'hijacked' } }), contentType: 'application/merge-patch+json' });
+  r = await h.http('PATCH', `${SVC}/p`, {
+    body: JSON.stringify({ status: { url: 'hijacked' } }),
+    contentType: 'application/merge-patch+json',
+  });
   assert.equal(r.json().status.url, 'http://p.default.example.com');
 });
 
 test('list: selectors, limit/continue, and the Table form', async () => {
   for (const n of ['l1', 'l2', 'l3']) await create(n, { metadata: { name: n, labels: { group: 'l', idx: n } } });
   let r = await h.http('GET', `${SVC}?labelSelector=${encodeURIComponent('group=l,idx notin (l2)')}`);
-  assert.deepEqual(r.json().items.map((i: any) => i.metadata.name), ['l1', 'l3']);
+  assert.deepEqual(
+    r.json().items.map((i: any) => i.metadata.name),
+    ['l1', 'l3'],
+  );
   r = await h.http('GET', `${SVC}?labelSelector=${encodeURIComponent('group in (')}`);
   assertStatus(r, 400, 'BadRequest');
   assertStatus(await h.http('GET', `${SVC}?fieldSelector=spec.x%3Dy`), 400, 'BadRequest', /field label not supported/);
@@ -285,12 +294,18 @@ test('list: selectors, limit/continue, and the Table form', async () => {
   assert.equal(page1.items.length, 2);
   assert.ok(page1.metadata.continue);
   r = await h.http('GET', `${SVC}?labelSelector=group%3Dl&limit=2&continue=${encodeURIComponent(page1.metadata.continue)}`);
-  assert.deepEqual(r.json().items.map((i: any) => i.metadata.name), ['l3']);
+  assert.deepEqual(
+    r.json().items.map((i: any) => i.metadata.name),
+    ['l3'],
+  );
 
   r = await h.http('GET', `${SVC}?labelSelector=group%3Dl`, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
   const table = r.json();
   assert.equal(table.kind, 'Table');
-  assert.deepEqual(table.columnDefinitions.map((c: any) => c.name), ['Name', 'URL', 'LatestCreated', 'LatestReady', 'Ready', 'Reason']);
+  assert.deepEqual(
+    table.columnDefinitions.map((c: any) => c.name),
+    ['Name', 'URL', 'LatestCreated', 'LatestReady', 'Ready', 'Reason'],
+  );
   assert.equal(table.rows.length, 3);
   assert.equal(table.rows[0].object.kind, 'PartialObjectMetadata');
   r = await h.http('GET', `${SVC}/l1?includeObject=Object`, { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
@@ -325,9 +340,18 @@ test('watch: from a resourceVersion, with selectors; 410 when too old', async ()
   try {
     await create('w1', { metadata: { name: 'w1', labels: { w: 'yes' } } });
     await create('w2'); // doesn't match: never reported
-    await h.http('PATCH', `${SVC}/w1`, { body: JSON.stringify({ metadata: { labels: { w: 'no' } } }), contentType: 'application/merge-patch+json' });
+    await h.http('PATCH', `${SVC}/w1`, {
+      body: JSON.stringify({ metadata: { labels: { w: 'no' } } }),
+      contentType: 'application/merge-patch+json',
+    });
     await waitFor('ADDED then DELETED (left the selector)', () => events.length >= 2);
-    assert.deepEqual(events.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'w1'], ['DELETED', 'w1']]);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.object.metadata.name]),
+      [
+        ['ADDED', 'w1'],
+        ['DELETED', 'w1'],
+      ],
+    );
     assert.equal(events[0].object.apiVersion, 'serving.knative.dev/v1');
   } finally {
     req.destroy();
@@ -336,8 +360,14 @@ test('watch: from a resourceVersion, with selectors; 410 when too old', async ()
   // /watch/ paths work too, and a watch with timeoutSeconds ends by itself.
   const r = await h.http('GET', `/apis/serving.knative.dev/v1/watch/namespaces/default/services/w2?timeoutSeconds=1`);
   assert.equal(r.status, 200);
-  const lines = r.body.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'w2']]);
+  const lines = r.body
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    lines.map((e) => [e.type, e.object.metadata.name]),
+    [['ADDED', 'w2']],
+  );
 });
 
 test('410 for a forgotten resourceVersion, 500 Status for internal errors, close() ends open watches', { timeout: 20000 }, async () => {
@@ -408,7 +438,9 @@ test('delete: returns the object, honours preconditions, removes owned objects',
     kind: 'Configuration',
     metadata: {
       name: 'owner',
-      ownerReferences: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'owner', uid: owner.metadata.uid, controller: true }],
+      ownerReferences: [
+        { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'owner', uid: owner.metadata.uid, controller: true },
+      ],
     },
     spec: { template: { spec: { containers: [{ image: 'example.com/app:1' }] } } },
   };
@@ -442,7 +474,10 @@ test('revision logs stream from the logs hook', async () => {
     metadata: { name: 'r1' },
     spec: { containers: [{ image: 'example.com/app:1' }] },
   };
-  const c = await h.http('POST', '/apis/serving.knative.dev/v1/namespaces/default/revisions', { body: JSON.stringify(rev), contentType: JSON_CT });
+  const c = await h.http('POST', '/apis/serving.knative.dev/v1/namespaces/default/revisions', {
+    body: JSON.stringify(rev),
+    contentType: JSON_CT,
+  });
   assert.equal(c.status, 201, c.body);
   const r = await h.http('GET', '/apis/serving.knative.dev/v1/namespaces/default/revisions/r1/log?tailLines=5');
   assert.equal(r.status, 200);
@@ -473,7 +508,10 @@ test('discovery and OpenAPI documents', async () => {
   });
   assert.match(String(agg.headers['content-type']), /as=APIGroupDiscoveryList/);
   const serving = agg.json().items.find((i: any) => i.metadata.name === 'serving.knative.dev');
-  assert.deepEqual(serving.versions.map((v: any) => v.version), ['v1', 'v1beta1', 'v1alpha1']);
+  assert.deepEqual(
+    serving.versions.map((v: any) => v.version),
+    ['v1', 'v1beta1', 'v1alpha1'],
+  );
   const ksvc = serving.versions[0].resources.find((r: any) => r.resource === 'services');
   assert.deepEqual(ksvc.shortNames, ['ksvc', 'kservice']);
   assert.equal(ksvc.scope, 'Namespaced');

@@ -96,7 +96,14 @@ test('kubectl get prints the printer columns of the registry (server-side Table)
 
 test('label selectors and kubectl patch --type=merge|json', async () => {
   await ok(['patch', 'ksvc', 'stock-service-example', '--type=merge', '-p', '{"metadata":{"labels":{"app":"stock","tier":"web"}}}']);
-  await ok(['patch', 'ksvc', 'stock-service-example', '--type=json', '-p', '[{"op":"replace","path":"/metadata/labels/tier","value":"api"}]']);
+  await ok([
+    'patch',
+    'ksvc',
+    'stock-service-example',
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/metadata/labels/tier","value":"api"}]',
+  ]);
   const other = join(h.dir, 'other.yaml');
   writeFileSync(other, articleServiceYaml({ name: 'other' }));
   await ok(['apply', '-f', other]);

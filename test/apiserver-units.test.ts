@@ -46,7 +46,11 @@ test('label selectors: every operator, and parse errors', () => {
   assert.equal(m('serving.knative.dev/service=s,tier', { 'serving.knative.dev/service': 's', tier: '1' }), true);
   assert.equal(m('', undefined), true);
   for (const bad of ['app in (', '=x', 'a b', 'app=in valid', ',']) {
-    assert.throws(() => parseLabelSelector(bad), (e: ApiError) => e.code === 400, bad);
+    assert.throws(
+      () => parseLabelSelector(bad),
+      (e: ApiError) => e.code === 400,
+      bad,
+    );
   }
   const f = selectorMatcher(null, 'metadata.name=a,metadata.namespace!=other');
   assert.equal(f(obj('a')), true);
@@ -97,10 +101,14 @@ test('Table rows follow the printer columns; ages read like kubectl', () => {
   assert.equal(t.metadata.resourceVersion, '7');
   const ns = findKind('namespace')!;
   const created = new Date(Date.UTC(2024, 0, 1)).toISOString();
-  const nt = toTable(ns, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', creationTimestamp: created }, status: { phase: 'Active' } }], {
-    includeObject: 'Metadata',
-    now: () => Date.parse(created) + 90_000,
-  });
+  const nt = toTable(
+    ns,
+    [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x', creationTimestamp: created }, status: { phase: 'Active' } }],
+    {
+      includeObject: 'Metadata',
+      now: () => Date.parse(created) + 90_000,
+    },
+  );
   assert.deepEqual(nt.rows[0].cells, ['x', 'Active', '90s']);
   assert.equal((nt.rows[0].object as any).kind, 'PartialObjectMetadata');
 });
@@ -112,7 +120,10 @@ test('schema check: unknown fields by path, wrong types, nulls dropped, status f
       kind: 'Service',
       metadata: { name: 'x', labels: { a: 1 }, creationTimestamp: null },
       spec: {
-        template: { metadata: { annotations: { k: 'v' } }, spec: { containers: [{ image: 'i', foo: 1, ports: [{ containerPort: '80' }] }] } },
+        template: {
+          metadata: { annotations: { k: 'v' } },
+          spec: { containers: [{ image: 'i', foo: 1, ports: [{ containerPort: '80' }] }] },
+        },
         traffic: [{ percent: 100, latestRevision: true, bar: {} }],
       },
       status: { anything: { goes: [1] } },
@@ -137,15 +148,23 @@ test('schema check: unknown fields by path, wrong types, nulls dropped, status f
 });
 
 test('hostile bodies: "__proto__" keys stay data, deep nesting is refused', () => {
-  const raw = JSON.parse('{"metadata":{"name":"a","__proto__":{"polluted":1},"labels":{"__proto__":"v","constructor":"c"}},"spec":{"constructor":1}}');
+  const raw = JSON.parse(
+    '{"metadata":{"name":"a","__proto__":{"polluted":1},"labels":{"__proto__":"v","constructor":"c"}},"spec":{"constructor":1}}',
+  );
   const r = checkAgainstSchema(raw, schemaFor(ksvc));
   assert.deepEqual(r.unknownFields.sort(), ['metadata.__proto__', 'spec.constructor']);
   assert.equal(Object.getPrototypeOf(r.value.metadata.labels), Object.prototype);
-  assert.deepEqual(Object.entries(r.value.metadata.labels), [['__proto__', 'v'], ['constructor', 'c']]);
+  assert.deepEqual(Object.entries(r.value.metadata.labels), [
+    ['__proto__', 'v'],
+    ['constructor', 'c'],
+  ]);
   assert.equal(({} as any).polluted, undefined);
   assert.deepEqual(evaluate('.metadata.constructor', { metadata: {} }), []);
   const deep = '['.repeat(150) + ']'.repeat(150);
-  assert.throws(() => decodeBody(Buffer.from(deep), 'application/json'), (e: ApiError) => e.code === 400 && /deeper than 100/.test(e.message));
+  assert.throws(
+    () => decodeBody(Buffer.from(deep), 'application/json'),
+    (e: ApiError) => e.code === 400 && /deeper than 100/.test(e.message),
+  );
   assert.deepEqual(decodeBody(Buffer.from('{"a":[{"b":1}]}'), 'application/json; charset=utf-8'), { a: [{ b: 1 }] });
 });
 
@@ -179,7 +198,8 @@ test('runAdmission relays a 422 the way the Knative webhook denial reads', async
     (e: ApiError) =>
       e.code === 400 &&
       e.reason === 'BadRequest' &&
-      e.message === 'admission webhook "validation.webhook.serving.knative.dev" denied the request: validation failed: missing field(s): spec.template',
+      e.message ===
+        'admission webhook "validation.webhook.serving.knative.dev" denied the request: validation failed: missing field(s): spec.template',
   );
   const cm = findKind('configmap')!;
   await assert.rejects(runAdmission(deny, cm, obj('a'), undefined), (e: ApiError) => e.code === 422);
@@ -192,10 +212,22 @@ test('patches: merge, JSON patch errors, simplified server-side apply', () => {
     spec: { list: [3] },
   });
   assert.deepEqual(cur.metadata.labels, { x: '1', y: '2' }, 'the input is not mutated');
-  assert.throws(() => applyPatch('merge', cur, [1]), (e: ApiError) => e.code === 400);
-  assert.throws(() => applyPatch('json', cur, { op: 'add' }), (e: ApiError) => e.code === 400);
-  assert.throws(() => applyPatch('json', cur, [{ op: 'bogus', path: '/a' }]), (e: ApiError) => e.code === 400);
-  assert.throws(() => applyPatch('json', cur, [{ op: 'remove', path: '/nope/deeper' }]), (e: ApiError) => e.code === 422);
+  assert.throws(
+    () => applyPatch('merge', cur, [1]),
+    (e: ApiError) => e.code === 400,
+  );
+  assert.throws(
+    () => applyPatch('json', cur, { op: 'add' }),
+    (e: ApiError) => e.code === 400,
+  );
+  assert.throws(
+    () => applyPatch('json', cur, [{ op: 'bogus', path: '/a' }]),
+    (e: ApiError) => e.code === 400,
+  );
+  assert.throws(
+    () => applyPatch('json', cur, [{ op: 'remove', path: '/nope/deeper' }]),
+    (e: ApiError) => e.code === 422,
+  );
   assert.deepEqual(applyConfiguration({ a: { b: 1, c: 2 }, l: [1] }, { a: { b: 3 }, l: [2] }), { a: { b: 3, c: 2 }, l: [2] });
 });
 
@@ -206,7 +238,14 @@ test('strategic merge patch for built-in kinds: directives and merge lists', () 
   };
   const out = strategicMergePatch(cur, {
     $setElementOrder: ['ignored'],
-    metadata: { finalizers: ['b'], ownerReferences: [{ uid: '1', $patch: 'delete' }, { uid: '2', name: 'y' }], labels: { k: null } },
+    metadata: {
+      finalizers: ['b'],
+      ownerReferences: [
+        { uid: '1', $patch: 'delete' },
+        { uid: '2', name: 'y' },
+      ],
+      labels: { k: null },
+    },
     data: { $retainKeys: ['b', 'c'], c: '3' },
     '$setElementOrder/data': [],
   }) as any;
@@ -224,10 +263,31 @@ test('paths: namespaced, cluster-scoped, all-namespace, watch and subresources',
     return r.type === 'resource' ? { ...r.path, kind: r.path.kind.kind } : r;
   };
   assert.deepEqual(m('/apis/serving.knative.dev/v1alpha1/namespaces/ns/services/a/status'), {
-    kind: 'Service', group: 'serving.knative.dev', version: 'v1alpha1', namespace: 'ns', name: 'a', subresource: 'status', watchPrefix: false,
+    kind: 'Service',
+    group: 'serving.knative.dev',
+    version: 'v1alpha1',
+    namespace: 'ns',
+    name: 'a',
+    subresource: 'status',
+    watchPrefix: false,
   });
-  assert.deepEqual(m('/api/v1/namespaces/ns'), { kind: 'Namespace', group: '', version: 'v1', name: 'ns', subresource: undefined, watchPrefix: false });
-  assert.deepEqual(m('/api/v1/namespaces/ns/configmaps'), { kind: 'ConfigMap', group: '', version: 'v1', namespace: 'ns', name: undefined, subresource: undefined, watchPrefix: false });
+  assert.deepEqual(m('/api/v1/namespaces/ns'), {
+    kind: 'Namespace',
+    group: '',
+    version: 'v1',
+    name: 'ns',
+    subresource: undefined,
+    watchPrefix: false,
+  });
+  assert.deepEqual(m('/api/v1/namespaces/ns/configmaps'), {
+    kind: 'ConfigMap',
+    group: '',
+    version: 'v1',
+    namespace: 'ns',
+    name: undefined,
+    subresource: undefined,
+    watchPrefix: false,
+  });
   assert.equal((m('/apis/serving.knative.dev/v1/watch/routes') as any).watchPrefix, true);
   assert.deepEqual(m('/apis/serving.knative.dev/v1'), { type: 'groupVersion', group: 'serving.knative.dev', version: 'v1' });
   assert.deepEqual(m('/apis/autoscaling.internal.knative.dev/v1/podautoscalers'), { type: 'none' });
@@ -247,7 +307,10 @@ test('content negotiation: Table, aggregated discovery, and 406', () => {
     'object',
   );
   assert.equal(negotiate('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList', { discovery: true }), 'discovery-v2');
-  assert.throws(() => negotiate('text/html', {}), (e: ApiError) => e.code === 406);
+  assert.throws(
+    () => negotiate('text/html', {}),
+    (e: ApiError) => e.code === 406,
+  );
 });
 
 test('protobuf: a Namespace in the Kubernetes envelope decodes to its JSON form', () => {
@@ -274,8 +337,14 @@ test('protobuf: a Namespace in the Kubernetes envelope decodes to its JSON form'
     spec: { finalizers: ['kubernetes'] },
     status: {},
   });
-  assert.throws(() => decodeProtobuf(Buffer.from('nope'), 'Namespace'), (e: ApiError) => e.code === 400);
-  assert.throws(() => decodeProtobuf(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, 0x7f])]), 'Namespace'), (e: ApiError) => e.code === 400);
+  assert.throws(
+    () => decodeProtobuf(Buffer.from('nope'), 'Namespace'),
+    (e: ApiError) => e.code === 400,
+  );
+  assert.throws(
+    () => decodeProtobuf(Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, 0x7f])]), 'Namespace'),
+    (e: ApiError) => e.code === 400,
+  );
 });
 
 test('certificates: self-signed, valid for loopback, reused across restarts', async () => {

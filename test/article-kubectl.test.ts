@@ -106,18 +106,43 @@ test('the article, step by step, with kubectl', async (t) => {
 
   // Bad input is refused with Knative's message and changes nothing.
   const before = await k('get', 'ksvc', SVC, '-o', 'jsonpath={.metadata.resourceVersion}');
-  const bad = await kubectl(kc, ['patch', 'ksvc', SVC, '--type=merge', '-p', '{"spec":{"traffic":[{"revisionName":"stock-service-example-v1","percent":90}]}}']);
+  const bad = await kubectl(kc, [
+    'patch',
+    'ksvc',
+    SVC,
+    '--type=merge',
+    '-p',
+    '{"spec":{"traffic":[{"revisionName":"stock-service-example-v1","percent":90}]}}',
+  ]);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /Traffic targets sum to 90, want 100: spec.traffic/);
   const dup = await kubectl(kc, [
-    'patch', 'ksvc', SVC, '--type=merge', '-p',
+    'patch',
+    'ksvc',
+    SVC,
+    '--type=merge',
+    '-p',
     '{"spec":{"traffic":[{"tag":"a","revisionName":"stock-service-example-v1","percent":50},{"tag":"a","revisionName":"stock-service-example-v2","percent":50}]}}',
   ]);
   assert.match(dup.stderr, /Multiple definitions for "a": spec.traffic\[0\].tag, spec.traffic\[1\].tag/);
-  const renamed = await kubectl(kc, ['patch', 'ksvc', SVC, '--type=json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"v4"}]']);
+  const renamed = await kubectl(kc, [
+    'patch',
+    'ksvc',
+    SVC,
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/spec/template/spec/containers/0/env/0/value","value":"v4"}]',
+  ]);
   assert.match(renamed.stderr, /Saw the following changes without a name change/);
   // Reusing an older revision's name for a different template is refused too.
-  const reused = await kubectl(kc, ['patch', 'ksvc', SVC, '--type=json', '-p', '[{"op":"replace","path":"/spec/template/metadata/name","value":"stock-service-example-v1"}]']);
+  const reused = await kubectl(kc, [
+    'patch',
+    'ksvc',
+    SVC,
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/spec/template/metadata/name","value":"stock-service-example-v1"}]',
+  ]);
   assert.notEqual(reused.code, 0);
   assert.match(reused.stderr, /Revision "stock-service-example-v1" already exists with a different template/);
   assert.match(reused.stderr, /-: "v1"\n\s*\+: "v3"/);
@@ -137,7 +162,9 @@ test('the article, step by step, with kubectl', async (t) => {
   const snapshot = parse(await k('get', 'ksvc,configuration,revision,route', '-o', 'yaml'));
   await sluice.stop();
   sluice = await startTestSluice(t, { dataDir });
-  const after = parse(await kubectl(sluice.kubeconfigPath, ['get', 'ksvc,configuration,revision,route', '-o', 'yaml']).then((r) => r.stdout));
+  const after = parse(
+    await kubectl(sluice.kubeconfigPath, ['get', 'ksvc,configuration,revision,route', '-o', 'yaml']).then((r) => r.stdout),
+  );
   const ids = (l: any) => l.items.map((o: any) => `${o.kind}/${o.metadata.name}@${o.metadata.uid}`);
   assert.deepEqual(ids(after), ids(snapshot));
   const v1 = after.items.find((o: any) => o.metadata.name === 'stock-service-example-v1');

@@ -44,11 +44,28 @@ const cases: Array<[string, Record<string, string>, string, typeof cfg?]> = [
   ['non-numeric max-scale', { [A + 'max-scale']: 'ten' }, `invalid value: ten: ${A}max-scale`],
   ['max-scale overflow', { [A + 'max-scale']: '99999999999' }, `expected 0 <= 99999999999 <= 2147483647: ${A}max-scale`],
   ['max < min', { [A + 'min-scale']: '3', [A + 'max-scale']: '2' }, `max-scale=2 is less than min-scale=3: ${A}max-scale, ${A}min-scale`],
-  ['legacy camelCase keys', { [A + 'minScale']: '3', [A + 'maxScale']: '2' }, `max-scale=2 is less than min-scale=3: ${A}max-scale, ${A}min-scale`],
+  [
+    'legacy camelCase keys',
+    { [A + 'minScale']: '3', [A + 'maxScale']: '2' },
+    `max-scale=2 is less than min-scale=3: ${A}max-scale, ${A}min-scale`,
+  ],
   ['max over limit', { [A + 'max-scale']: '20' }, `expected 1 <= 20 <= 10: ${A}max-scale`, { ...cfg, maxScaleLimit: 10, maxScale: 5 }],
-  ['unlimited with limit', { [A + 'max-scale']: '0' }, `max-scale=0 (unlimited), must be less than 10: ${A}max-scale`, { ...cfg, maxScaleLimit: 10, maxScale: 5 }],
-  ['activation < min', { [A + 'min-scale']: '3', [A + 'activation-scale']: '2' }, `min-scale=3 is greater than activation-scale=2: ${A}activation-scale`],
-  ['activation > max', { [A + 'max-scale']: '2', [A + 'activation-scale']: '3' }, `max-scale=2 is less than activation-scale=3: ${A}activation-scale`],
+  [
+    'unlimited with limit',
+    { [A + 'max-scale']: '0' },
+    `max-scale=0 (unlimited), must be less than 10: ${A}max-scale`,
+    { ...cfg, maxScaleLimit: 10, maxScale: 5 },
+  ],
+  [
+    'activation < min',
+    { [A + 'min-scale']: '3', [A + 'activation-scale']: '2' },
+    `min-scale=3 is greater than activation-scale=2: ${A}activation-scale`,
+  ],
+  [
+    'activation > max',
+    { [A + 'max-scale']: '2', [A + 'activation-scale']: '3' },
+    `max-scale=2 is less than activation-scale=3: ${A}activation-scale`,
+  ],
   ['activation 1', { [A + 'activation-scale']: '1' }, `activation-scale=1 must be greater than 1: ${A}activation-scale`],
   ['panic window', { [A + 'panic-window-percentage']: '0.5' }, `expected 1 <= 0.5 <= 100: ${A}panic-window-percentage`],
   ['panic threshold', { [A + 'panic-threshold-percentage']: '100' }, `expected 110 <= 100 <= 1000: ${A}panic-threshold-percentage`],
@@ -59,13 +76,21 @@ const cases: Array<[string, Record<string, string>, string, typeof cfg?]> = [
   ['window bad', { [A + 'window']: 'forever' }, `invalid value: forever: ${A}window`],
   ['window range', { [A + 'window']: '2s' }, `expected 6s <= 2s <= 1h0m0s: ${A}window`],
   ['window precision', { [A + 'window']: '6500ms' }, `must be specified with at most second precision: ${A}window`],
-  ['retention range', { [A + 'scale-to-zero-pod-retention-period']: '2h' }, `expected 0s <= 2h <= 1h0m0s: ${A}scale-to-zero-pod-retention-period`],
+  [
+    'retention range',
+    { [A + 'scale-to-zero-pod-retention-period']: '2h' },
+    `expected 0s <= 2h <= 1h0m0s: ${A}scale-to-zero-pod-retention-period`,
+  ],
   ['delay range', { [A + 'scale-down-delay']: '-1s' }, `expected 0s <= -1s <= 1h0m0s: ${A}scale-down-delay`],
   ['delay precision', { [A + 'scale-down-delay']: '1.5s' }, `must be specified with at most second precision: ${A}scale-down-delay`],
   ['kpa metric', { [A + 'metric']: 'cpu' }, `invalid value: cpu: ${A}metric`],
   ['hpa empty metric', { [A + 'class']: 'hpa.autoscaling.knative.dev', [A + 'metric']: '' }, `invalid value: : ${A}metric`],
   ['unknown knative class', { [A + 'class']: 'foo.autoscaling.knative.dev' }, `invalid value: foo.autoscaling.knative.dev: ${A}class`],
-  ['algorithm', { [A + 'class']: 'kpa.autoscaling.knative.dev', [A + 'metric-aggregation-algorithm']: 'median' }, `invalid value: median: ${A}metric-aggregation-algorithm`],
+  [
+    'algorithm',
+    { [A + 'class']: 'kpa.autoscaling.knative.dev', [A + 'metric-aggregation-algorithm']: 'median' },
+    `invalid value: median: ${A}metric-aggregation-algorithm`,
+  ],
   ['initial scale text', { [A + 'initial-scale']: 'x' }, `invalid value: x: ${A}initial-scale`],
   ['initial scale negative', { [A + 'initial-scale']: '-1' }, `invalid value: -1: ${A}initial-scale must be greater than 0`],
   ['initial scale zero', { [A + 'initial-scale']: '0' }, `invalid value: 0: ${A}initial-scale=0 not allowed by cluster`],
@@ -123,11 +148,9 @@ test('Sluice annotations are validated', () => {
     errs({ [A + 'class']: 'plugin.autoscaling.sluice.dev' }),
     'class plugin.autoscaling.sluice.dev needs the name of a scaling plugin: sluice.dev/scaling-plugin',
   );
-  const unknown = validateAnnotations(
-    { [A + 'class']: 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'nope' },
-    cfg,
-    { knownPlugins: ['queue-depth'] },
-  );
+  const unknown = validateAnnotations({ [A + 'class']: 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'nope' }, cfg, {
+    knownPlugins: ['queue-depth'],
+  });
   assert.equal(formatFieldErrors(unknown), 'invalid value: nope: sluice.dev/scaling-plugin\nloaded plugins: queue-depth');
   assert.equal(errs({ [A + 'class']: 'magic.autoscaling.sluice.dev' }), `invalid value: magic.autoscaling.sluice.dev: ${A}class`);
   assert.equal(errs({ 'sluice.dev/event-gateway-idle-timeout': 'soon' }), 'invalid value: soon: sluice.dev/event-gateway-idle-timeout');

@@ -1,10 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AutoscalerConfigError,
-  defaultAutoscalerConfig,
-  parseAutoscalerConfig,
-} from '../src/autoscaler/config.js';
+import { AutoscalerConfigError, defaultAutoscalerConfig, parseAutoscalerConfig } from '../src/autoscaler/config.js';
 import { formatGoDuration, formatGoFloat, parseGoDuration } from '../src/autoscaler/goparse.js';
 
 test('defaults match Knative config-autoscaler', () => {
@@ -64,19 +60,51 @@ test('values are parsed like Go does', () => {
 
 const errorCases: Array<[string, Record<string, string>, string]> = [
   ['bad duration', { 'stable-window': 'sixty' }, 'failed to parse data: failed to parse "stable-window": time: invalid duration "sixty"'],
-  ['duration without unit', { 'scale-down-delay': '10' }, 'failed to parse data: failed to parse "scale-down-delay": time: missing unit in duration "10"'],
-  ['unknown unit', { 'stable-window': '10d' }, 'failed to parse data: failed to parse "stable-window": time: unknown unit "d" in duration "10d"'],
-  ['bad float', { 'max-scale-up-rate': 'fast' }, 'failed to parse data: failed to parse "max-scale-up-rate": strconv.ParseFloat: parsing "fast": invalid syntax'],
+  [
+    'duration without unit',
+    { 'scale-down-delay': '10' },
+    'failed to parse data: failed to parse "scale-down-delay": time: missing unit in duration "10"',
+  ],
+  [
+    'unknown unit',
+    { 'stable-window': '10d' },
+    'failed to parse data: failed to parse "stable-window": time: unknown unit "d" in duration "10d"',
+  ],
+  [
+    'bad float',
+    { 'max-scale-up-rate': 'fast' },
+    'failed to parse data: failed to parse "max-scale-up-rate": strconv.ParseFloat: parsing "fast": invalid syntax',
+  ],
   ['bad int', { 'max-scale': '1.5' }, 'failed to parse data: failed to parse "max-scale": strconv.ParseInt: parsing "1.5": invalid syntax'],
-  ['int32 overflow', { 'min-scale': '3000000000' }, 'failed to parse data: failed to parse "min-scale": strconv.ParseInt: parsing "3000000000": value out of range'],
-  ['bad bool', { 'enable-scale-to-zero': 'yes' }, 'failed to parse data: failed to parse "enable-scale-to-zero": strconv.ParseBool: parsing "yes": invalid syntax'],
+  [
+    'int32 overflow',
+    { 'min-scale': '3000000000' },
+    'failed to parse data: failed to parse "min-scale": strconv.ParseInt: parsing "3000000000": value out of range',
+  ],
+  [
+    'bad bool',
+    { 'enable-scale-to-zero': 'yes' },
+    'failed to parse data: failed to parse "enable-scale-to-zero": strconv.ParseBool: parsing "yes": invalid syntax',
+  ],
   ['grace period 0', { 'scale-to-zero-grace-period': '0s' }, 'scale-to-zero-grace-period must be positive, was: 0s'],
   ['negative delay', { 'scale-down-delay': '-1s' }, 'scale-down-delay cannot be negative, was: -1s'],
   ['sub-second delay', { 'scale-down-delay': '1.5s' }, 'scale-down-delay = 1.5s, must be specified with at most second precision'],
-  ['negative retention', { 'scale-to-zero-pod-retention-period': '-1m' }, 'scale-to-zero-pod-retention-period cannot be negative, was: -1m0s'],
+  [
+    'negative retention',
+    { 'scale-to-zero-pod-retention-period': '-1m' },
+    'scale-to-zero-pod-retention-period cannot be negative, was: -1m0s',
+  ],
   ['tbc', { 'target-burst-capacity': '-2' }, 'target-burst-capacity must be either non-negative or -1 (for unlimited), was: -2.000000'],
-  ['percentage too big', { 'container-concurrency-target-percentage': '200' }, 'container-concurrency-target-percentage = 2.000000 is outside of valid range of (0, 100]'],
-  ['percentage zero', { 'container-concurrency-target-percentage': '0' }, 'container-concurrency-target-percentage = 0.000000 is outside of valid range of (0, 100]'],
+  [
+    'percentage too big',
+    { 'container-concurrency-target-percentage': '200' },
+    'container-concurrency-target-percentage = 2.000000 is outside of valid range of (0, 100]',
+  ],
+  [
+    'percentage zero',
+    { 'container-concurrency-target-percentage': '0' },
+    'container-concurrency-target-percentage = 0.000000 is outside of valid range of (0, 100]',
+  ],
   [
     'target too small',
     { 'container-concurrency-target-default': '0.001' },
@@ -89,13 +117,21 @@ const errorCases: Array<[string, Record<string, string>, string]> = [
   ['window too big', { 'stable-window': '2h' }, 'stable-window = 2h0m0s, must be in [6s; 1h0m0s] range'],
   ['window precision', { 'stable-window': '6500ms' }, 'stable-window = 6.5s, must be specified with at most second precision'],
   ['panic window', { 'panic-window-percentage': '0.5' }, 'panic-window-percentage = 0.5, must be in [1, 100] interval'],
-  ['initial scale 0', { 'initial-scale': '0' }, 'initial-scale = 0, must be at least 0 (or at least 1 when allow-zero-initial-scale is false)'],
+  [
+    'initial scale 0',
+    { 'initial-scale': '0' },
+    'initial-scale = 0, must be at least 0 (or at least 1 when allow-zero-initial-scale is false)',
+  ],
   ['min scale', { 'min-scale': '-1' }, 'min-scale = -1, must be at least 0'],
   ['max vs limit', { 'max-scale-limit': '5', 'max-scale': '10' }, 'max-scale = 10, must be in [1, max-scale-limit(5)] range'],
   ['max unset with limit', { 'max-scale-limit': '5' }, 'max-scale = 0, must be in [1, max-scale-limit(5)] range'],
   ['min > max', { 'min-scale': '5', 'max-scale': '3' }, 'min-scale (5) must be less than max-scale (3)'],
   ['tick interval', { 'tick-interval': '500ms' }, 'tick-interval = 500ms, must be whole seconds in [1s; 1m0s] range'],
-  ['hpa window', { 'hpa-scale-down-stabilization-window': '2h' }, 'hpa-scale-down-stabilization-window = 2h0m0s, must be in [0s; 1h0m0s] range'],
+  [
+    'hpa window',
+    { 'hpa-scale-down-stabilization-window': '2h' },
+    'hpa-scale-down-stabilization-window = 2h0m0s, must be in [0s; 1h0m0s] range',
+  ],
 ];
 
 for (const [name, data, message] of errorCases) {

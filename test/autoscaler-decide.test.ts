@@ -56,7 +56,8 @@ test('KPA through the dispatcher reads the metric windows', async () => {
   const anns = { [A + 'target']: '10', [A + 'target-utilization-percentage']: '100' };
   const metrics = new RevisionMetrics({ stableWindowMs: 60_000, panicWindowMs: 6_000 });
   const t0 = 1_700_000_000_000;
-  for (let i = 0; i < 60; i++) metrics.record(t0 + i * 1000, { averageConcurrency: 30, requests: 30, queued: 0, inFlight: 30, intervalMs: 1000 });
+  for (let i = 0; i < 60; i++)
+    metrics.record(t0 + i * 1000, { averageConcurrency: 30, requests: 30, queued: 0, inFlight: 30, intervalMs: 1000 });
   const inp = input(anns, { current: 3, ready: 3, metrics });
   const d = await decide(initialAutoscalerState(inp.spec, t0, 3), inp, t0 + 59_000);
   assert.equal(d.desired, 3);
@@ -80,7 +81,14 @@ test('event gateway tick releases idle instances', async () => {
   const inp = input(anns, {
     current: 2,
     ready: 2,
-    gateway: { pending: 0, inFlight: 0, instances: [{ id: 'a', busy: false, lastBusy: now - 11_000 }, { id: 'b', busy: false, lastBusy: now - 1000 }] },
+    gateway: {
+      pending: 0,
+      inFlight: 0,
+      instances: [
+        { id: 'a', busy: false, lastBusy: now - 11_000 },
+        { id: 'b', busy: false, lastBusy: now - 1000 },
+      ],
+    },
   });
   const d = await decide({}, inp, now);
   assert.equal(d.desired, 1);

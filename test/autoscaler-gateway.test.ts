@@ -41,7 +41,14 @@ test('instances idle longer than the timeout are released, longest idle first', 
 
 test('expired instances are reused rather than released when requests wait', () => {
   const d = decideEventGateway(
-    { pending: 2, inFlight: 0, instances: [idle('old', 500_000), idle('older', 900_000), idle('oldest', 990_000)], idleTimeoutMs: 60_000, minScale: 0, maxScale: 0 },
+    {
+      pending: 2,
+      inFlight: 0,
+      instances: [idle('old', 500_000), idle('older', 900_000), idle('oldest', 990_000)],
+      idleTimeoutMs: 60_000,
+      minScale: 0,
+      maxScale: 0,
+    },
     NOW,
   );
   assert.equal(d.desired, 2);
@@ -58,7 +65,10 @@ test('min-scale keeps instances even when idle', () => {
 });
 
 test('all idle past the timeout: back to zero', () => {
-  const d = decideEventGateway({ pending: 0, inFlight: 0, instances: [idle('a', 61_000)], idleTimeoutMs: 60_000, minScale: 0, maxScale: 0 }, NOW);
+  const d = decideEventGateway(
+    { pending: 0, inFlight: 0, instances: [idle('a', 61_000)], idleTimeoutMs: 60_000, minScale: 0, maxScale: 0 },
+    NOW,
+  );
   assert.equal(d.desired, 0);
   assert.deepEqual(d.release, ['a']);
 });

@@ -43,7 +43,11 @@ test('steady state and step limits (table)', () => {
     { name: 'under 200% does not (ceil(39/10)=4 would)', s: S10, stable: 20, panic: 30, ready: 2, want: 2 },
   ];
   for (const r of rows) {
-    const d = decideKpa(settled(r.ready), { spec: r.s, observed: { stable: r.stable, panic: r.panic }, ready: r.ready, current: r.ready }, T0);
+    const d = decideKpa(
+      settled(r.ready),
+      { spec: r.s, observed: { stable: r.stable, panic: r.panic }, ready: r.ready, current: r.ready },
+      T0,
+    );
     assert.equal(d.desired, r.want, r.name);
     assert.equal(d.mode, r.mode ?? 'stable', r.name);
   }
@@ -135,12 +139,7 @@ test('activation-scale raises any non-zero decision', () => {
 });
 
 /** Drives decideKpa like the control plane: a sample every second, a decision every 2 s. */
-function simulate(
-  s: ScalingSpec,
-  load: (i: number) => number,
-  seconds: number,
-  opts: { proxySince?: number; startReady?: number } = {},
-) {
+function simulate(s: ScalingSpec, load: (i: number) => number, seconds: number, opts: { proxySince?: number; startReady?: number } = {}) {
   const m = new RevisionMetrics({ stableWindowMs: s.stableWindowMs, panicWindowMs: s.panicWindowMs });
   let st = newKpaState(sec(0), opts.startReady ?? 1);
   let cur = opts.startReady ?? 1;

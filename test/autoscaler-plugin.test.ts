@@ -25,12 +25,40 @@ const plugin = (decide: ScalingPlugin['decide'], collect: ScalingPlugin['collect
 
 test('plugin faults are contained (table)', async () => {
   const rows: Array<[string, ScalingPlugin, RegExp]> = [
-    ['throw in decide', plugin(() => { throw new Error('boom'); }), /failed in decide: boom/],
-    ['throw in collect', plugin(() => 1, () => { throw new Error('no data'); }), /failed in collect: no data/],
+    [
+      'throw in decide',
+      plugin(() => {
+        throw new Error('boom');
+      }),
+      /failed in decide: boom/,
+    ],
+    [
+      'throw in collect',
+      plugin(
+        () => 1,
+        () => {
+          throw new Error('no data');
+        },
+      ),
+      /failed in collect: no data/,
+    ],
     ['rejected promise', plugin(() => Promise.reject(new Error('later'))), /failed in decide: later/],
-    ['throws a string', plugin(() => { throw 'plain'; }), /failed in decide: plain/],
+    [
+      'throws a string',
+      plugin(() => {
+        throw 'plain';
+      }),
+      /failed in decide: plain/,
+    ],
     ['hangs', plugin(() => new Promise<number>(() => {})), /did not answer within 50 ms/],
-    ['collect hangs', plugin(() => 1, () => new Promise(() => {})), /did not answer within 50 ms/],
+    [
+      'collect hangs',
+      plugin(
+        () => 1,
+        () => new Promise(() => {}),
+      ),
+      /did not answer within 50 ms/,
+    ],
     ['NaN', plugin(() => NaN), /returned NaN/],
     ['negative', plugin(() => -1), /negative count \(-1\)/],
     ['Infinity', plugin(() => Infinity), /returned Infinity/],
@@ -46,11 +74,35 @@ test('plugin faults are contained (table)', async () => {
 });
 
 test('plugin results: integers pass, fractions are rounded up', async () => {
-  assert.deepEqual(await runPlugin(plugin(() => 4), ctx(), 1000), { desired: 4 });
-  assert.deepEqual(await runPlugin(plugin(async () => 0), ctx(), 1000), { desired: 0 });
-  assert.deepEqual(await runPlugin(plugin(() => 2.1), ctx(), 1000), { desired: 3, rounded: true });
+  assert.deepEqual(
+    await runPlugin(
+      plugin(() => 4),
+      ctx(),
+      1000,
+    ),
+    { desired: 4 },
+  );
+  assert.deepEqual(
+    await runPlugin(
+      plugin(async () => 0),
+      ctx(),
+      1000,
+    ),
+    { desired: 0 },
+  );
+  assert.deepEqual(
+    await runPlugin(
+      plugin(() => 2.1),
+      ctx(),
+      1000,
+    ),
+    { desired: 3, rounded: true },
+  );
   // collect's indicators reach decide
-  const p = plugin((ind) => ind.x * 2, async () => ({ x: 5 }));
+  const p = plugin(
+    (ind) => ind.x * 2,
+    async () => ({ x: 5 }),
+  );
   assert.deepEqual(await runPlugin(p, ctx(), 1000), { desired: 10 });
 });
 
@@ -61,10 +113,9 @@ test('queue-depth example plugin', async () => {
   assert.ok(qd);
   const sample = { averageConcurrency: 0, requests: 0, queued: 17, inFlight: 8, intervalMs: 1000, time: 0 };
   assert.deepEqual(await runPlugin(qd, ctx({ samples: [sample] }), 1000), { desired: 3 }); // ceil(25 / 10)
-  assert.deepEqual(
-    await runPlugin(qd, ctx({ samples: [sample], annotations: { 'sluice.dev/queue-depth-per-instance': '5' } }), 1000),
-    { desired: 5 },
-  );
+  assert.deepEqual(await runPlugin(qd, ctx({ samples: [sample], annotations: { 'sluice.dev/queue-depth-per-instance': '5' } }), 1000), {
+    desired: 5,
+  });
   assert.deepEqual(await runPlugin(qd, ctx(), 1000), { desired: 0 });
 });
 
@@ -88,20 +139,17 @@ test('loadPlugins reports every problem clearly', async (t) => {
   const ok = await loadPlugins([good, named]);
   assert.deepEqual([...ok.keys()].sort(), ['fixed', 'named']);
 
-  await assert.rejects(
-    loadPlugins([good, dup, noDecide, badName, syntax, throws, nothing, join(dir, 'missing.mjs')]),
-    (e: unknown) => {
-      assert.ok(e instanceof PluginLoadError);
-      const m = (e as PluginLoadError).message;
-      assert.equal((e as PluginLoadError).problems.length, 7);
-      assert.match(m, /dup\.mjs: a plugin named "fixed" is already loaded/);
-      assert.match(m, /nodecide\.mjs: plugin "half" has no decide\(indicators, ctx\) function/);
-      assert.match(m, /badname\.mjs: plugin\.name must be a lower-case DNS-style name/);
-      assert.match(m, /syntax\.mjs: import failed: /);
-      assert.match(m, /throws\.mjs: import failed: init failed/);
-      assert.match(m, /nothing\.mjs: the module exports no plugin object/);
-      assert.match(m, /missing\.mjs: no such file/);
-      return true;
-    },
-  );
+  await assert.rejects(loadPlugins([good, dup, noDecide, badName, syntax, throws, nothing, join(dir, 'missing.mjs')]), (e: unknown) => {
+    assert.ok(e instanceof PluginLoadError);
+    const m = (e as PluginLoadError).message;
+    assert.equal((e as PluginLoadError).problems.length, 7);
+    assert.match(m, /dup\.mjs: a plugin named "fixed" is already loaded/);
+    assert.match(m, /nodecide\.mjs: plugin "half" has no decide\(indicators, ctx\) function/);
+    assert.match(m, /badname\.mjs: plugin\.name must be a lower-case DNS-style name/);
+    assert.match(m, /syntax\.mjs: import failed: /);
+    assert.match(m, /throws\.mjs: import failed: init failed/);
+    assert.match(m, /nothing\.mjs: the module exports no plugin object/);
+    assert.match(m, /missing\.mjs: no such file/);
+    return true;
+  });
 });

@@ -19,7 +19,13 @@ test('parses YAML and JSON', () => {
   duration: 30m
   replicas: 2
 `);
-  assert.deepEqual(yaml[0], { name: 'office-hours', schedule: '0 9 * * 1-5', durationMs: 8 * 3_600_000, timezone: 'Asia/Shanghai', replicas: 10 });
+  assert.deepEqual(yaml[0], {
+    name: 'office-hours',
+    schedule: '0 9 * * 1-5',
+    durationMs: 8 * 3_600_000,
+    timezone: 'Asia/Shanghai',
+    replicas: 10,
+  });
   assert.equal(yaml[1].name, 'period-1');
   assert.equal(yaml[1].timezone, 'UTC');
   const json = periods('[{"schedule":"*/15 * * * *","duration":"5m","replicas":3}]');
@@ -32,14 +38,26 @@ const errorCases: Array<[string, string, RegExp]> = [
   ['bad yaml', '[{schedule: "0 9 * * *"', /not valid YAML or JSON/],
   ['item not an object', '[3]', /\[0\]: expected an object/],
   ['missing fields', '[{}]', /\[0\]\.schedule: required[\s\S]*\[0\]\.duration: required[\s\S]*\[0\]\.replicas: required/],
-  ['cron out of range', '[{schedule: "61 * * * *", duration: 1h, replicas: 1}]', /\[0\]\.schedule: invalid cron expression "61 \* \* \* \*": .*61/],
+  [
+    'cron out of range',
+    '[{schedule: "61 * * * *", duration: 1h, replicas: 1}]',
+    /\[0\]\.schedule: invalid cron expression "61 \* \* \* \*": .*61/,
+  ],
   ['cron too short', '[{schedule: "0 9 * *", duration: 1h, replicas: 1}]', /expected 5 fields .* got 4/],
   ['cron garbage', '[{schedule: "every morning", duration: 1h, replicas: 1}]', /\[0\]\.schedule: invalid cron expression/],
   ['hashed cron', '[{schedule: "H 9 * * *", duration: 1h, replicas: 1}]', /"H" \(hashed\) form is not supported/],
-  ['bad duration', '[{schedule: "0 9 * * *", duration: 8hours, replicas: 1}]', /\[0\]\.duration: time: unknown unit "hours" in duration "8hours"/],
+  [
+    'bad duration',
+    '[{schedule: "0 9 * * *", duration: 8hours, replicas: 1}]',
+    /\[0\]\.duration: time: unknown unit "hours" in duration "8hours"/,
+  ],
   ['zero duration', '[{schedule: "0 9 * * *", duration: 0s, replicas: 1}]', /\[0\]\.duration: must be positive/],
   ['numeric duration', '[{schedule: "0 9 * * *", duration: 8, replicas: 1}]', /\[0\]\.duration: must be a duration string/],
-  ['bad zone', '[{schedule: "0 9 * * *", duration: 1h, timezone: Mars/Olympus, replicas: 1}]', /\[0\]\.timezone: unknown time zone "Mars\/Olympus"/],
+  [
+    'bad zone',
+    '[{schedule: "0 9 * * *", duration: 1h, timezone: Mars/Olympus, replicas: 1}]',
+    /\[0\]\.timezone: unknown time zone "Mars\/Olympus"/,
+  ],
   ['bad replicas', '[{schedule: "0 9 * * *", duration: 1h, replicas: -1}]', /\[0\]\.replicas: must be a whole number >= 0, was -1/],
   ['fractional replicas', '[{schedule: "0 9 * * *", duration: 1h, replicas: 1.5}]', /\[0\]\.replicas: must be a whole number/],
   ['unknown field', '[{schedule: "0 9 * * *", duration: 1h, replica: 1}]', /\[0\]\.replica: unknown field/],

@@ -82,7 +82,10 @@ test('a full hold queue answers 503 with Retry-After at once, and memory stays b
   t.after(() => agent.destroy());
   const round = async (n: number) => {
     const statuses = await Promise.all(Array.from({ length: n }, () => get(s.gatewayPort, host, '/', agent).then((r) => r.status)));
-    assert.ok(statuses.every((st) => st === 503), 'every overflow request gets 503');
+    assert.ok(
+      statuses.every((st) => st === 503),
+      'every overflow request gets 503',
+    );
   };
   await round(2000); // warm-up: pools, JIT, heap growth that any traffic causes
   collectGarbage();
@@ -92,7 +95,10 @@ test('a full hold queue answers 503 with Retry-After at once, and memory stays b
   const after = process.memoryUsage();
   const mib = (b: number) => (b / (1024 * 1024)).toFixed(1);
   // Live objects: nothing per rejected request survives it (a leak of even 1 KiB each would show).
-  assert.ok(after.heapUsed - before.heapUsed < 4 * 1024 * 1024, `heap grew ${mib(after.heapUsed - before.heapUsed)} MiB over 10000 rejected requests`);
+  assert.ok(
+    after.heapUsed - before.heapUsed < 4 * 1024 * 1024,
+    `heap grew ${mib(after.heapUsed - before.heapUsed)} MiB over 10000 rejected requests`,
+  );
   // The whole process, generously: the allocator may keep pages it got during the rounds.
   assert.ok(after.rss - before.rss < 64 * 1024 * 1024, `RSS grew ${mib(after.rss - before.rss)} MiB over 10000 rejected requests`);
   // Still exactly the bounded queue, and the autoscaler did not go past max-scale.

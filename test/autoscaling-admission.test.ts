@@ -19,8 +19,11 @@ function service(name: string, annotations: Record<string, string>): string {
 
 function sluiceCli(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [join(projectRoot, 'bin', 'sluice.js'), ...args], { env: { ...process.env, SLUICE_KUBECONFIG: kubeconfig, KUBECONFIG: '' } }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(projectRoot, 'bin', 'sluice.js'), ...args],
+      { env: { ...process.env, SLUICE_KUBECONFIG: kubeconfig, KUBECONFIG: '' } },
+      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -38,16 +41,35 @@ test('bad autoscaling annotations are refused at admission with Knative messages
     { 'autoscaling.knative.dev/min-scale': '3', 'autoscaling.knative.dev/max-scale': '2' },
     new RegExp(`max-scale=2 is less than min-scale=3: ${ANN}/max-scale, ${ANN}/min-scale`),
   );
-  await refused({ 'autoscaling.knative.dev/class': 'foo.autoscaling.knative.dev' }, new RegExp(`invalid value: foo.autoscaling.knative.dev: ${ANN}/class`));
+  await refused(
+    { 'autoscaling.knative.dev/class': 'foo.autoscaling.knative.dev' },
+    new RegExp(`invalid value: foo.autoscaling.knative.dev: ${ANN}/class`),
+  );
   await refused({ 'autoscaling.knative.dev/metric': 'cpu' }, new RegExp(`invalid value: cpu: ${ANN}/metric`));
   await refused({ 'autoscaling.knative.dev/window': '5s' }, new RegExp(`expected 6s <= 5s <= 1h0m0s: ${ANN}/window`));
   await refused({ 'autoscaling.knative.dev/target': '0' }, new RegExp(`target 0 should be at least 0.01: ${ANN}/target`));
-  await refused({ 'autoscaling.knative.dev/activation-scale': '1' }, new RegExp(`activation-scale=1 must be greater than 1: ${ANN}/activation-scale`));
-  await refused({ 'autoscaling.knative.dev/class': 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'nope' }, /invalid value: nope: spec\.template\.metadata\.annotations\.sluice\.dev\/scaling-plugin\nno scaling plugins are loaded/);
+  await refused(
+    { 'autoscaling.knative.dev/activation-scale': '1' },
+    new RegExp(`activation-scale=1 must be greater than 1: ${ANN}/activation-scale`),
+  );
+  await refused(
+    { 'autoscaling.knative.dev/class': 'plugin.autoscaling.sluice.dev', 'sluice.dev/scaling-plugin': 'nope' },
+    /invalid value: nope: spec\.template\.metadata\.annotations\.sluice\.dev\/scaling-plugin\nno scaling plugins are loaded/,
+  );
   assert.equal(await s.store.get('serving.knative.dev/services', 'default', 'bad'), undefined);
 
   // max-scale-limit from config-autoscaler applies to later admissions.
-  const patch = await kubectl(kc, ['patch', 'configmap', 'config-autoscaler', '-n', 'knative-serving', '--type', 'merge', '-p', '{"data":{"max-scale-limit":"10","max-scale":"10"}}']);
+  const patch = await kubectl(kc, [
+    'patch',
+    'configmap',
+    'config-autoscaler',
+    '-n',
+    'knative-serving',
+    '--type',
+    'merge',
+    '-p',
+    '{"data":{"max-scale-limit":"10","max-scale":"10"}}',
+  ]);
   assert.equal(patch.code, 0, patch.stderr);
   await waitFor('config in force', () => s.autoscaler.currentConfig().maxScaleLimit === 10);
   await refused({ 'autoscaling.knative.dev/max-scale': '20' }, new RegExp(`expected 1 <= 20 <= 10: ${ANN}/max-scale`));
@@ -58,12 +80,20 @@ test('bad autoscaling annotations are refused at admission with Knative messages
 test('a revision has a PodAutoscaler readable with kubectl and sluice, deleted with it', async (t) => {
   const s = await startTestSluice(t);
   const kc = s.kubeconfigPath;
-  const r = await kubectl(kc, ['apply', '-f', '-'], service('seen', { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/target': '10' }));
+  const r = await kubectl(
+    kc,
+    ['apply', '-f', '-'],
+    service('seen', { 'autoscaling.knative.dev/min-scale': '1', 'autoscaling.knative.dev/target': '10' }),
+  );
   assert.equal(r.code, 0, r.stderr);
-  const pa = await waitFor('PodAutoscaler ready', async () => {
-    const p = await s.store.get(PA, 'default', 'seen-00001');
-    return p?.status?.actualScale === 1 && p.status.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' ? p : undefined;
-  }, 20_000);
+  const pa = await waitFor(
+    'PodAutoscaler ready',
+    async () => {
+      const p = await s.store.get(PA, 'default', 'seen-00001');
+      return p?.status?.actualScale === 1 && p.status.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True' ? p : undefined;
+    },
+    20_000,
+  );
   assert.equal(pa.spec.protocolType, 'http1');
   assert.equal(pa.metadata.annotations?.['autoscaling.knative.dev/target'], '10');
   assert.equal(pa.metadata.labels?.['serving.knative.dev/service'], 'seen');

@@ -16,13 +16,17 @@ function service(name: string, annotations: Record<string, string>): string {
   return exampleService(name, { annotations, containerConcurrency: 1, env: { RESOURCE: name } });
 }
 
-
 /** n concurrent requests, each on its own connection; resolves with their statuses. */
 function burst(s: RunningSluice, host: string, n: number, path: string): Promise<number[]> {
   const agent = new http.Agent({ keepAlive: false, maxSockets: n });
-  return Promise.all(Array.from({ length: n }, () => gatewayGet(s.gatewayPort, host, path, agent).then((r) => r.status, () => -1))).finally(() =>
-    agent.destroy(),
-  );
+  return Promise.all(
+    Array.from({ length: n }, () =>
+      gatewayGet(s.gatewayPort, host, path, agent).then(
+        (r) => r.status,
+        () => -1,
+      ),
+    ),
+  ).finally(() => agent.destroy());
 }
 
 /** Records the largest instance count the runtime was asked for while `during` runs. */

@@ -18,17 +18,33 @@ function service(name: string, rev: string, annotations: Record<string, string>,
   return exampleService(name, { revision: rev, annotations, traffic });
 }
 
-
-const count = (s: RunningSluice, key: string) => ({ replicas: s.runtime.status(key)?.replicas ?? 0, ready: s.runtime.status(key)?.readyReplicas ?? 0 });
+const count = (s: RunningSluice, key: string) => ({
+  replicas: s.runtime.status(key)?.replicas ?? 0,
+  ready: s.runtime.status(key)?.readyReplicas ?? 0,
+});
 
 test('a revision no route refers to any more goes to zero despite min-scale; a tagged 0% one stays reachable', async (t) => {
   const s = await startTestSluice(t, { autoscalerConfig: FAST });
   const floor = { 'autoscaling.knative.dev/min-scale': '1' };
   await applyDoc(s, service('roll', 'v1', floor));
-  await waitFor('v1 answers', async () => (await gatewayGet(s.gatewayPort, 'roll.default.example.com')).body === 'Welcome to the v1 app! \n', 20_000);
+  await waitFor(
+    'v1 answers',
+    async () => (await gatewayGet(s.gatewayPort, 'roll.default.example.com')).body === 'Welcome to the v1 app! \n',
+    20_000,
+  );
   // v2 takes everything; v1 keeps a tag (0%): still referenced, so min-scale still holds.
-  await applyDoc(s, service('roll', 'v2', floor, [{ latestRevision: true, percent: 100 }, { revisionName: 'roll-v1', percent: 0, tag: 'old' }]));
-  await waitFor('v2 answers', async () => (await gatewayGet(s.gatewayPort, 'roll.default.example.com')).body === 'Welcome to the v2 app! \n', 20_000);
+  await applyDoc(
+    s,
+    service('roll', 'v2', floor, [
+      { latestRevision: true, percent: 100 },
+      { revisionName: 'roll-v1', percent: 0, tag: 'old' },
+    ]),
+  );
+  await waitFor(
+    'v2 answers',
+    async () => (await gatewayGet(s.gatewayPort, 'roll.default.example.com')).body === 'Welcome to the v2 app! \n',
+    20_000,
+  );
   const pa1 = await s.store.get(PA, 'default', 'roll-v1');
   assert.equal(pa1?.spec.reachability, 'Reachable');
   // Without the tag nothing refers to v1: it becomes Unreachable and goes to zero.

@@ -35,7 +35,10 @@ test('referenced revisions: every traffic target of every route, 0% and tagged i
   });
   const refs = referencedRevisions([
     route('a', [{ configurationName: 'c', percent: 100 }], [{ revisionName: 'c-00002', percent: 100 }]),
-    route('b', [{ revisionName: 'v1', percent: 100 }, { revisionName: 'v0', percent: 0, tag: 'old' }]),
+    route('b', [
+      { revisionName: 'v1', percent: 100 },
+      { revisionName: 'v0', percent: 0, tag: 'old' },
+    ]),
     route('c', [{ revisionName: 'gone', percent: 100 }], [], true),
   ]);
   assert.deepEqual([...refs].sort(), ['a/c-00002', 'b/v0', 'b/v1']);
@@ -67,7 +70,9 @@ test('the PodAutoscaler: owned by the revision, its labels and autoscaling annot
   };
   const pa = podAutoscalerFor(rev, 'active', 'Reachable');
   assert.equal(pa.apiVersion, 'autoscaling.internal.knative.dev/v1alpha1');
-  assert.deepEqual(pa.metadata.ownerReferences, [{ apiVersion: 'serving.knative.dev/v1', kind: 'Revision', name: 'svc-00001', uid: 'u1', controller: true, blockOwnerDeletion: true }]);
+  assert.deepEqual(pa.metadata.ownerReferences, [
+    { apiVersion: 'serving.knative.dev/v1', kind: 'Revision', name: 'svc-00001', uid: 'u1', controller: true, blockOwnerDeletion: true },
+  ]);
   assert.equal(pa.metadata.labels!['serving.knative.dev/revision'], 'svc-00001');
   assert.equal(pa.metadata.labels!['serving.knative.dev/service'], 'svc');
   assert.equal(pa.metadata.labels!['serving.knative.dev/routingState'], 'active');
@@ -80,13 +85,25 @@ test('the PodAutoscaler: owned by the revision, its labels and autoscaling annot
   });
 
   const now = () => '2024-01-01T00:00:00Z';
-  const zero = podAutoscalerStatus({ class: 'kpa.autoscaling.knative.dev', desired: 0, actual: 0, mode: 'stable', active: 'inactive', initialized: true }, now);
+  const zero = podAutoscalerStatus(
+    { class: 'kpa.autoscaling.knative.dev', desired: 0, actual: 0, mode: 'stable', active: 'inactive', initialized: true },
+    now,
+  );
   const cond = (st: any, type: string) => st.conditions.find((c: any) => c.type === type);
   assert.equal(cond(zero, 'Active').reason, 'NoTraffic');
   assert.equal(cond(zero, 'Ready').status, 'False');
   assert.equal(cond(zero, 'Ready').reason, 'NoTraffic');
   const up = podAutoscalerStatus(
-    { class: 'kpa.autoscaling.knative.dev', desired: 2, actual: 2, mode: 'panic', active: 'active', initialized: true, error: 'boom', previous: zero.conditions as any },
+    {
+      class: 'kpa.autoscaling.knative.dev',
+      desired: 2,
+      actual: 2,
+      mode: 'panic',
+      active: 'active',
+      initialized: true,
+      error: 'boom',
+      previous: zero.conditions as any,
+    },
     () => '2024-01-01T00:01:00Z',
   );
   assert.equal(cond(up, 'Ready').status, 'True');
@@ -96,15 +113,40 @@ test('the PodAutoscaler: owned by the revision, its labels and autoscaling annot
 });
 
 test('metric views are rounded and named by what the class scales on', () => {
-  assert.deepEqual(metricsView({ observedStable: 1.23456, observedPanic: 2, target: 0.7, desiredStable: 2, desiredPanic: 3, recommendation: 3, excessBurstCapacity: -211, reason: 'x' }, 'concurrency'), {
-    metric: 'concurrency',
-    stableValue: 1.235,
-    panicValue: 2,
-    target: 0.7,
-    desiredStable: 2,
-    desiredPanic: 3,
-    excessBurstCapacity: -211,
+  assert.deepEqual(
+    metricsView(
+      {
+        observedStable: 1.23456,
+        observedPanic: 2,
+        target: 0.7,
+        desiredStable: 2,
+        desiredPanic: 3,
+        recommendation: 3,
+        excessBurstCapacity: -211,
+        reason: 'x',
+      },
+      'concurrency',
+    ),
+    {
+      metric: 'concurrency',
+      stableValue: 1.235,
+      panicValue: 2,
+      target: 0.7,
+      desiredStable: 2,
+      desiredPanic: 3,
+      excessBurstCapacity: -211,
+    },
+  );
+  assert.deepEqual(metricsView({ metric: 41.66666, metricName: 'cpu', target: 50, ratio: 0.8333333, reason: 'x' }, 'cpu'), {
+    metric: 'cpu',
+    value: 41.667,
+    target: 50,
+    ratio: 0.833,
   });
-  assert.deepEqual(metricsView({ metric: 41.66666, metricName: 'cpu', target: 50, ratio: 0.8333333, reason: 'x' }, 'cpu'), { metric: 'cpu', value: 41.667, target: 50, ratio: 0.833 });
-  assert.deepEqual(metricsView({ demand: 3, busy: 2, warm: 1, expired: 0, reason: 'steady' }, ''), { demand: 3, busy: 2, warm: 1, expired: 0 });
+  assert.deepEqual(metricsView({ demand: 3, busy: 2, warm: 1, expired: 0, reason: 'steady' }, ''), {
+    demand: 3,
+    busy: 2,
+    warm: 1,
+    expired: 0,
+  });
 });

@@ -20,7 +20,6 @@ function service(name: string, annotations: Record<string, string> = {}): string
 
 const cond = (obj: any, type: string) => obj?.status?.conditions?.find((c: any) => c.type === type);
 
-
 function instances(s: RunningSluice, key: string): { replicas: number; ready: number } {
   const st = s.runtime.status(key);
   return { replicas: st?.replicas ?? 0, ready: st?.readyReplicas ?? 0 };
@@ -33,10 +32,14 @@ test('an idle revision goes to zero instances, shows NoTraffic, and the next req
   const key = 'default/idle-v1';
   await waitFor('first answer', async () => (await gatewayGet(s.gatewayPort, host)).status === 200, 20_000);
 
-  await waitFor('zero instances', () => {
-    const n = instances(s, key);
-    return n.replicas === 0 && n.ready === 0;
-  }, 30_000);
+  await waitFor(
+    'zero instances',
+    () => {
+      const n = instances(s, key);
+      return n.replicas === 0 && n.ready === 0;
+    },
+    30_000,
+  );
   // The revision is inactive but still a good revision; its PodAutoscaler says why it is at zero.
   const rev = await waitFor('revision status at zero', async () => {
     const r = await s.store.get(REV, 'default', 'idle-v1');

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +10,7 @@ const ksvc = findKind('ksvc')!;
 
 // A stand-in HTTP endpoint that records requests and answers canned responses; it checks the
 // client's wire format and error mapping, not API behaviour (the e2e test covers that).
-async function endpoint(t: import('node:test').TestContext, answer: (req: http.IncomingMessage, body: string) => [number, unknown]) {
+async function endpoint(t: TestContext, answer: (req: http.IncomingMessage, body: string) => [number, unknown]) {
   const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
@@ -45,13 +45,22 @@ test('client paths, bearer token, Table Accept header, merge-patch content type'
 test('a metav1.Status failure becomes a CliError with the server message; 404 is tryGet-able', async (t) => {
   const ep = await endpoint(t, (req) =>
     req.method === 'GET'
-      ? [404, { kind: 'Status', status: 'Failure', message: 'services.serving.knative.dev "nope" not found', reason: 'NotFound', code: 404 }]
+      ? [
+          404,
+          { kind: 'Status', status: 'Failure', message: 'services.serving.knative.dev "nope" not found', reason: 'NotFound', code: 404 },
+        ]
       : [400, '<html>oops</html>'],
   );
   const c = new SluiceClient(ep.url);
-  await assert.rejects(c.get(ksvc, 'default', 'nope'), (e: unknown) => e instanceof CliError && e.code === 404 && e.message === 'services.serving.knative.dev "nope" not found');
+  await assert.rejects(
+    c.get(ksvc, 'default', 'nope'),
+    (e: unknown) => e instanceof CliError && e.code === 404 && e.message === 'services.serving.knative.dev "nope" not found',
+  );
   assert.equal(await c.tryGet(ksvc, 'default', 'nope'), undefined);
-  await assert.rejects(c.delete(ksvc, 'default', 'x'), (e: unknown) => e instanceof CliError && e.message === 'the server answered 400: <html>oops</html>');
+  await assert.rejects(
+    c.delete(ksvc, 'default', 'x'),
+    (e: unknown) => e instanceof CliError && e.message === 'the server answered 400: <html>oops</html>',
+  );
 });
 
 test('connection refused names the URL and suggests sluice server', async () => {
@@ -60,15 +69,29 @@ test('connection refused names the URL and suggests sluice server', async () => 
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
   await new Promise<void>((r) => s.close(() => r()));
-  await assert.rejects(new SluiceClient(url).list(ksvc, 'default'), (e: unknown) => e instanceof CliError && e.message === `cannot reach the Sluice API at ${url} (is "sluice server" running?)`);
+  await assert.rejects(
+    new SluiceClient(url).list(ksvc, 'default'),
+    (e: unknown) => e instanceof CliError && e.message === `cannot reach the Sluice API at ${url} (is "sluice server" running?)`,
+  );
 });
 
 test('stream passes the body through and reports an error Status before the first byte', async (t) => {
-  const ep = await endpoint(t, (req) => (req.url!.includes('missing') ? [404, { kind: 'Status', message: 'revisions.serving.knative.dev "missing" not found', code: 404 }] : [200, 'line1\nline2\n']));
+  const ep = await endpoint(t, (req) =>
+    req.url!.includes('missing')
+      ? [404, { kind: 'Status', message: 'revisions.serving.knative.dev "missing" not found', code: 404 }]
+      : [200, 'line1\nline2\n'],
+  );
   const c = new SluiceClient(ep.url);
   let got = '';
-  await c.stream('/apis/serving.knative.dev/v1/namespaces/default/revisions/r/log', { tailLines: '5', follow: undefined }, (b) => (got += b.toString()));
+  await c.stream(
+    '/apis/serving.knative.dev/v1/namespaces/default/revisions/r/log',
+    { tailLines: '5', follow: undefined },
+    (b) => (got += b.toString()),
+  );
   assert.equal(got, 'line1\nline2\n');
   assert.equal(ep.seen[0].url, '/apis/serving.knative.dev/v1/namespaces/default/revisions/r/log?tailLines=5');
-  await assert.rejects(c.stream('/apis/x/missing/log', {}, () => {}), /"missing" not found/);
+  await assert.rejects(
+    c.stream('/apis/x/missing/log', {}, () => {}),
+    /"missing" not found/,
+  );
 });

@@ -26,8 +26,11 @@ interface Result {
 
 function sluice(kubeconfig: string, args: string[], stdin?: string): Promise<Result> {
   return new Promise((done) => {
-    const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, SLUICE_KUBECONFIG: kubeconfig, KUBECONFIG: '' }, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    const child = execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...process.env, SLUICE_KUBECONFIG: kubeconfig, KUBECONFIG: '' }, timeout: 60_000 },
+      (err, stdout, stderr) => done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
     if (stdin !== undefined) child.stdin!.end(stdin);
   });
@@ -68,7 +71,10 @@ test('sluice CLI drives a gray release end to end', async (t) => {
   const run = (...args: string[]) => sluice(kc, args);
 
   // v1 as a local command; the revision name gets the kn-style "SERVICE-" prefix.
-  let out = ok(await run('service', 'create', 'stock', '--cmd', process.execPath, '--arg', restApi, '--env', 'RESOURCE=v1', '--revision-name', 'v1'), 'create');
+  let out = ok(
+    await run('service', 'create', 'stock', '--cmd', process.execPath, '--arg', restApi, '--env', 'RESOURCE=v1', '--revision-name', 'v1'),
+    'create',
+  );
   assert.match(out, /Service 'stock' created to latest revision 'stock-v1' is available at URL:\nhttp:\/\/stock\.default\.example\.com/);
 
   // v2 takes all traffic through the default @latest target.
@@ -150,7 +156,10 @@ spec:
             - name: RESOURCE
               value: v1
 `;
-  assert.equal(ok(await sluice(kc, ['apply', '-f', '-'], manifest), 'apply'), 'service.serving.knative.dev/stock-service-example created\n');
+  assert.equal(
+    ok(await sluice(kc, ['apply', '-f', '-'], manifest), 'apply'),
+    'service.serving.knative.dev/stock-service-example created\n',
+  );
   const file = join(dataDir, 'v1.yaml');
   writeFileSync(file, manifest);
   assert.equal(ok(await run('apply', '-f', file), 're-apply'), 'service.serving.knative.dev/stock-service-example unchanged\n');
@@ -161,7 +170,10 @@ spec:
   const kind = await run('get', 'widgets');
   assert.deepEqual([kind.code, kind.stderr], [1, 'Error: the server doesn\'t have a resource type "widgets"\n']);
 
-  assert.equal(ok(await run('service', 'delete', 'stock', 'stock-service-example'), 'delete'), "Service 'stock' successfully deleted in namespace 'default'.\nService 'stock-service-example' successfully deleted in namespace 'default'.\n");
+  assert.equal(
+    ok(await run('service', 'delete', 'stock', 'stock-service-example'), 'delete'),
+    "Service 'stock' successfully deleted in namespace 'default'.\nService 'stock-service-example' successfully deleted in namespace 'default'.\n",
+  );
 });
 
 test('an unreachable API gives one line that names it', async (t) => {

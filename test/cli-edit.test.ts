@@ -50,7 +50,11 @@ test('service create flags build a v1 Service', () => {
     },
   });
   const cmd = applyEdits(newService('app', 'ns'), { cmd: ['/usr/bin/node'], arg: ['server.js', '--x'], port: 'h2c:9000' }).service;
-  assert.deepEqual(cmd.spec!.template.spec.containers[0], { command: ['/usr/bin/node'], args: ['server.js', '--x'], ports: [{ name: 'h2c', containerPort: 9000 }] });
+  assert.deepEqual(cmd.spec!.template.spec.containers[0], {
+    command: ['/usr/bin/node'],
+    args: ['server.js', '--x'],
+    ports: [{ name: 'h2c', containerPort: 9000 }],
+  });
 });
 
 const existing = (): Service => ({
@@ -58,7 +62,20 @@ const existing = (): Service => ({
   kind: 'Service',
   metadata: { name: 'stock', namespace: 'default', generation: 2, resourceVersion: '7' },
   spec: {
-    template: { metadata: { name: 'stock-v2' }, spec: { containers: [{ image: 'img', env: [{ name: 'RESOURCE', value: 'v2' }, { name: 'DROP', value: 'x' }] }] } },
+    template: {
+      metadata: { name: 'stock-v2' },
+      spec: {
+        containers: [
+          {
+            image: 'img',
+            env: [
+              { name: 'RESOURCE', value: 'v2' },
+              { name: 'DROP', value: 'x' },
+            ],
+          },
+        ],
+      },
+    },
     traffic: [{ latestRevision: true, percent: 100 }],
   },
 });
@@ -88,7 +105,10 @@ test('update without template flags leaves the template untouched (no new revisi
 test('--revision-name: kn prefixing and template placeholders', () => {
   assert.equal(revisionName('v1', 'stock', 1), 'stock-v1');
   assert.equal(revisionName('stock-v1', 'stock', 1), 'stock-v1');
-  assert.equal(revisionName('{{.Service}}-{{.Random 3}}-{{.Generation}}', 'stock', 4, (n) => 'x'.repeat(n)), 'stock-xxx-4');
+  assert.equal(
+    revisionName('{{.Service}}-{{.Random 3}}-{{.Generation}}', 'stock', 4, (n) => 'x'.repeat(n)),
+    'stock-xxx-4',
+  );
   assert.equal(revisionName('', 'stock', 1), '');
   assert.throws(() => revisionName('{{.Nope}}', 'stock', 1), isCliError(/unknown placeholder \{\{\.Nope\}\}/));
   const { service } = applyEdits(existing(), { revisionName: 'v3' });
@@ -122,7 +142,10 @@ spec:
 `;
 
 test('manifests: multi-document YAML, JSON and Lists; version kept; bad input explained', () => {
-  const ms = parseManifests(`${stockV1}\n---\n---\n{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"serving.knative.dev/v1","kind":"Route","metadata":{"name":"r"}}]}`, 'f.yaml');
+  const ms = parseManifests(
+    `${stockV1}\n---\n---\n{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"serving.knative.dev/v1","kind":"Route","metadata":{"name":"r"}}]}`,
+    'f.yaml',
+  );
   assert.deepEqual(
     ms.map((m) => [m.kind.kind, m.version, m.obj.metadata.name]),
     [
@@ -130,8 +153,14 @@ test('manifests: multi-document YAML, JSON and Lists; version kept; bad input ex
       ['Route', 'v1', 'r'],
     ],
   );
-  assert.throws(() => parseManifests('kind: Service\napiVersion: apps/v1\nmetadata: {name: x}', 'f.yaml'), isCliError(/f.yaml: no matches for kind "Service" in version "apps\/v1"/));
-  assert.throws(() => parseManifests('apiVersion: serving.knative.dev/v2\nkind: Service\nmetadata: {name: x}', 'f.yaml'), isCliError(/no matches/));
+  assert.throws(
+    () => parseManifests('kind: Service\napiVersion: apps/v1\nmetadata: {name: x}', 'f.yaml'),
+    isCliError(/f.yaml: no matches for kind "Service" in version "apps\/v1"/),
+  );
+  assert.throws(
+    () => parseManifests('apiVersion: serving.knative.dev/v2\nkind: Service\nmetadata: {name: x}', 'f.yaml'),
+    isCliError(/no matches/),
+  );
   assert.throws(() => parseManifests('a: [', 'f.yaml'), isCliError(/f.yaml: document 1 is not valid YAML/));
   assert.throws(() => parseManifests('', 'f.yaml'), isCliError(/no objects found/));
   assert.throws(() => parseManifests('apiVersion: serving.knative.dev/v1\nkind: Service\n', 'f.yaml'), isCliError(/has no metadata.name/));
@@ -146,9 +175,20 @@ test('apply merges labels/annotations, replaces spec, drops status; change detec
     spec: { template: { spec: { containers: [{ image: 'a' }] } }, traffic: [{ latestRevision: true, percent: 100 }] },
     status: { url: 'x' },
   };
-  const desired = { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 's', annotations: { team: 'a' } }, spec: { template: { spec: { containers: [{ image: 'b' }] } } }, status: { url: 'y' } };
+  const desired = {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: 's', annotations: { team: 'a' } },
+    spec: { template: { spec: { containers: [{ image: 'b' }] } } },
+    status: { url: 'y' },
+  };
   const body = mergeForUpdate(current, desired);
-  assert.deepEqual(body.metadata, { name: 's', resourceVersion: '5', generation: 1, annotations: { 'serving.knative.dev/creator': 'admin', team: 'a' } });
+  assert.deepEqual(body.metadata, {
+    name: 's',
+    resourceVersion: '5',
+    generation: 1,
+    annotations: { 'serving.knative.dev/creator': 'admin', team: 'a' },
+  });
   assert.deepEqual(body.spec, desired.spec);
   assert.equal(body.status, undefined);
   assert.equal(changed(current, { ...current, metadata: { ...current.metadata, resourceVersion: '6' } }), false);

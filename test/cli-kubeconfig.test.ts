@@ -42,7 +42,12 @@ contexts:
 `;
 
 test('parses the current context: server (trailing slash dropped), token, namespace', () => {
-  assert.deepEqual(parseKubeconfig(config, 'k.yaml'), { server: 'http://127.0.0.1:8001', token: 's3cret', namespace: 'team-a', path: 'k.yaml' });
+  assert.deepEqual(parseKubeconfig(config, 'k.yaml'), {
+    server: 'http://127.0.0.1:8001',
+    token: 's3cret',
+    namespace: 'team-a',
+    path: 'k.yaml',
+  });
   const noNs = config.replace('      namespace: team-a\n', '');
   assert.equal(parseKubeconfig(noNs, 'k.yaml').namespace, 'default');
   const other = config.replace('current-context: sluice', 'current-context: other');
@@ -50,7 +55,11 @@ test('parses the current context: server (trailing slash dropped), token, namesp
 });
 
 test('broken kubeconfigs give one clear message', () => {
-  const err = (text: string, re: RegExp) => assert.throws(() => parseKubeconfig(text, 'k.yaml'), (e: unknown) => e instanceof CliError && re.test(e.message));
+  const err = (text: string, re: RegExp) =>
+    assert.throws(
+      () => parseKubeconfig(text, 'k.yaml'),
+      (e: unknown) => e instanceof CliError && re.test(e.message),
+    );
   err('a: [1', /k.yaml is not valid YAML/);
   err('', /k.yaml is empty/);
   err(config.replace('current-context: sluice', 'current-context: nope'), /context "nope" not found/);
@@ -65,6 +74,7 @@ test('loadKubeconfig reads the resolved file and explains a missing one', (t) =>
   assert.equal(loadKubeconfig({ env: { SLUICE_KUBECONFIG: file }, home: '/nowhere' }).token, 's3cret');
   assert.throws(
     () => loadKubeconfig({ env: {}, home: dir }),
-    (e: unknown) => e instanceof CliError && e.message.includes(join(dir, '.sluice', 'kubeconfig.yaml')) && e.message.includes('sluice server'),
+    (e: unknown) =>
+      e instanceof CliError && e.message.includes(join(dir, '.sluice', 'kubeconfig.yaml')) && e.message.includes('sluice server'),
   );
 });

@@ -11,10 +11,13 @@ const NOW = Date.parse('2024-05-01T12:00:00Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
 
 test('formatTable aligns columns three spaces apart without trailing blanks', () => {
-  const out = formatTable(['NAME', 'URL', 'READY'], [
-    ['stock-service-example', 'http://stock.default.example.com', 'True'],
-    ['x', '', ''],
-  ]);
+  const out = formatTable(
+    ['NAME', 'URL', 'READY'],
+    [
+      ['stock-service-example', 'http://stock.default.example.com', 'True'],
+      ['x', '', ''],
+    ],
+  );
   assert.equal(
     out,
     'NAME                    URL                                READY\n' +
@@ -23,7 +26,7 @@ test('formatTable aligns columns three spaces apart without trailing blanks', ()
   );
 });
 
-test("a server Table prints like kubectl: upper-cased headers, priority>0 columns hidden, nulls blank", () => {
+test('a server Table prints like kubectl: upper-cased headers, priority>0 columns hidden, nulls blank', () => {
   const { headers, rows } = serverTableRows({
     kind: 'Table',
     columnDefinitions: [
@@ -42,15 +45,10 @@ test("a server Table prints like kubectl: upper-cased headers, priority>0 column
 });
 
 test('humanDuration follows kubectl', () => {
-  assert.deepEqual([45, 200, 600, 3 * 3600 + 60, 30 * 3600, 3 * 86400 + 3600, 40 * 86400].map((s) => humanDuration(s * 1000)), [
-    '45s',
-    '3m20s',
-    '10m',
-    '3h1m',
-    '30h',
-    '3d1h',
-    '40d',
-  ]);
+  assert.deepEqual(
+    [45, 200, 600, 3 * 3600 + 60, 30 * 3600, 3 * 86400 + 3600, 40 * 86400].map((s) => humanDuration(s * 1000)),
+    ['45s', '3m20s', '10m', '3h1m', '30h', '3d1h', '40d'],
+  );
 });
 
 test('output formats: yaml/json/name; lists print as a v1 List; unknown -o is rejected', () => {
@@ -60,10 +58,19 @@ test('output formats: yaml/json/name; lists print as a v1 List; unknown -o is re
   assert.equal(formatObjects('name', [o, o]), 'service.serving.knative.dev/s\nservice.serving.knative.dev/s\n');
   assert.equal(parseOutputFormat('YAML'), 'yaml');
   assert.equal(parseOutputFormat('wide'), 'table');
-  assert.throws(() => parseOutputFormat('wide2'), (e: unknown) => e instanceof CliError && /allowed formats are: table,yaml,json,name,wide/.test(e.message));
+  assert.throws(
+    () => parseOutputFormat('wide2'),
+    (e: unknown) => e instanceof CliError && /allowed formats are: table,yaml,json,name,wide/.test(e.message),
+  );
 });
 
-const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason?: string, message?: string) => ({ type, status, reason, message, lastTransitionTime: ago(60) });
+const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason?: string, message?: string) => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: ago(60),
+});
 
 const service: Service = {
   apiVersion: 'serving.knative.dev/v1',
@@ -74,7 +81,11 @@ const service: Service = {
     url: 'http://stock.default.example.com',
     latestReadyRevisionName: 'stock-v3',
     latestCreatedRevisionName: 'stock-v4',
-    conditions: [cond('Ready', 'False', 'RevisionFailed', 'Revision "stock-v4" failed\nwith message: boom'), cond('ConfigurationsReady', 'False', 'RevisionFailed'), cond('RoutesReady', 'True')],
+    conditions: [
+      cond('Ready', 'False', 'RevisionFailed', 'Revision "stock-v4" failed\nwith message: boom'),
+      cond('ConfigurationsReady', 'False', 'RevisionFailed'),
+      cond('RoutesReady', 'True'),
+    ],
     traffic: [
       { tag: 'v1', revisionName: 'stock-v1', percent: 40, latestRevision: false, url: 'http://v1-stock.default.example.com' },
       { tag: 'v2', revisionName: 'stock-v2', percent: 30, latestRevision: false, url: 'http://v2-stock.default.example.com' },
@@ -90,15 +101,32 @@ const rev = (n: number, ready: 'True' | 'False' = 'True'): Revision => ({
     name: `stock-v${n}`,
     namespace: 'default',
     creationTimestamp: ago(600 - n * 100),
-    labels: { 'serving.knative.dev/service': 'stock', 'serving.knative.dev/configuration': 'stock', 'serving.knative.dev/configurationGeneration': String(n) },
+    labels: {
+      'serving.knative.dev/service': 'stock',
+      'serving.knative.dev/configuration': 'stock',
+      'serving.knative.dev/configurationGeneration': String(n),
+    },
     annotations: { 'autoscaling.knative.dev/min-scale': '1' },
   },
   spec: {
     containerConcurrency: 10,
     timeoutSeconds: 300,
-    containers: [{ image: 'rest-api-go:v1', env: [{ name: 'RESOURCE', value: `v${n}` }, { name: 'B', value: 'x y' }], ports: [{ containerPort: 8080 }] }],
+    containers: [
+      {
+        image: 'rest-api-go:v1',
+        env: [
+          { name: 'RESOURCE', value: `v${n}` },
+          { name: 'B', value: 'x y' },
+        ],
+        ports: [{ containerPort: 8080 }],
+      },
+    ],
   },
-  status: { actualReplicas: 1, desiredReplicas: 1, conditions: [cond('Ready', ready), cond('Active', 'True'), cond('ContainerHealthy', ready)] },
+  status: {
+    actualReplicas: 1,
+    desiredReplicas: 1,
+    conditions: [cond('Ready', ready), cond('Active', 'True'), cond('ContainerHealthy', ready)],
+  },
 });
 
 test('service list rows: kn columns', () => {
@@ -146,13 +174,22 @@ test('describe revision shows image, env, concurrency, scale, replicas, traffic 
   assert.match(out, /^Replicas:\s+1 actual \/ 1 desired$/m);
   assert.match(out, /^Traffic:\s+40% \(tags: v1\)$/m);
   assert.match(out, /^Service:\s+stock$/m);
-  const cmd = describeRevision({ ...rev(2), spec: { containers: [{ command: ['/usr/bin/node', 'a b.js'], args: ['--x'] }] } }, undefined, NOW);
+  const cmd = describeRevision(
+    { ...rev(2), spec: { containers: [{ command: ['/usr/bin/node', 'a b.js'], args: ['--x'] }] } },
+    undefined,
+    NOW,
+  );
   assert.match(cmd, /^Command:\s+\/usr\/bin\/node "a b.js"$/m);
   assert.match(cmd, /^Args:\s+--x$/m);
 });
 
 test('describe route lists its traffic targets', () => {
-  const route: Route = { apiVersion: 'serving.knative.dev/v1', kind: 'Route', metadata: { name: 'stock', namespace: 'default' }, status: { url: 'http://stock.default.example.com', traffic: service.status!.traffic } };
+  const route: Route = {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Route',
+    metadata: { name: 'stock', namespace: 'default' },
+    status: { url: 'http://stock.default.example.com', traffic: service.status!.traffic },
+  };
   const out = describeRoute(route, NOW);
   assert.match(out, /^ {2}40%\s+stock-v1\s+v1\s+http:\/\/v1-stock\.default\.example\.com$/m);
   assert.match(out, /^ {2}30%\s+@latest \(stock-v3\)\s+latest/m);

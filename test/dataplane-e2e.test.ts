@@ -21,7 +21,10 @@ test('a revision whose app exits at start gets no traffic, shows why, and latest
     assert.equal(r.code, 0, r.stderr);
   };
   await apply(service('exits', 'good', { RESOURCE: 'good' }));
-  await waitFor('good ready', async () => (await gatewayGet(s.gatewayPort, 'exits.default.example.com')).body === 'Welcome to the good app! \n');
+  await waitFor(
+    'good ready',
+    async () => (await gatewayGet(s.gatewayPort, 'exits.default.example.com')).body === 'Welcome to the good app! \n',
+  );
 
   await apply(service('exits', 'bad', { RESOURCE: 'bad', EXIT_AT_START: '7' }, [{ tag: 'latest', latestRevision: true, percent: 100 }]));
   const bad = await waitFor('bad revision failed', async () => {
@@ -92,7 +95,12 @@ test('shifting traffic from v1 to v2 under concurrent load completes every reque
   const workers = Array.from({ length: 16 }, worker);
   // Walk the split from v1 to v2 while the load runs.
   for (const p of [90, 70, 50, 30, 10, 0]) {
-    await apply(service('shift', 'v2', { RESOURCE: 'v2' }, [{ revisionName: 'shift-v1', percent: p }, { revisionName: 'shift-v2', percent: 100 - p }]));
+    await apply(
+      service('shift', 'v2', { RESOURCE: 'v2' }, [
+        { revisionName: 'shift-v1', percent: p },
+        { revisionName: 'shift-v2', percent: 100 - p },
+      ]),
+    );
   }
   await waitFor('all traffic on v2', async () => {
     const r = await gatewayGet(s.gatewayPort, host, '/', agent);

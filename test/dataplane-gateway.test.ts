@@ -98,7 +98,14 @@ function request(
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers: { host, ...opts.headers }, agent: opts.agent },
+      {
+        host: '127.0.0.1',
+        port,
+        path: opts.path ?? '/',
+        method: opts.method ?? 'GET',
+        headers: { host, ...opts.headers },
+        agent: opts.agent,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -111,7 +118,12 @@ function request(
   });
 }
 
-function rev(key: string, endpoints: Backend[] | { id: string; host: string; port: number }[], cc = 0, timeoutSeconds = 30): RevisionBackend {
+function rev(
+  key: string,
+  endpoints: Backend[] | { id: string; host: string; port: number }[],
+  cc = 0,
+  timeoutSeconds = 30,
+): RevisionBackend {
   return {
     key,
     endpoints: endpoints.map((e) => ('endpoint' in e ? e.endpoint() : e)),
@@ -121,7 +133,14 @@ function rev(key: string, endpoints: Backend[] | { id: string; host: string; por
 }
 
 /** Runs `total` requests with `parallel` keep-alive clients; returns the replies in completion order. */
-async function load(port: number, host: string, total: number, parallel: number, path = '/', onEach?: (i: number) => void): Promise<Reply[]> {
+async function load(
+  port: number,
+  host: string,
+  total: number,
+  parallel: number,
+  path = '/',
+  onEach?: (i: number) => void,
+): Promise<Reply[]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: parallel });
   const out: Reply[] = [];
   let next = 0;
@@ -179,7 +198,15 @@ test('weighted split over 2000 requests: 50/50 then 40/30/30 within a point', as
   for (const be of [a, b, c]) gw.setRevision(rev(`default/svc-${be.name}`, [be]));
   const host = 'svc.default.example.com';
 
-  gw.setRoutes([{ host, targets: [{ revisionKey: 'default/svc-A', percent: 50 }, { revisionKey: 'default/svc-B', percent: 50 }] }]);
+  gw.setRoutes([
+    {
+      host,
+      targets: [
+        { revisionKey: 'default/svc-A', percent: 50 },
+        { revisionKey: 'default/svc-B', percent: 50 },
+      ],
+    },
+  ]);
   let counts = countBodies(await load(port, host, 2000, 20));
   assert.ok(Math.abs(counts['200 A'] / 20 - 50) <= 1 && Math.abs(counts['200 B'] / 20 - 50) <= 1, JSON.stringify(counts));
 
@@ -207,7 +234,13 @@ test('a tag host reaches only its revision', async (t) => {
   gw.setRevision(rev('default/stock-v1', [a]));
   gw.setRevision(rev('default/stock-v2', [b]));
   gw.setRoutes([
-    { host: 'stock.default.example.com', targets: [{ revisionKey: 'default/stock-v1', percent: 50 }, { revisionKey: 'default/stock-v2', percent: 50 }] },
+    {
+      host: 'stock.default.example.com',
+      targets: [
+        { revisionKey: 'default/stock-v1', percent: 50 },
+        { revisionKey: 'default/stock-v2', percent: 50 },
+      ],
+    },
     { host: 'v2-stock.default.example.com', targets: [{ revisionKey: 'default/stock-v2', percent: 100 }] },
   ]);
   const counts = countBodies(await load(port, 'v2-stock.default.example.com', 100, 5));
@@ -222,7 +255,10 @@ test('traffic changes under 20 parallel clients lose no request', async (t) => {
   const host = 's.default.example.com';
   const tables = [
     [{ revisionKey: 'default/s-1', percent: 100 }],
-    [{ revisionKey: 'default/s-1', percent: 50 }, { revisionKey: 'default/s-2', percent: 50 }],
+    [
+      { revisionKey: 'default/s-1', percent: 50 },
+      { revisionKey: 'default/s-2', percent: 50 },
+    ],
     [{ revisionKey: 'default/s-2', percent: 100 }],
   ];
   let flips = 0;
@@ -373,16 +409,19 @@ test('large request body is streamed through and echoed intact', async (t) => {
   gw.setRoutes([{ host: 'e.default.example.com', targets: [{ revisionKey: 'default/e-1', percent: 100 }] }]);
   const payload = randomBytes(8 * 1024 * 1024);
   const digest = await new Promise<{ len: number; sha: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', headers: { host: 'e.default.example.com' } }, (res) => {
-      const h = createHash('sha256');
-      let len = 0;
-      res.on('data', (c: Buffer) => {
-        len += c.length;
-        h.update(c);
-      });
-      res.on('end', () => resolve({ len, sha: h.digest('hex') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, path: '/echo', method: 'POST', headers: { host: 'e.default.example.com' } },
+      (res) => {
+        const h = createHash('sha256');
+        let len = 0;
+        res.on('data', (c: Buffer) => {
+          len += c.length;
+          h.update(c);
+        });
+        res.on('end', () => resolve({ len, sha: h.digest('hex') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     // Chunked upload in pieces.
     for (let off = 0; off < payload.length; off += 256 * 1024) req.write(payload.subarray(off, off + 256 * 1024));
@@ -508,7 +547,10 @@ test('HEAD, 204 and 304 responses pass through without bodies', async (t) => {
   const server = http.createServer((req, res) => {
     if (req.url === '/204') res.writeHead(204).end();
     else if (req.url === '/304') res.writeHead(304, { etag: '"x"' }).end();
-    else res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '5', 'set-cookie': ['a=1', 'b=2'] }).end(req.method === 'HEAD' ? undefined : 'hello');
+    else
+      res
+        .writeHead(200, { 'content-type': 'text/plain', 'content-length': '5', 'set-cookie': ['a=1', 'b=2'] })
+        .end(req.method === 'HEAD' ? undefined : 'hello');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => {

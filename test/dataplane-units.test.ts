@@ -7,7 +7,10 @@ import { ConcurrencyMeter, formatMetrics, RevisionStats } from '../src/dataplane
 import { RevisionState } from '../src/dataplane/revision.js';
 
 function shares(weights: number[], picks: number): number[] {
-  const s = new Split(weights.map((_, i) => i), weights);
+  const s = new Split(
+    weights.map((_, i) => i),
+    weights,
+  );
   const counts = weights.map(() => 0);
   for (let i = 0; i < picks; i++) counts[s.pick()!]++;
   return counts.map((c) => (100 * c) / picks);
@@ -63,7 +66,13 @@ test('routing table: exact, port alias, normalised fallback; unchanged routes ke
   assert.equal(t.lookup('b.ns.example.com'), undefined);
 
   const routes = [
-    { host: 'x', targets: [{ revisionKey: 'r1', percent: 50 }, { revisionKey: 'r2', percent: 50 }] },
+    {
+      host: 'x',
+      targets: [
+        { revisionKey: 'r1', percent: 50 },
+        { revisionKey: 'r2', percent: 50 },
+      ],
+    },
   ];
   t.replace(routes, (k) => k);
   const r = t.lookup('x')!;
@@ -89,7 +98,10 @@ test('concurrency meter integrates level over time', () => {
 test('revision state: breaker picks least loaded with room, FIFO unlinks from the middle', () => {
   const r = new RevisionState('ns/r', 0);
   r.containerConcurrency = 1;
-  r.setEndpoints([{ id: 'a', host: '127.0.0.1', port: 1 }, { id: 'b', host: '127.0.0.1', port: 2 }]);
+  r.setEndpoints([
+    { id: 'a', host: '127.0.0.1', port: 1 },
+    { id: 'b', host: '127.0.0.1', port: 2 },
+  ]);
   const e1 = r.acquire()!;
   const e2 = r.acquire()!;
   assert.notEqual(e1, e2);

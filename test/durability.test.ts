@@ -13,9 +13,13 @@ import { alive } from './support/process.js';
 import { gatewayGet, kubectl } from './support/sluice.js';
 
 function startServer(dataDir: string): Promise<{ child: ChildProcess; gatewayPort: number }> {
-  const child = spawn(process.execPath, [join(projectRoot, 'bin', 'sluice.js'), 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(projectRoot, 'bin', 'sluice.js'), 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
@@ -25,7 +29,6 @@ function startServer(dataDir: string): Promise<{ child: ChildProcess; gatewayPor
     return m ? { child, gatewayPort: Number(m[1]) } : undefined;
   });
 }
-
 
 test('kill -9 loses no acknowledged write and leaves no orphan instance behind', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-kill-'));
@@ -45,8 +48,13 @@ test('kill -9 loses no acknowledged write and leaves no orphan instance behind',
   const applied = await kubectl(kc, ['apply', '-f', join(projectRoot, 'examples', 'stock-service', 'revision-v1.yaml')]);
   assert.equal(applied.code, 0, applied.stderr);
   const rv = (await kubectl(kc, ['get', 'ksvc', 'stock-service-example', '-o', 'jsonpath={.metadata.resourceVersion}'])).stdout;
-  await waitFor('v1 answers', async () => (await gatewayGet(first.gatewayPort, 'stock-service-example.default.example.com')).status === 200);
-  const appPids = readdirSync(join(dataDir, 'pids')).map((f) => (JSON.parse(readFileSync(join(dataDir, 'pids', f), 'utf8')) as { pid: number }).pid);
+  await waitFor(
+    'v1 answers',
+    async () => (await gatewayGet(first.gatewayPort, 'stock-service-example.default.example.com')).status === 200,
+  );
+  const appPids = readdirSync(join(dataDir, 'pids')).map(
+    (f) => (JSON.parse(readFileSync(join(dataDir, 'pids', f), 'utf8')) as { pid: number }).pid,
+  );
   assert.ok(appPids.length >= 1);
 
   first.child.kill('SIGKILL');
@@ -57,7 +65,10 @@ test('kill -9 loses no acknowledged write and leaves no orphan instance behind',
   const after = await kubectl(kc, ['get', 'ksvc', 'stock-service-example', '-o', 'jsonpath={.metadata.resourceVersion}']);
   assert.equal(after.code, 0, after.stderr);
   assert.ok(Number(after.stdout) >= Number(rv));
-  await waitFor('v1 answers after the restart', async () => (await gatewayGet(second.gatewayPort, 'stock-service-example.default.example.com')).body === 'Welcome to the v1 app! \n');
+  await waitFor(
+    'v1 answers after the restart',
+    async () => (await gatewayGet(second.gatewayPort, 'stock-service-example.default.example.com')).body === 'Welcome to the v1 app! \n',
+  );
   // The instances of the killed server are gone (the new server started its own).
   await waitFor('instances of the killed server gone', () => appPids.every((pid) => !alive(pid)), 5000);
 

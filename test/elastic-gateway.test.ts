@@ -64,16 +64,12 @@ function service(name: string, annotations: Record<string, string>, backend: str
   });
 }
 
-
-
 function ask(s: RunningSluice, host: string, path: string, agent: http.Agent): Promise<Reply> {
   return gatewayGet(s.gatewayPort, host, path, agent).then((r) => {
     assert.equal(r.status, 200, r.body);
     return JSON.parse(r.body) as Reply;
   });
 }
-
-
 
 /** One sample's value from the Prometheus text, or undefined. */
 function sample(text: string, name: string, labels: string): number | undefined {
@@ -112,14 +108,28 @@ test('one request per instance: three requests get three instances at once, each
   assert.equal(st.desiredScale, 3);
 
   // Idle now; an hour is far off, so they stay warm.
-  await waitFor('three warm idle instances', async () => {
-    const x = await paStatus(s, 'eg-v1');
-    return x?.metrics?.warm === 3 && x.metrics.busy === 0;
-  }, 20_000);
+  await waitFor(
+    'three warm idle instances',
+    async () => {
+      const x = await paStatus(s, 'eg-v1');
+      return x?.metrics?.warm === 3 && x.metrics.busy === 0;
+    },
+    20_000,
+  );
   assert.equal(s.runtime.status(key)?.replicas, 3);
 
   // A 2 s idle time: all three have been idle longer than that and are released.
-  const patch = await kubectl(s.kubeconfigPath, ['patch', 'configmap', 'config-autoscaler', '-n', 'knative-serving', '--type', 'merge', '-p', '{"data":{"event-gateway-idle-timeout":"2s"}}']);
+  const patch = await kubectl(s.kubeconfigPath, [
+    'patch',
+    'configmap',
+    'config-autoscaler',
+    '-n',
+    'knative-serving',
+    '--type',
+    'merge',
+    '-p',
+    '{"data":{"event-gateway-idle-timeout":"2s"}}',
+  ]);
   assert.equal(patch.code, 0, patch.stderr);
   await waitFor('released', async () => (await paStatus(s, 'eg-v1'))?.desiredScale === 0 && s.runtime.status(key)?.replicas === 0, 20_000);
   for (const line of rec.lines()) t.diagnostic(line);
@@ -175,6 +185,7 @@ test('max-scale 1: requests held at zero are served one at a time in arrival ord
   // A host that is not the gateway's own address still gets the usual 404.
   assert.equal((await gatewayGet(s.gatewayPort, 'nope.example.com', '/metrics')).status, 404);
   for (const line of rec.lines()) t.diagnostic(line);
-  for (const line of during.split('\n')) if (line.includes('fifo-v1') && /queued|in_flight|oldest/.test(line)) t.diagnostic(`while held: ${line}`);
+  for (const line of during.split('\n'))
+    if (line.includes('fifo-v1') && /queued|in_flight|oldest/.test(line)) t.diagnostic(`while held: ${line}`);
   for (const line of after.split('\n')) if (line.includes('fifo-v1') && /queue_wait/.test(line)) t.diagnostic(`after: ${line}`);
 });

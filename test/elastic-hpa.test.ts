@@ -18,10 +18,6 @@ function service(name: string, annotations: Record<string, string>): string {
   return exampleService(name, { annotations, env: { RESOURCE: name } });
 }
 
-
-
-
-
 /** `clients` loops of GETs on `path` until the returned function is called (it resolves with the count). */
 function load(s: RunningSluice, host: string, clients: number, path: string): () => Promise<number> {
   let stopped = false;
@@ -66,10 +62,14 @@ test('HPA on CPU: burning CPU scales out by ceil(current x utilization / target)
   const host = 'cpu.default.example.com';
   const key = 'default/cpu-v1';
   const decisions = countDecisions(s, key);
-  await waitFor('one instance, CPU measured', async () => {
-    const x = await paStatus(s, 'cpu-v1');
-    return x?.actualScale === 1 && x.mode === 'hpa' && x.metrics?.metric === 'cpu' && typeof x.metrics.value === 'number';
-  }, 20_000);
+  await waitFor(
+    'one instance, CPU measured',
+    async () => {
+      const x = await paStatus(s, 'cpu-v1');
+      return x?.actualScale === 1 && x.mode === 'hpa' && x.metrics?.metric === 'cpu' && typeof x.metrics.value === 'number';
+    },
+    20_000,
+  );
 
   // Two clients burning 250 ms of CPU per request, one request at a time each.
   const stopLoad = load(s, host, 2, '/burn?ms=250');
@@ -77,10 +77,14 @@ test('HPA on CPU: burning CPU scales out by ceil(current x utilization / target)
   t.after(async () => {
     if (!stopped) await stopLoad();
   });
-  const peak = await waitFor('scaled out', async () => {
-    const d = (await paStatus(s, 'cpu-v1'))?.desiredScale;
-    return d > 1 && s.runtime.status(key)?.readyReplicas === d ? d : undefined;
-  }, 30_000);
+  const peak = await waitFor(
+    'scaled out',
+    async () => {
+      const d = (await paStatus(s, 'cpu-v1'))?.desiredScale;
+      return d > 1 && s.runtime.status(key)?.readyReplicas === d ? d : undefined;
+    },
+    30_000,
+  );
   // A few more decisions under load (the count may go on up to max-scale), then the load stops.
   const seenUnderLoad = decisions();
   await waitFor('three more decisions under load', () => decisions() >= seenUnderLoad + 3, 20_000);
@@ -102,16 +106,24 @@ test('HPA on CPU: burning CPU scales out by ceil(current x utilization / target)
   assert.ok(expected.includes(first.desired), `desired ${first.desired} = min(4, ceil(1 x ${ratio}))`);
 
   // No load: the HPA now proposes one instance but keeps the peak for the stabilization window.
-  const held = await waitFor('the scale-down held by the stabilization window', async () => {
-    const x = await paStatus(s, 'cpu-v1');
-    return x?.reason === 'stabilized' && Number(x.metrics?.value) < 36 ? x : undefined;
-  }, 20_000);
+  const held = await waitFor(
+    'the scale-down held by the stabilization window',
+    async () => {
+      const x = await paStatus(s, 'cpu-v1');
+      return x?.reason === 'stabilized' && Number(x.metrics?.value) < 36 ? x : undefined;
+    },
+    20_000,
+  );
   assert.ok(held.desiredScale >= peak, `held at ${held.desiredScale}`);
   assert.equal(s.runtime.status(key)?.replicas, held.desiredScale);
 
   // Past the window (on the autoscaler's clock): one instance.
   offset += 30_000;
-  await waitFor('one instance after the window', async () => (await paStatus(s, 'cpu-v1'))?.desiredScale === 1 && s.runtime.status(key)?.replicas === 1, 20_000);
+  await waitFor(
+    'one instance after the window',
+    async () => (await paStatus(s, 'cpu-v1'))?.desiredScale === 1 && s.runtime.status(key)?.replicas === 1,
+    20_000,
+  );
 
   // Idle for an hour on the autoscaler's clock: the HPA class still keeps one instance.
   offset += 3_600_000;
@@ -119,7 +131,10 @@ test('HPA on CPU: burning CPU scales out by ceil(current x utilization / target)
   await waitFor('three more decisions', () => decisions() >= seen + 3, 20_000);
   assert.equal((await paStatus(s, 'cpu-v1'))?.desiredScale, 1);
   assert.equal(s.runtime.status(key)?.replicas, 1);
-  assert.ok(rec.points.every((p) => p.desired >= 1), 'never zero');
+  assert.ok(
+    rec.points.every((p) => p.desired >= 1),
+    'never zero',
+  );
   for (const line of rec.lines()) t.diagnostic(line);
 });
 
@@ -130,10 +145,14 @@ test('HPA on memory: resident MiB per instance against the target, capped by max
   // A Node process holds some 40 MiB: a 10 MiB target asks for more instances than max-scale allows.
   await applyDoc(s, service('mem', { [A + 'class']: HPA, [A + 'metric']: 'memory', [A + 'target']: '10', [A + 'max-scale']: '3' }));
   const key = 'default/mem-v1';
-  const st = await waitFor('three instances on memory', async () => {
-    const x = await paStatus(s, 'mem-v1');
-    return x?.desiredScale === 3 && x.actualScale === 3 ? x : undefined;
-  }, 20_000);
+  const st = await waitFor(
+    'three instances on memory',
+    async () => {
+      const x = await paStatus(s, 'mem-v1');
+      return x?.desiredScale === 3 && x.actualScale === 3 ? x : undefined;
+    },
+    20_000,
+  );
   assert.equal(st.mode, 'hpa');
   assert.equal(st.metrics.metric, 'memory');
   assert.equal(st.metrics.target, 10);

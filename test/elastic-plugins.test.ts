@@ -22,13 +22,10 @@ function service(name: string, annotations: Record<string, string>, containerCon
   return exampleService(name, { annotations, containerConcurrency, env: { RESOURCE: name } });
 }
 
-
 /**
  * Every change of one PodAutoscaler's status, as lines with seconds since the start, for the test's
  * diagnostics (docs/autoscaling.md quotes a run).
  */
-
-
 
 test('queue-depth plugin (loaded by path): ceil((queued + in flight) / per-instance) real instances, then back to zero', async (t) => {
   const s = await startTestSluice(t, { pluginPaths: [QUEUE_DEPTH] });
@@ -41,24 +38,38 @@ test('queue-depth plugin (loaded by path): ceil((queued + in flight) / per-insta
   const host = 'qd.default.example.com';
   const key = 'default/qd-v1';
   // No load: the plugin says 0 and the revision rests at zero.
-  await waitFor('at zero with no load', async () => s.runtime.status(key)?.replicas === 0 && (await paStatus(s, 'qd-v1'))?.desiredScale === 0, 20_000);
+  await waitFor(
+    'at zero with no load',
+    async () => s.runtime.status(key)?.replicas === 0 && (await paStatus(s, 'qd-v1'))?.desiredScale === 0,
+    20_000,
+  );
 
   // Six requests of 3 s, two per instance: ceil(6 / 2) = 3 instances, never more.
   const peak = peakWatcher(s, key);
   const agent = new http.Agent({ keepAlive: false, maxSockets: 6 });
   t.after(() => agent.destroy());
-  const requests = Promise.all(Array.from({ length: 6 }, () => gatewayGet(s.gatewayPort, host, '/?sleep=3000', agent).then((r) => r.status)));
-  const st = await waitFor('three instances for six requests', async () => {
-    const x = await paStatus(s, 'qd-v1');
-    return x?.desiredScale === 3 && s.runtime.status(key)?.readyReplicas === 3 ? x : undefined;
-  }, 20_000);
+  const requests = Promise.all(
+    Array.from({ length: 6 }, () => gatewayGet(s.gatewayPort, host, '/?sleep=3000', agent).then((r) => r.status)),
+  );
+  const st = await waitFor(
+    'three instances for six requests',
+    async () => {
+      const x = await paStatus(s, 'qd-v1');
+      return x?.desiredScale === 3 && s.runtime.status(key)?.readyReplicas === 3 ? x : undefined;
+    },
+    20_000,
+  );
   assert.equal(st.mode, 'plugin');
   assert.equal(st.metrics.plugin, 'queue-depth');
   assert.deepEqual(await requests, Array(6).fill(200));
   assert.equal(await peak.stop(), 3, 'never more than ceil(6 / 2) instances');
 
   // The queue is empty again: back to zero.
-  await waitFor('back to zero', async () => s.runtime.status(key)?.replicas === 0 && (await paStatus(s, 'qd-v1'))?.desiredScale === 0, 20_000);
+  await waitFor(
+    'back to zero',
+    async () => s.runtime.status(key)?.replicas === 0 && (await paStatus(s, 'qd-v1'))?.desiredScale === 0,
+    20_000,
+  );
   for (const line of timeline()) t.diagnostic(line);
 });
 
@@ -95,36 +106,51 @@ test('http-value plugin (examples/plugins, loaded by path): the endpoint sets th
   );
   const key = 'default/backlog-v1';
   // 25 waiting items, 10 per instance: ceil(2.5) = 3.
-  const st = await waitFor('three instances', async () => {
-    const x = await paStatus(s, 'backlog-v1');
-    return x?.desiredScale === 3 && x.actualScale === 3 && s.runtime.status(key)?.readyReplicas === 3 ? x : undefined;
-  }, 20_000);
+  const st = await waitFor(
+    'three instances',
+    async () => {
+      const x = await paStatus(s, 'backlog-v1');
+      return x?.desiredScale === 3 && x.actualScale === 3 && s.runtime.status(key)?.readyReplicas === 3 ? x : undefined;
+    },
+    20_000,
+  );
   assert.equal(st.mode, 'plugin');
   assert.equal(st.metrics.plugin, 'http-value');
   assert.equal(st.error, undefined);
 
   const faults: Array<[Answer, RegExp]> = [
-    [{ status: 500, body: 'backlog store down' }, /plugin "http-value" failed in collect: GET http:\/\/127\.0\.0\.1:\d+\/backlog answered 500: backlog store down/],
+    [
+      { status: 500, body: 'backlog store down' },
+      /plugin "http-value" failed in collect: GET http:\/\/127\.0\.0\.1:\d+\/backlog answered 500: backlog store down/,
+    ],
     [{ status: 200, body: 'lots' }, /plugin "http-value" failed in collect: expected a number, got "lots"/],
     [{ status: 200, body: '-20' }, /plugin "http-value" returned a negative count \(-2\)/],
     ['hang', /plugin "http-value" did not answer within 500 ms/],
   ];
   for (const [a, message] of faults) {
     answer = a;
-    const bad = await waitFor(`error ${message}`, async () => {
-      const x = await paStatus(s, 'backlog-v1');
-      return x?.error && message.test(x.error) ? x : undefined;
-    }, 15_000);
+    const bad = await waitFor(
+      `error ${message}`,
+      async () => {
+        const x = await paStatus(s, 'backlog-v1');
+        return x?.error && message.test(x.error) ? x : undefined;
+      },
+      15_000,
+    );
     assert.equal(bad.desiredScale, 3, `the scale is kept: ${bad.error}`);
     assert.equal(s.runtime.status(key)?.replicas, 3);
   }
 
   // The endpoint recovers: 5 items need one instance; the error goes away.
   answer = { status: 200, body: '{"value": 5}' };
-  const ok = await waitFor('one instance, no error', async () => {
-    const x = await paStatus(s, 'backlog-v1');
-    return x?.desiredScale === 1 && !x.error ? x : undefined;
-  }, 15_000);
+  const ok = await waitFor(
+    'one instance, no error',
+    async () => {
+      const x = await paStatus(s, 'backlog-v1');
+      return x?.desiredScale === 1 && !x.error ? x : undefined;
+    },
+    15_000,
+  );
   assert.equal(ok.mode, 'plugin');
   await waitFor('one instance left', () => s.runtime.status(key)?.replicas === 1, 20_000);
   for (const line of timeline()) t.diagnostic(line);
@@ -157,7 +183,11 @@ test('faulty plugins (throw in decide, hang, NaN, a string) are contained: the c
   const s = await startTestSluice(t, { pluginPaths: [join(dir, 'moody.mjs')], autoscalerConfig: { 'plugin-timeout': '500ms' } });
   await applyDoc(s, service('moody', { 'autoscaling.knative.dev/class': PLUGIN_CLASS, 'sluice.dev/scaling-plugin': 'moody' }));
   const key = 'default/moody-v1';
-  await waitFor('two instances', async () => (await paStatus(s, 'moody-v1'))?.desiredScale === 2 && s.runtime.status(key)?.readyReplicas === 2, 20_000);
+  await waitFor(
+    'two instances',
+    async () => (await paStatus(s, 'moody-v1'))?.desiredScale === 2 && s.runtime.status(key)?.readyReplicas === 2,
+    20_000,
+  );
 
   const faults: Array<[string, RegExp]> = [
     ['throw', /plugin "moody" failed in decide: metrics backend unreachable/],
@@ -167,19 +197,27 @@ test('faulty plugins (throw in decide, hang, NaN, a string) are contained: the c
   ];
   for (const [mode, message] of faults) {
     g.moodyPluginMode = mode;
-    const bad = await waitFor(`error for ${mode}`, async () => {
-      const x = await paStatus(s, 'moody-v1');
-      return x?.error && message.test(x.error) ? x : undefined;
-    }, 15_000);
+    const bad = await waitFor(
+      `error for ${mode}`,
+      async () => {
+        const x = await paStatus(s, 'moody-v1');
+        return x?.error && message.test(x.error) ? x : undefined;
+      },
+      15_000,
+    );
     assert.equal(bad.desiredScale, 2, `${mode}: the scale is kept`);
     assert.equal(bad.mode, 'plugin');
     assert.equal(s.runtime.status(key)?.replicas, 2);
   }
   g.moodyPluginMode = 'one';
-  await waitFor('recovered: one instance, no error', async () => {
-    const x = await paStatus(s, 'moody-v1');
-    return x?.desiredScale === 1 && !x.error && s.runtime.status(key)?.replicas === 1;
-  }, 15_000);
+  await waitFor(
+    'recovered: one instance, no error',
+    async () => {
+      const x = await paStatus(s, 'moody-v1');
+      return x?.desiredScale === 1 && !x.error && s.runtime.status(key)?.replicas === 1;
+    },
+    15_000,
+  );
 });
 
 test('a plugin path that cannot be loaded stops the start with the reason', async (t) => {
@@ -187,7 +225,13 @@ test('a plugin path that cannot be loaded stops the start with the reason', asyn
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'shapeless.mjs'), `export default { name: 'Bad Name' };\n`);
   await assert.rejects(
-    startSluice({ dataDir: join(dir, 'data'), apiPort: 0, gatewayPort: 0, quiet: true, pluginPaths: [join(dir, 'missing.js'), join(dir, 'shapeless.mjs')] }),
+    startSluice({
+      dataDir: join(dir, 'data'),
+      apiPort: 0,
+      gatewayPort: 0,
+      quiet: true,
+      pluginPaths: [join(dir, 'missing.js'), join(dir, 'shapeless.mjs')],
+    }),
     (e: Error) => {
       assert.match(e.message, /cannot load scaling plugins:/);
       assert.match(e.message, /missing\.js: no such file/);

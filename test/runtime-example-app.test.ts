@@ -11,7 +11,6 @@ import { httpGet } from './support/http.js';
 
 const server = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../examples/rest-api/server.js');
 
-
 interface App {
   child: ChildProcess;
   port: number;
@@ -22,11 +21,16 @@ interface App {
 async function startApp(t: TestContext, env: Record<string, string>): Promise<App> {
   const port = await allocatePort('127.0.0.1');
   t.after(() => releasePort(port));
-  const child = spawn(process.execPath, [server], { env: { PATH: process.env.PATH, PORT: String(port), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [server], {
+    env: { PATH: process.env.PATH, PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -72,7 +76,10 @@ test('defaults RESOURCE and says when no price upstream is configured', async (t
   });
   assert.equal((await httpGet(app.port, '/%E0%A4%A')).status, 400, 'a malformed path is a 400, not a crash');
   const v2 = await startReady(t, { RESOURCE: 'v2' });
-  assert.deepEqual(await httpGet(v2.port, '/v2/IBM'), { status: 503, body: 'v2: no price upstream configured (set STOCK_PRICE_UPSTREAM)\n' });
+  assert.deepEqual(await httpGet(v2.port, '/v2/IBM'), {
+    status: 503,
+    body: 'v2: no price upstream configured (set STOCK_PRICE_UPSTREAM)\n',
+  });
 });
 
 test('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {

@@ -26,7 +26,9 @@ test('the walkthrough image maps to the Node rest-api example', () => {
 });
 
 test('command and args combine with a mapping the way Kubernetes combines them with an image', () => {
-  const m: ImageMapping[] = [{ image: 'example.com/app:v1', command: ['/bin/app'], args: ['--default'], env: { A: '1' }, workingDir: '/srv' }];
+  const m: ImageMapping[] = [
+    { image: 'example.com/app:v1', command: ['/bin/app'], args: ['--default'], env: { A: '1' }, workingDir: '/srv' },
+  ];
   const neither = resolveCommand({ image: 'example.com/app:v1' }, m);
   assert.ok(!isResolveError(neither));
   assert.deepEqual(neither.command, ['/bin/app', '--default']);

@@ -15,10 +15,14 @@ import { httpGet } from './support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-
 function makeRuntime(t: TestContext, gracePeriodMs = 3000): { rt: LocalRuntime; dataDir: string } {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-rt-'));
-  const rt = new LocalRuntime({ dataDir, imageMappings: defaultImageMappings(projectRoot), gracePeriodMs, backoff: { initialMs: 50, maxMs: 400 } });
+  const rt = new LocalRuntime({
+    dataDir,
+    imageMappings: defaultImageMappings(projectRoot),
+    gracePeriodMs,
+    backoff: { initialMs: 50, maxMs: 400 },
+  });
   t.after(async () => {
     await rt.shutdown();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -51,7 +55,6 @@ async function collectLogs(rt: LocalRuntime, key: string, tailLines?: number): P
   return lines;
 }
 
-
 test('scale 1 -> 3 -> 1: the newest go, each is unrouted and drained before SIGTERM', async (t) => {
   const { rt } = makeRuntime(t);
   const key = 'default/scale';
@@ -67,7 +70,12 @@ test('scale 1 -> 3 -> 1: the newest go, each is unrouted and drained before SIGT
     events.push(`drain:${id}`);
     const inst = rt.status(k)!.instances.find((i) => i.id === id)!;
     const log = await collectLogs(rt, k);
-    drained.push({ id, alive: alive(inst.pid!), ready: inst.ready, sawSigterm: log.some((l) => l.includes(`[${id}]`) && l.includes('SIGTERM')) });
+    drained.push({
+      id,
+      alive: alive(inst.pid!),
+      ready: inst.ready,
+      sawSigterm: log.some((l) => l.includes(`[${id}]`) && l.includes('SIGTERM')),
+    });
   });
 
   rt.apply(spec('scale', 1));
@@ -124,7 +132,11 @@ test('SIGKILL after the grace period when the app ignores SIGTERM', async (t) =>
   rt.apply(
     spec('stubborn', 1, {
       image: undefined,
-      command: [process.execPath, '-e', "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); require('http').createServer((q, s) => s.end('ok')).listen(+process.env.PORT, process.env.HOST)"],
+      command: [
+        process.execPath,
+        '-e',
+        "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); require('http').createServer((q, s) => s.end('ok')).listen(+process.env.PORT, process.env.HOST)",
+      ],
     }),
   );
   const inst = (await waitFor('ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
@@ -167,7 +179,10 @@ test('logs: tail, follow across instances with id prefixes, stop following', asy
 
   const tail = await collectLogs(rt, key, 1);
   assert.deepEqual(tail, [`[${inst.id}] GET /f`, `[${second.id}] GET /e`], 'tail applies per instance, prefixed when several');
-  await assert.rejects(rt.logs('default/nope', {}, () => {}), /no workload "default\/nope"/);
+  await assert.rejects(
+    rt.logs('default/nope', {}, () => {}),
+    /no workload "default\/nope"/,
+  );
 });
 
 test('remove stops the instances (draining them) and forgets the workload', async (t) => {
@@ -213,7 +228,10 @@ test('a crash next to a ready replica is not a workload failure', async (t) => {
   const seen: WorkloadStatus[] = [];
   rt.onChange((k) => k === key && seen.push(rt.status(k)!));
   await httpGet(victim.port, '/crash');
-  await waitFor('restarted', () => rt.status(key)?.readyReplicas === 2 && rt.status(key)!.instances.find((i) => i.id === victim.id)!.restarts === 1);
+  await waitFor(
+    'restarted',
+    () => rt.status(key)?.readyReplicas === 2 && rt.status(key)!.instances.find((i) => i.id === victim.id)!.restarts === 1,
+  );
   const during = seen.filter((s) => s.instances.find((i) => i.id === victim.id)?.phase === 'backoff');
   assert.ok(during.length > 0, 'went through back-off');
   for (const s of during) {

@@ -16,7 +16,10 @@ import { LocalRuntime } from '../src/runtime/local/index.js';
 
 test('back-off doubles up to the cap and resets after a long enough ready spell', () => {
   const o = { initialMs: 1000, maxMs: 8000, resetAfterMs: 60_000 };
-  assert.deepEqual([1, 2, 3, 4, 5, 50].map((n) => backoffDelay(n, o)), [1000, 2000, 4000, 8000, 8000, 8000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 50].map((n) => backoffDelay(n, o)),
+    [1000, 2000, 4000, 8000, 8000, 8000],
+  );
   assert.equal(backoffDelay(10_000, DEFAULT_BACKOFF), 60_000);
   assert.equal(nextStreak(3, undefined, 100_000, o), 4, 'never ready: the streak grows');
   assert.equal(nextStreak(3, 90_000, 100_000, o), 4, 'ready only 10 s: the streak grows');
@@ -26,7 +29,13 @@ test('back-off doubles up to the cap and resets after a long enough ready spell'
 test('crash reports say what happened and show the last log lines', () => {
   assert.deepEqual(describeExit(1, null), { exitCode: 1, cause: 'container exited with code 1' });
   assert.equal(describeExit(null, 'SIGKILL').exitCode, 137);
-  const first = crashFailure({ cause: 'container exited with code 7', firstReason: 'ExitCode7', streak: 1, delayMs: 1000, lastLines: ['boom'] });
+  const first = crashFailure({
+    cause: 'container exited with code 7',
+    firstReason: 'ExitCode7',
+    streak: 1,
+    delayMs: 1000,
+    lastLines: ['boom'],
+  });
   assert.equal(first.reason, 'ExitCode7');
   assert.match(first.message, /exited with code 7; restarting in 1s\nlast log lines:\nboom/);
   const loop = crashFailure({ cause: 'container exited with code 7', firstReason: 'ExitCode7', streak: 3, delayMs: 4000, lastLines: [] });
@@ -64,7 +73,11 @@ test('probes default like Knative and Kubernetes, and map ports to the instance 
   assert.equal(dflt.periodMs, 10_000);
   assert.equal(dflt.failureThreshold, 3);
 
-  const http = normalizeProbe({ httpGet: { path: 'healthz', port: 8080 }, periodSeconds: 3, timeoutSeconds: 2 }, [{ containerPort: 8080 }], 'r');
+  const http = normalizeProbe(
+    { httpGet: { path: 'healthz', port: 8080 }, periodSeconds: 3, timeoutSeconds: 2 },
+    [{ containerPort: 8080 }],
+    'r',
+  );
   assert.ok(!('error' in http) && http.action.kind === 'http');
   assert.equal(http.action.path, '/healthz');
   assert.equal(http.action.port, 'instance');
@@ -89,8 +102,14 @@ test('scale-down stops not-ready instances first, then the newest', () => {
     { id: 'c', ready: false, createdAt: 2 },
     { id: 'd', ready: true, createdAt: 4 },
   ];
-  assert.deepEqual(pickVictims(list, 2).map((i) => i.id), ['c', 'd']);
-  assert.deepEqual(pickVictims(list, 3).map((i) => i.id), ['c', 'd', 'b']);
+  assert.deepEqual(
+    pickVictims(list, 2).map((i) => i.id),
+    ['c', 'd'],
+  );
+  assert.deepEqual(
+    pickVictims(list, 3).map((i) => i.id),
+    ['c', 'd', 'b'],
+  );
   assert.deepEqual(pickVictims(list, 0), []);
 });
 
@@ -164,7 +183,10 @@ test('a new runtime kills processes a killed Sluice left behind, and nothing els
 
   const rt = new LocalRuntime({ dataDir, imageMappings: [] });
   t.after(() => rt.shutdown());
-  assert.deepEqual(rt.leftoversKilled.map((r) => r.instanceId), ['rev-aaaaa']);
+  assert.deepEqual(
+    rt.leftoversKilled.map((r) => r.instanceId),
+    ['rev-aaaaa'],
+  );
   assert.equal(await exited, 'SIGKILL');
   assert.deepEqual(fs.readdirSync(path.join(dataDir, 'pids')), [], 'records are cleared');
 });

@@ -16,7 +16,6 @@ import { httpGet } from './support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-
 function makeRuntime(t: TestContext, opts: Partial<LocalRuntimeOptions> = {}): LocalRuntime {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-rt-'));
   const rt = new LocalRuntime({
@@ -45,11 +44,12 @@ function spec(revision: string, replicas: number, container: Partial<Container> 
   };
 }
 
-const readyStatus = (rt: LocalRuntime, key: string, n = 1) => () => {
-  const s = rt.status(key);
-  return s && s.readyReplicas === n ? s : undefined;
-};
-
+const readyStatus =
+  (rt: LocalRuntime, key: string, n = 1) =>
+  () => {
+    const s = rt.status(key);
+    return s && s.readyReplicas === n ? s : undefined;
+  };
 
 test('runs the walkthrough image as a local process: ready, PORT, K_* env, readyAt', async (t) => {
   const rt = makeRuntime(t);
@@ -67,7 +67,14 @@ test('runs the walkthrough image as a local process: ready, PORT, K_* env, ready
   assert.deepEqual(await httpGet(inst.port, '/'), { status: 200, body: 'Welcome to the v1 app! \n' });
 
   const env = fs.readFileSync(`/proc/${inst.pid}/environ`, 'utf8').split('\0');
-  for (const want of [`PORT=${inst.port}`, 'HOST=127.0.0.1', 'K_REVISION=stock-service-example-v1', 'K_SERVICE=stock-service-example', 'K_CONFIGURATION=stock-service-example', 'RESOURCE=v1']) {
+  for (const want of [
+    `PORT=${inst.port}`,
+    'HOST=127.0.0.1',
+    'K_REVISION=stock-service-example-v1',
+    'K_SERVICE=stock-service-example',
+    'K_CONFIGURATION=stock-service-example',
+    'RESOURCE=v1',
+  ]) {
     assert.ok(env.includes(want), `env has ${want}`);
   }
   const usage = await rt.usage('default/stock-service-example-v1');
@@ -126,7 +133,10 @@ test('an app that exits at start never becomes ready and says why', async (t) =>
   });
   assert.match(s.failure!.message, /exited with code 7/);
   assert.match(s.failure!.message, /EXIT_AT_START is set, exiting with code 7/);
-  assert.ok(seen.some((st) => st.failure?.reason === 'ExitCode7'), 'the first crash reports its exit code as the reason');
+  assert.ok(
+    seen.some((st) => st.failure?.reason === 'ExitCode7'),
+    'the first crash reports its exit code as the reason',
+  );
   assert.ok(seen.some((st) => st.instances[0]?.phase === 'backoff'));
   assert.ok(seen.every((st) => st.readyReplicas === 0 && st.instances.every((i) => !i.ready && i.readyAt === undefined)));
   assert.ok(s.instances[0].restarts >= 1);
@@ -173,8 +183,16 @@ test('unmapped images and unsupported env are reported, with no process started'
   assert.match(s.failure!.message, /gcr\.io\/knative-samples\/helloworld-go/);
   assert.deepEqual(s.instances, []);
   // Mapping the image (here: giving a command) fixes it.
-  rt.apply(spec('unmapped', 1, { image: 'gcr.io/knative-samples/helloworld-go', command: [process.execPath, fileURLToPath(new URL('../examples/rest-api/server.js', import.meta.url))] }));
-  const fixed = await waitFor('ready once runnable', () => rt.status('default/unmapped')?.readyReplicas === 1 && rt.status('default/unmapped'));
+  rt.apply(
+    spec('unmapped', 1, {
+      image: 'gcr.io/knative-samples/helloworld-go',
+      command: [process.execPath, fileURLToPath(new URL('../examples/rest-api/server.js', import.meta.url))],
+    }),
+  );
+  const fixed = await waitFor(
+    'ready once runnable',
+    () => rt.status('default/unmapped')?.readyReplicas === 1 && rt.status('default/unmapped'),
+  );
   assert.equal(fixed.failure, undefined);
   rt.apply(spec('secret', 1, { env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }));
   assert.equal(rt.status('default/secret')!.failure?.reason, 'CreateContainerConfigError');

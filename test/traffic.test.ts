@@ -46,7 +46,11 @@ test('latestRevision follows the latest ready revision; tags get their own hosts
 
 test('a missing revision is reported, not silently dropped', () => {
   const { problem } = resolveTraffic([{ revisionName: 'stock-v9', percent: 100 }], lookups({}));
-  assert.deepEqual(problem, { status: 'False', reason: 'RevisionMissing', message: 'Revision "stock-v9" referenced in traffic not found.' });
+  assert.deepEqual(problem, {
+    status: 'False',
+    reason: 'RevisionMissing',
+    message: 'Revision "stock-v9" referenced in traffic not found.',
+  });
   const none = resolveTraffic([{ configurationName: 'stock', latestRevision: true, percent: 100 }], lookups({}));
   assert.equal(none.problem?.message, 'Configuration "stock" does not have any ready Revision.');
 });

@@ -43,12 +43,28 @@ test('defaults: timeout, concurrency, container name, TCP readiness probe, 100% 
 
 test('traffic validation uses Knative messages', () => {
   assert.equal(
-    messageOf(() => admit(ksvc, service([{ revisionName: 'stock-v1', percent: 50 }, { latestRevision: true, percent: 40 }]), undefined)),
+    messageOf(() =>
+      admit(
+        ksvc,
+        service([
+          { revisionName: 'stock-v1', percent: 50 },
+          { latestRevision: true, percent: 40 },
+        ]),
+        undefined,
+      ),
+    ),
     'Traffic targets sum to 90, want 100: spec.traffic',
   );
   assert.equal(
     messageOf(() =>
-      admit(ksvc, service([{ tag: 'a', revisionName: 'stock-v1', percent: 50 }, { tag: 'a', latestRevision: true, percent: 50 }]), undefined),
+      admit(
+        ksvc,
+        service([
+          { tag: 'a', revisionName: 'stock-v1', percent: 50 },
+          { tag: 'a', latestRevision: true, percent: 50 },
+        ]),
+        undefined,
+      ),
     ),
     'Multiple definitions for "a": spec.traffic[0].tag, spec.traffic[1].tag',
   );
@@ -61,11 +77,26 @@ test('traffic validation uses Knative messages', () => {
     'may not set revisionName "stock-v1" when latestRevision is true: spec.traffic[0].latestRevision',
   );
   assert.equal(
-    messageOf(() => admit(ksvc, service([{ revisionName: 'stock-v1', percent: 12.5 }, { latestRevision: true, percent: 87.5 }]), undefined)),
+    messageOf(() =>
+      admit(
+        ksvc,
+        service([
+          { revisionName: 'stock-v1', percent: 12.5 },
+          { latestRevision: true, percent: 87.5 },
+        ]),
+        undefined,
+      ),
+    ),
     'Traffic targets sum to 0, want 100: spec.traffic\nexpected 0 <= 12.5 <= 100: spec.traffic[0].percent\nexpected 0 <= 87.5 <= 100: spec.traffic[1].percent',
   );
   assert.match(
-    messageOf(() => admit(route, { apiVersion: 'serving.knative.dev/v1', kind: 'Route', metadata: { name: 'r' }, spec: { traffic: [{ percent: 100 }] } }, undefined)),
+    messageOf(() =>
+      admit(
+        route,
+        { apiVersion: 'serving.knative.dev/v1', kind: 'Route', metadata: { name: 'r' }, spec: { traffic: [{ percent: 100 }] } },
+        undefined,
+      ),
+    ),
     /expected exactly one, got neither: spec.traffic\[0\].configurationName, spec.traffic\[0\].revisionName/,
   );
 });
@@ -88,13 +119,25 @@ test('BYO revision names: prefix required, and a template change must change the
 test('wrong types and missing fields are refused with a field path, never a crash', () => {
   const bad = service();
   bad.spec.template.spec.containers = 5;
-  assert.equal(messageOf(() => admit(ksvc, bad, undefined)), 'missing field(s): spec.template.spec.containers');
+  assert.equal(
+    messageOf(() => admit(ksvc, bad, undefined)),
+    'missing field(s): spec.template.spec.containers',
+  );
   const noImage = service();
   delete noImage.spec.template.spec.containers[0].image;
-  assert.equal(messageOf(() => admit(ksvc, noImage, undefined)), 'missing field(s): spec.template.spec.containers[0].image');
+  assert.equal(
+    messageOf(() => admit(ksvc, noImage, undefined)),
+    'missing field(s): spec.template.spec.containers[0].image',
+  );
   const cc = service();
   cc.spec.template.spec.containerConcurrency = -1;
-  assert.equal(messageOf(() => admit(ksvc, cc, undefined)), 'expected 0 <= -1 <= 1000: spec.template.spec.containerConcurrency');
+  assert.equal(
+    messageOf(() => admit(ksvc, cc, undefined)),
+    'expected 0 <= -1 <= 1000: spec.template.spec.containerConcurrency',
+  );
   const traffic = service('everything');
-  assert.equal(messageOf(() => admit(ksvc, traffic, undefined)), 'invalid value: must be a list: spec.traffic');
+  assert.equal(
+    messageOf(() => admit(ksvc, traffic, undefined)),
+    'invalid value: must be a list: spec.traffic',
+  );
 });

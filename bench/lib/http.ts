@@ -7,7 +7,12 @@ export interface Reply {
   body: string;
 }
 
-export function request(port: number, method: string, path: string, opts: { host?: string; agent?: http.Agent | false; timeoutMs?: number } = {}): Promise<Reply> {
+export function request(
+  port: number,
+  method: string,
+  path: string,
+  opts: { host?: string; agent?: http.Agent | false; timeoutMs?: number } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host: '127.0.0.1', port, method, path, agent: opts.agent ?? false, headers: opts.host ? { host: opts.host } : {} },

@@ -112,7 +112,8 @@ export async function waitForOutput(proc: Proc, re: RegExp, timeoutMs = 10_000):
     const m = proc.output().match(re);
     if (m) return m;
     if (proc.hasExited()) throw new Error(`${proc.name} exited before printing ${re}; its output:\n${proc.output().slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`${proc.name} did not print ${re} within ${timeoutMs} ms; its output:\n${proc.output().slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${proc.name} did not print ${re} within ${timeoutMs} ms; its output:\n${proc.output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

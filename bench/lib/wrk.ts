@@ -74,7 +74,8 @@ function luaScript(host: string | undefined, delayMs: number): string {
 export async function runWrk(procs: ProcessGroup, o: WrkOptions): Promise<WrkResult> {
   const delayMs = o.delayMs ?? 0;
   // wrk reads -d as a whole number with a unit.
-  if (!Number.isInteger(o.durationS) || o.durationS < 1) throw new Error(`wrk duration must be a whole number of seconds, got ${o.durationS}`);
+  if (!Number.isInteger(o.durationS) || o.durationS < 1)
+    throw new Error(`wrk duration must be a whole number of seconds, got ${o.durationS}`);
   const script = path.join(o.scriptDir, `wrk-${++scriptSeq}.lua`);
   writeFileSync(script, luaScript(o.host, delayMs));
   const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.durationS}s`, '--latency', '-s', script, o.url];

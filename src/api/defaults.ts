@@ -37,9 +37,7 @@ export function defaultRevisionSpec(spec: RevisionSpec, d: ServingDefaults = DEF
   if (out.timeoutSeconds === undefined) out.timeoutSeconds = d.revisionTimeoutSeconds;
   if (out.containerConcurrency === undefined) out.containerConcurrency = d.containerConcurrency;
   if (Array.isArray(out.containers)) {
-    out.containers = out.containers.map((c, i) =>
-      c && typeof c === 'object' ? defaultContainer(c, i, out.containers.length, d) : c,
-    );
+    out.containers = out.containers.map((c, i) => (c && typeof c === 'object' ? defaultContainer(c, i, out.containers.length, d) : c));
   }
   return out;
 }
@@ -55,9 +53,7 @@ export function defaultTraffic(traffic: TrafficTarget[] | undefined, forService:
     return forService ? [{ latestRevision: true, percent: 100 }] : traffic;
   }
   if (!Array.isArray(traffic)) return traffic;
-  return traffic.map((t) =>
-    t && typeof t === 'object' && t.latestRevision === undefined ? { ...t, latestRevision: !t.revisionName } : t,
-  );
+  return traffic.map((t) => (t && typeof t === 'object' && t.latestRevision === undefined ? { ...t, latestRevision: !t.revisionName } : t));
 }
 
 /** The port the app listens on: the first containerPort, else 8080. */

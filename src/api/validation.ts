@@ -114,7 +114,10 @@ export function validateRevisionSpec(spec: unknown, d: ServingDefaults = DEFAULT
   } else {
     errs.push(...validateContainer(rs.containers[0], 'containers[0]'));
   }
-  if (rs.timeoutSeconds !== undefined && (!isInt(rs.timeoutSeconds) || rs.timeoutSeconds < 0 || rs.timeoutSeconds > d.maxRevisionTimeoutSeconds)) {
+  if (
+    rs.timeoutSeconds !== undefined &&
+    (!isInt(rs.timeoutSeconds) || rs.timeoutSeconds < 0 || rs.timeoutSeconds > d.maxRevisionTimeoutSeconds)
+  ) {
     errs.push(outOfBounds(rs.timeoutSeconds, 0, d.maxRevisionTimeoutSeconds, 'timeoutSeconds'));
   }
   if (
@@ -216,7 +219,9 @@ export function verifyNameChange(newT: RevisionTemplate | undefined, oldT: Revis
   if (!name || !oldT || name !== oldT.metadata?.name) return [];
   const diff = shortDiff(oldT, newT);
   if (!diff.length) return [];
-  return [{ message: 'Saw the following changes without a name change (-old +new)', paths: ['template.metadata.name'], details: diff.join('\n') }];
+  return [
+    { message: 'Saw the following changes without a name change (-old +new)', paths: ['template.metadata.name'], details: diff.join('\n') },
+  ];
 }
 
 export function validateService(obj: KObject, old?: KObject): FieldError[] {

@@ -88,15 +88,15 @@ function decodeText(buf: Buffer, type: string): unknown {
   );
 }
 
-export const isPlainObject = (v: unknown): v is Record<string, any> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isPlainObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Sets an own property even for keys like "__proto__", which plain assignment would misread. */
 export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-export const hasOwn = (obj: object | undefined, key: string): boolean => obj !== undefined && Object.prototype.hasOwnProperty.call(obj, key);
+export const hasOwn = (obj: object | undefined, key: string): boolean =>
+  obj !== undefined && Object.prototype.hasOwnProperty.call(obj, key);
 
 /** Kubernetes objects are shallow; a deeper document is an attack or a mistake, not a resource. */
 export const MAX_DEPTH = 100;

@@ -22,8 +22,7 @@ export function groups(): string[] {
   return out;
 }
 
-const kindsAt = (group: string, version: string) =>
-  KINDS.filter((k) => k.group === group && k.servedVersions.includes(version));
+const kindsAt = (group: string, version: string) => KINDS.filter((k) => k.group === group && k.servedVersions.includes(version));
 
 const gv = (group: string, version: string) => (group ? `${group}/${version}` : version);
 

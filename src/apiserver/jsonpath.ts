@@ -92,7 +92,8 @@ export function evaluate(expr: string, root: unknown): unknown[] {
           if (Array.isArray(n)) {
             for (const item of n) {
               let v: unknown = item;
-              for (const k of step.path) v = isObj(v) && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+              for (const k of step.path)
+                v = isObj(v) && Object.prototype.hasOwnProperty.call(v, k) ? (v as Record<string, unknown>)[k] : undefined;
               if (v !== undefined && (v === step.value) === (step.op === '==')) next.push(item);
             }
           }

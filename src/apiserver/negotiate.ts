@@ -18,7 +18,11 @@ export function parseAccept(header: string | undefined): MediaRange[] {
       const params: Record<string, string> = {};
       for (const p of ps) {
         const i = p.indexOf('=');
-        if (i > 0) params[p.slice(0, i).trim().toLowerCase()] = p.slice(i + 1).trim().replace(/^"|"$/g, '');
+        if (i > 0)
+          params[p.slice(0, i).trim().toLowerCase()] = p
+            .slice(i + 1)
+            .trim()
+            .replace(/^"|"$/g, '');
       }
       return { type: type.toLowerCase(), params };
     })

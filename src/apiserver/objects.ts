@@ -62,7 +62,8 @@ export function decodeObject(
   if (body.apiVersion !== want) {
     throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${want})`);
   }
-  if (body.kind !== kind.kind) throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${kind.kind})`);
+  if (body.kind !== kind.kind)
+    throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${kind.kind})`);
   if (body.metadata === undefined || body.metadata === null) body.metadata = {};
   if (!isPlainObject(body.metadata)) {
     throw cannotHandle(`metadata must be an object, got ${Array.isArray(body.metadata) ? 'array' : typeof body.metadata}`);

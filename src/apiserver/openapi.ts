@@ -38,7 +38,9 @@ function toOpenApi(s: Schema, topLevelMeta = false): Record<string, unknown> {
         out.properties = Object.fromEntries(
           Object.entries(s.properties).map(([k, v]) => [
             k,
-            topLevelMeta && k === 'metadata' ? { allOf: [ref(`${META}.ObjectMeta`)], description: "Standard object's metadata." } : toOpenApi(v),
+            topLevelMeta && k === 'metadata'
+              ? { allOf: [ref(`${META}.ObjectMeta`)], description: "Standard object's metadata." }
+              : toOpenApi(v),
           ]),
         );
       }
@@ -85,7 +87,9 @@ function operations(k: ResourceKind, version: string) {
     'x-kubernetes-group-version-kind': gvk,
     ...extra,
   });
-  const body = (schema: unknown) => ({ requestBody: { required: true, content: { 'application/json': { schema }, 'application/yaml': { schema } } } });
+  const body = (schema: unknown) => ({
+    requestBody: { required: true, content: { 'application/json': { schema }, 'application/yaml': { schema } } },
+  });
   const patchBody = {
     requestBody: {
       required: true,
@@ -102,13 +106,21 @@ function operations(k: ResourceKind, version: string) {
   };
   const collection = {
     get: op('list', 'list', { parameters: listParams, responses: ok(listRef) }),
-    post: op('post', 'create', { parameters: writeParams, ...body(objRef), responses: { ...ok(objRef), '201': { description: 'Created', content: json(objRef) } } }),
+    post: op('post', 'create', {
+      parameters: writeParams,
+      ...body(objRef),
+      responses: { ...ok(objRef), '201': { description: 'Created', content: json(objRef) } },
+    }),
     delete: op('deletecollection', 'deleteCollectionOf', { parameters: listParams, responses: ok(ref(`${META}.Status`)) }),
   };
   const statusOps = {
     get: op('get', 'readStatus', { responses: ok(objRef) }),
     put: op('put', 'replaceStatus', { parameters: writeParams, ...body(objRef), responses: ok(objRef) }),
-    patch: op('patch', 'patchStatus', { parameters: [...writeParams, param('force', 'query', 'boolean')], ...patchBody, responses: ok(objRef) }),
+    patch: op('patch', 'patchStatus', {
+      parameters: [...writeParams, param('force', 'query', 'boolean')],
+      ...patchBody,
+      responses: ok(objRef),
+    }),
   };
   return { item, collection, statusOps };
 }
@@ -126,7 +138,11 @@ function groupVersionDoc(group: string, version: string) {
     [`${META}.ObjectMeta`]: toOpenApi(objectMeta),
     [`${META}.ListMeta`]: {
       type: 'object',
-      properties: { resourceVersion: { type: 'string' }, continue: { type: 'string' }, remainingItemCount: { type: 'integer', format: 'int64' } },
+      properties: {
+        resourceVersion: { type: 'string' },
+        continue: { type: 'string' },
+        remainingItemCount: { type: 'integer', format: 'int64' },
+      },
     },
     [`${META}.Status`]: {
       type: 'object',

@@ -18,9 +18,7 @@ export interface ResourcePath {
 }
 
 export type PathMatch =
-  | { type: 'resource'; path: ResourcePath }
-  | { type: 'groupVersion'; group: string; version: string }
-  | { type: 'none' };
+  { type: 'resource'; path: ResourcePath } | { type: 'groupVersion'; group: string; version: string } | { type: 'none' };
 
 export function servesGroupVersion(group: string, version: string): boolean {
   return KINDS.some((k) => k.group === group && k.servedVersions.includes(version));

@@ -152,11 +152,7 @@ async function requireNamespace(c: Call): Promise<void> {
   const ns = await c.ctx.store.get('namespaces', undefined, c.path.namespace);
   if (!ns) throw notFound('namespaces', c.path.namespace);
   if (ns.metadata.deletionTimestamp) {
-    throw new ApiError(
-      403,
-      'Forbidden',
-      `unable to create new content in namespace ${c.path.namespace} because it is being terminated`,
-    );
+    throw new ApiError(403, 'Forbidden', `unable to create new content in namespace ${c.path.namespace} because it is being terminated`);
   }
 }
 
@@ -413,7 +409,9 @@ async function readDeleteOptions(c: Call): Promise<DeleteOptions> {
   const q = c.query.get('propagationPolicy');
   if (q) opts.propagationPolicy = q;
   if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
-    throw badRequest(`propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`);
+    throw badRequest(
+      `propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
+    );
   }
   if (Array.isArray(opts.dryRun) && opts.dryRun.includes('All')) c.query.append('dryRun', 'All');
   return opts;

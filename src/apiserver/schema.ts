@@ -95,9 +95,7 @@ const container = obj({
   env: arr(envVar, 'List of environment variables to set in the container.'),
   envFrom: arr(envFromSource),
   resources: obj({ limits: mapOf(intOrString()), requests: mapOf(intOrString()), claims: arr(free()) }),
-  volumeMounts: arr(
-    obj({ name: str(), mountPath: str(), subPath: str(), subPathExpr: str(), readOnly: bool(), mountPropagation: str() }),
-  ),
+  volumeMounts: arr(obj({ name: str(), mountPath: str(), subPath: str(), subPathExpr: str(), readOnly: bool(), mountPropagation: str() })),
   livenessProbe: probe,
   readinessProbe: probe,
   startupProbe: probe,
@@ -156,12 +154,23 @@ const traffic = arr(trafficTarget, 'Traffic specifies how to distribute traffic 
 const status = free('Status communicates the observed state; written by Sluice controllers.');
 
 function topLevel(kindName: string, properties: Record<string, Schema>, description: string): Schema {
-  return obj({ apiVersion: str('APIVersion of this representation.'), kind: str('Kind of this object.'), metadata: objectMeta, ...properties }, description);
+  return obj(
+    { apiVersion: str('APIVersion of this representation.'), kind: str('Kind of this object.'), metadata: objectMeta, ...properties },
+    description,
+  );
 }
 
 const SCHEMAS: Record<string, Schema> = {
-  Service: topLevel('Service', { spec: obj({ template: revisionTemplate, traffic }), status }, 'Service manages the lifecycle of a Configuration and Route.'),
-  Configuration: topLevel('Configuration', { spec: obj({ template: revisionTemplate }), status }, 'Configuration stamps out Revisions from a template.'),
+  Service: topLevel(
+    'Service',
+    { spec: obj({ template: revisionTemplate, traffic }), status },
+    'Service manages the lifecycle of a Configuration and Route.',
+  ),
+  Configuration: topLevel(
+    'Configuration',
+    { spec: obj({ template: revisionTemplate }), status },
+    'Configuration stamps out Revisions from a template.',
+  ),
   Revision: topLevel('Revision', { spec: revisionSpec, status }, 'Revision is an immutable snapshot of code and configuration.'),
   Route: topLevel('Route', { spec: obj({ traffic }), status }, 'Route maps a network endpoint to Revisions.'),
   PodAutoscaler: topLevel('PodAutoscaler', { spec: free(), status }, 'PodAutoscaler scales a Revision (internal).'),

@@ -6,9 +6,7 @@
 import { badRequest } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
 
-export type Requirement =
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | '!exists' };
+export type Requirement = { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | '!exists' };
 
 export type Matcher = (obj: KObject) => boolean;
 

@@ -71,6 +71,5 @@ export const methodNotAllowed = (method: string) =>
 export const notAcceptable = (accept: string) =>
   new ApiError(406, 'NotAcceptable', `only the following media types are accepted: application/json, application/yaml (Accept: ${accept})`);
 export const unsupportedMediaType = (message: string) => new ApiError(415, 'UnsupportedMediaType', message);
-export const tooLarge = (limit: number) =>
-  new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
+export const tooLarge = (limit: number) => new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
 export const invalid = (message: string, details?: ApiError['details']) => new ApiError(422, 'Invalid', message, details);

@@ -3,8 +3,8 @@
 // resolution into one ScalingSpec with every default filled in, so the deciders never read
 // annotations or config themselves.
 
+import type { AutoscalerConfig } from './config.js';
 import {
-  AutoscalerConfig,
   EVENT_GATEWAY_CLASS,
   HPA_CLASS,
   KPA_CLASS,
@@ -244,9 +244,7 @@ export function validateAnnotations(
     const f = tryFloat(pt[1]);
     if (f === undefined) errs.push(invalidValue(pt[1], pt[0]));
     else if (f < PANIC_THRESHOLD_PERCENTAGE_MIN || f > PANIC_THRESHOLD_PERCENTAGE_MAX) {
-      errs.push(
-        outOfBounds(pt[1], formatGoFloat(PANIC_THRESHOLD_PERCENTAGE_MIN), formatGoFloat(PANIC_THRESHOLD_PERCENTAGE_MAX), pt[0]),
-      );
+      errs.push(outOfBounds(pt[1], formatGoFloat(PANIC_THRESHOLD_PERCENTAGE_MIN), formatGoFloat(PANIC_THRESHOLD_PERCENTAGE_MAX), pt[0]));
     }
   }
   const tg = get(anns, 'target');
@@ -349,7 +347,9 @@ export function validateAnnotations(
         invalidValue(
           byClass,
           cls ? cls[0] : AnnotationKeys.class,
-          known.length ? `not a Sluice class nor a loaded scaling plugin; loaded plugins: ${known.sort().join(', ')}` : 'not a Sluice class, and no scaling plugins are loaded',
+          known.length
+            ? `not a Sluice class nor a loaded scaling plugin; loaded plugins: ${known.sort().join(', ')}`
+            : 'not a Sluice class, and no scaling plugins are loaded',
         ),
       );
     }
@@ -362,7 +362,11 @@ export function validateAnnotations(
       const known = [...opts.knownPlugins];
       if (!known.includes(plugin.trim())) {
         errs.push(
-          invalidValue(plugin, AnnotationKeys.scalingPlugin, known.length ? `loaded plugins: ${known.sort().join(', ')}` : 'no scaling plugins are loaded'),
+          invalidValue(
+            plugin,
+            AnnotationKeys.scalingPlugin,
+            known.length ? `loaded plugins: ${known.sort().join(', ')}` : 'no scaling plugins are loaded',
+          ),
         );
       }
     }
@@ -495,9 +499,7 @@ export function resolveScalingSpec(
       metric = 'cpu';
       target = 80;
       if (metricName !== 'cpu' || annTarget === undefined) {
-        notes.push(
-          `no ${AnnotationKeys.target} for metric "${metricName}": the Kubernetes HPA default (80% CPU utilization) applies`,
-        );
+        notes.push(`no ${AnnotationKeys.target} for metric "${metricName}": the Kubernetes HPA default (80% CPU utilization) applies`);
       }
     }
     total = target;

@@ -108,7 +108,10 @@ export function defaultAutoscalerConfig(): AutoscalerConfig {
 
 /** Thrown by parseAutoscalerConfig; the message reads like Knative's. */
 export class AutoscalerConfigError extends Error {
-  constructor(message: string, readonly key?: string) {
+  constructor(
+    message: string,
+    readonly key?: string,
+  ) {
     super(message);
     this.name = 'AutoscalerConfigError';
   }
@@ -244,17 +247,12 @@ export function validateAutoscalerConfig(c: AutoscalerConfig): void {
     fail(`max-scale-down-rate = ${v(c.maxScaleDownRate)}, must be greater than 1.0`, 'max-scale-down-rate');
   }
   if (c.stableWindowMs < WINDOW_MIN_MS || c.stableWindowMs > WINDOW_MAX_MS) {
-    fail(
-      `stable-window = ${dur(c.stableWindowMs)}, must be in [${dur(WINDOW_MIN_MS)}; ${dur(WINDOW_MAX_MS)}] range`,
-      'stable-window',
-    );
+    fail(`stable-window = ${dur(c.stableWindowMs)}, must be in [${dur(WINDOW_MIN_MS)}; ${dur(WINDOW_MAX_MS)}] range`, 'stable-window');
   }
   if (c.stableWindowMs % 1000 !== 0) {
     fail(`stable-window = ${dur(c.stableWindowMs)}, must be specified with at most second precision`, 'stable-window');
   }
-  if (
-    !(c.panicWindowPercentage >= PANIC_WINDOW_PERCENTAGE_MIN && c.panicWindowPercentage <= PANIC_WINDOW_PERCENTAGE_MAX)
-  ) {
+  if (!(c.panicWindowPercentage >= PANIC_WINDOW_PERCENTAGE_MIN && c.panicWindowPercentage <= PANIC_WINDOW_PERCENTAGE_MAX)) {
     fail(
       `panic-window-percentage = ${v(c.panicWindowPercentage)}, must be in [${v(PANIC_WINDOW_PERCENTAGE_MIN)}, ${v(PANIC_WINDOW_PERCENTAGE_MAX)}] interval`,
       'panic-window-percentage',
@@ -266,10 +264,7 @@ export function validateAutoscalerConfig(c: AutoscalerConfig): void {
     fail(`panic-threshold-percentage = ${v(c.panicThresholdPercentage)}, must be greater than 100`, 'panic-threshold-percentage');
   }
   if (c.initialScale < 0 || (c.initialScale === 0 && !c.allowZeroInitialScale)) {
-    fail(
-      `initial-scale = ${c.initialScale}, must be at least 0 (or at least 1 when allow-zero-initial-scale is false)`,
-      'initial-scale',
-    );
+    fail(`initial-scale = ${c.initialScale}, must be at least 0 (or at least 1 when allow-zero-initial-scale is false)`, 'initial-scale');
   }
   if (c.minScale < 0) fail(`min-scale = ${c.minScale}, must be at least 0`, 'min-scale');
   const minMaxScale = c.maxScaleLimit > 0 ? 1 : 0;

@@ -139,7 +139,12 @@ export async function decide(state: AutoscalerState, input: DecideInput, now: nu
       const g = input.gateway;
       if (!g) {
         // Without the gateway's view every instance would look unneeded.
-        return finish(input, now, input.current, { state, mode: 'event-gateway', error: 'no gateway data: keeping the current scale', details: {} });
+        return finish(input, now, input.current, {
+          state,
+          mode: 'event-gateway',
+          error: 'no gateway data: keeping the current scale',
+          details: {},
+        });
       }
       const reachable = input.reachable ?? true;
       const d = decideEventGateway(

@@ -58,11 +58,7 @@ export function decideEventGateway(input: GatewayInput, now: number): GatewayDec
   }
   const desired = Math.min(cap, Math.max(needed, remaining));
   const reason =
-    desired > input.instances.length
-      ? 'scale up: one instance per request'
-      : release.length
-        ? 'release idle instances'
-        : 'steady';
+    desired > input.instances.length ? 'scale up: one instance per request' : release.length ? 'release idle instances' : 'steady';
   return {
     desired,
     release,

@@ -7,8 +7,8 @@ export class GoParseError extends Error {}
 const UNIT_NS: Record<string, number> = {
   ns: 1,
   us: 1e3,
-  'µs': 1e3, // U+00B5 micro sign
-  'μs': 1e3, // U+03BC Greek mu
+  µs: 1e3, // U+00B5 micro sign
+  μs: 1e3, // U+03BC Greek mu
   ms: 1e6,
   s: 1e9,
   m: 60e9,
@@ -41,7 +41,7 @@ export function parseGoDuration(text: string): number {
     if (scale === undefined) throw new GoParseError(`time: unknown unit ${quote(unit)} in duration ${quote(text)}`);
     s = s.slice(unit.length);
     totalNs += Number(`${intPart || '0'}.${fracPart ?? ''}0`) * scale;
-    if (totalNs > 9223372036854775807) throw invalid(); // int64 nanoseconds overflow
+    if (totalNs > 2 ** 63 - 1) throw invalid(); // int64 nanoseconds overflow
   }
   const ms = totalNs / 1e6;
   return neg ? -ms : ms;

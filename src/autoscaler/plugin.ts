@@ -117,7 +117,7 @@ function describe(v: unknown): string {
 function message(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   try {
-    return typeof e === 'string' ? e : JSON.stringify(e) ?? String(e);
+    return typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e));
   } catch {
     return String(e);
   }

@@ -63,7 +63,8 @@ export function parseSchedule(text: string): ScheduleParseResult {
     return { ok: false, errors: [`not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`] };
   }
   if (doc === null || doc === undefined) return { ok: true, periods: [] };
-  if (!Array.isArray(doc)) return { ok: false, errors: ['expected a list of periods, e.g. [{schedule: "0 9 * * 1-5", duration: 8h, replicas: 10}]'] };
+  if (!Array.isArray(doc))
+    return { ok: false, errors: ['expected a list of periods, e.g. [{schedule: "0 9 * * 1-5", duration: 8h, replicas: 10}]'] };
   const errors: string[] = [];
   const periods: ScheduledPeriod[] = [];
   const names = new Set<string>();
@@ -75,7 +76,8 @@ export function parseSchedule(text: string): ScheduleParseResult {
     }
     const o = item as Record<string, unknown>;
     const before = errors.length;
-    for (const k of Object.keys(o)) if (!FIELDS.has(k)) errors.push(`${at}.${k}: unknown field (known: name, schedule, duration, timezone, replicas)`);
+    for (const k of Object.keys(o))
+      if (!FIELDS.has(k)) errors.push(`${at}.${k}: unknown field (known: name, schedule, duration, timezone, replicas)`);
 
     let name = `period-${i}`;
     if (o.name !== undefined) {

@@ -129,7 +129,9 @@ export class SluiceClient {
           }
         });
       });
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new CliError(`the Sluice API at ${this.server} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`)));
+      req.setTimeout(REQUEST_TIMEOUT_MS, () =>
+        req.destroy(new CliError(`the Sluice API at ${this.server} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`)),
+      );
       req.on('error', (e) => reject(this.networkError(e)));
       req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
     });

@@ -65,7 +65,14 @@ function pct(t: TrafficTarget): string {
 }
 
 /** One "Revisions:" entry: "  50%  name #tag [gen] (age)" plus the image and the tag's URL. */
-function revisionEntry(percent: string, label: string, tag: string | undefined, rev: Revision | undefined, url: string | undefined, now: number): string {
+function revisionEntry(
+  percent: string,
+  label: string,
+  tag: string | undefined,
+  rev: Revision | undefined,
+  url: string | undefined,
+  now: number,
+): string {
   const gen = rev ? ` [${generationOf(rev)}]` : '';
   const when = rev ? ` (${age(rev.metadata.creationTimestamp, now)})` : '';
   let s = `  ${percent}  ${label}${tag ? ` #${tag}` : ''}${gen}${when}\n`;
@@ -124,12 +131,22 @@ function readyText(obj: KObject): string {
 export function describeRevision(rev: Revision, svc: Service | undefined, now: number): string {
   const ctr = containerOf(rev);
   const t = svc ? trafficByRevision(svc.status?.traffic).get(rev.metadata.name ?? '') : undefined;
-  const traffic = t ? `${t.percent}%${t.tags.length ? ` (tags: ${t.tags.join(', ')})` : ''}${t.latest ? ' @latest' : ''}` : svc ? '0%' : undefined;
+  const traffic = t
+    ? `${t.percent}%${t.tags.length ? ` (tags: ${t.tags.join(', ')})` : ''}${t.latest ? ' @latest' : ''}`
+    : svc
+      ? '0%'
+      : undefined;
   const limit = rev.spec?.containerConcurrency;
   const target = annotation(rev, 'autoscaling.knative.dev/target');
   const min = annotation(rev, MIN_SCALE);
   const max = annotation(rev, MAX_SCALE);
-  const env = (ctr?.env ?? []).map((e) => (e.value !== undefined ? `${e.name}=${e.value}` : `${e.name} (from ${Object.keys(e).filter((k) => k !== 'name').join(', ')})`));
+  const env = (ctr?.env ?? []).map((e) =>
+    e.value !== undefined
+      ? `${e.name}=${e.value}`
+      : `${e.name} (from ${Object.keys(e)
+          .filter((k) => k !== 'name')
+          .join(', ')})`,
+  );
   const ports = (ctr?.ports ?? []).map((p) => (p.name ? `${p.name}:${p.containerPort}` : String(p.containerPort)));
   let out = fields([
     ['Name', rev.metadata.name],
@@ -164,12 +181,13 @@ export function describeRoute(route: Route, now: number): string {
     ['Service', route.metadata.labels?.[Labels.service]],
   ]);
   out += '\nTraffic Targets:\n';
-  const targets = Array.isArray(route.status?.traffic) && route.status.traffic.length > 0 ? route.status.traffic : route.spec?.traffic ?? [];
+  const targets =
+    Array.isArray(route.status?.traffic) && route.status.traffic.length > 0 ? route.status.traffic : (route.spec?.traffic ?? []);
   const rows = targets.map((t: TrafficTarget) => [
     `${t.percent ?? 0}%`,
-    t.latestRevision ? `@latest (${t.revisionName ?? t.configurationName ?? ''})` : t.revisionName ?? '',
+    t.latestRevision ? `@latest (${t.revisionName ?? t.configurationName ?? ''})` : (t.revisionName ?? ''),
     t.tag ?? '',
-    t.tag ? t.url ?? '' : '',
+    t.tag ? (t.url ?? '') : '',
   ]);
   out += rows.length ? indentTable(formatTable(['PERCENT', 'REVISION', 'TAG', 'URL'], rows), '  ') : '  (none)\n';
   out += '\n' + describeConditions(route, now);

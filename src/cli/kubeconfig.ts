@@ -55,7 +55,8 @@ export function parseKubeconfig(text: string, path: string): Connection {
     throw new CliError(`kubeconfig ${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   if (!doc || typeof doc !== 'object') throw new CliError(`kubeconfig ${path} is empty`);
-  const ctxName: string | undefined = doc['current-context'] ?? (Array.isArray(doc.contexts) && doc.contexts.length === 1 ? doc.contexts[0]?.name : undefined);
+  const ctxName: string | undefined =
+    doc['current-context'] ?? (Array.isArray(doc.contexts) && doc.contexts.length === 1 ? doc.contexts[0]?.name : undefined);
   if (!ctxName) throw new CliError(`kubeconfig ${path} has no current-context`);
   const ctx = pick<{ cluster?: string; user?: string; namespace?: string }>(doc.contexts, ctxName, 'context');
   if (!ctx) throw new CliError(`kubeconfig ${path}: context "${ctxName}" not found`);
@@ -68,7 +69,9 @@ export function parseKubeconfig(text: string, path: string): Connection {
     try {
       ca = readFileSync(String(cluster['certificate-authority']), 'utf8');
     } catch (e) {
-      throw new CliError(`kubeconfig ${path}: cannot read certificate-authority ${cluster['certificate-authority']}: ${(e as Error).message}`);
+      throw new CliError(
+        `kubeconfig ${path}: cannot read certificate-authority ${cluster['certificate-authority']}: ${(e as Error).message}`,
+      );
     }
   }
   return {
@@ -89,7 +92,9 @@ export function loadKubeconfig(src: KubeconfigSource): Connection {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new CliError(`no kubeconfig at ${path} (start "sluice server", or point --kubeconfig / SLUICE_KUBECONFIG at its kubeconfig.yaml)`);
+      throw new CliError(
+        `no kubeconfig at ${path} (start "sluice server", or point --kubeconfig / SLUICE_KUBECONFIG at its kubeconfig.yaml)`,
+      );
     }
     throw new CliError(`cannot read kubeconfig ${path}: ${(e as Error).message}`);
   }

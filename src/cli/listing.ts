@@ -58,7 +58,10 @@ export function serviceOf(rev: Revision): string {
 export function revisionRows(revisions: Revision[], services: Service[], now: number): Rows {
   const bySvc = new Map(services.map((s) => [s.metadata.name ?? '', trafficByRevision(s.status?.traffic)]));
   const sorted = [...revisions].sort(
-    (a, b) => serviceOf(a).localeCompare(serviceOf(b)) || generationOf(b) - generationOf(a) || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+    (a, b) =>
+      serviceOf(a).localeCompare(serviceOf(b)) ||
+      generationOf(b) - generationOf(a) ||
+      (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
   );
   return {
     headers: ['NAME', 'SERVICE', 'TRAFFIC', 'TAGS', 'GENERATION', 'AGE', 'CONDITIONS', 'READY', 'REASON'],

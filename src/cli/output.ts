@@ -16,7 +16,9 @@ export function parseOutputFormat(v: string | undefined): OutputFormat {
   // kubectl users type -o wide; every column is already shown.
   if (f === 'wide') return 'table';
   if ((OUTPUT_FORMATS as string[]).includes(f)) return f as OutputFormat;
-  throw new CliError(`unable to match a printer suitable for the output format "${v}", allowed formats are: ${OUTPUT_FORMATS.join(',')},wide`);
+  throw new CliError(
+    `unable to match a printer suitable for the output format "${v}", allowed formats are: ${OUTPUT_FORMATS.join(',')},wide`,
+  );
 }
 
 /** Left-aligned columns, three spaces apart (kubectl's spacing); no trailing blanks. */

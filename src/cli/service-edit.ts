@@ -53,12 +53,19 @@ export function parsePort(v: string): { containerPort: number; name?: string } {
  * service "stock" names the revision "stock-v1". Only these three placeholders are understood;
  * anything else in braces is an error rather than Go-template evaluation.
  */
-export function revisionName(template: string, service: string, nextGeneration: number, random: (n: number) => string = randomConsonants): string {
+export function revisionName(
+  template: string,
+  service: string,
+  nextGeneration: number,
+  random: (n: number) => string = randomConsonants,
+): string {
   const out = template.replace(/\{\{\s*\.(\w+)(?:\s+(\d+))?\s*\}\}/g, (whole, field: string, n?: string) => {
     if (field === 'Service' && !n) return service;
     if (field === 'Generation' && !n) return String(nextGeneration);
     if (field === 'Random' && n) return random(Number(n));
-    throw new CliError(`invalid --revision-name "${template}": unknown placeholder ${whole} (use {{.Service}}, {{.Generation}} or {{.Random N}})`);
+    throw new CliError(
+      `invalid --revision-name "${template}": unknown placeholder ${whole} (use {{.Service}}, {{.Generation}} or {{.Random N}})`,
+    );
   });
   if (out.includes('{{')) throw new CliError(`invalid --revision-name "${template}": unbalanced {{ }}`);
   if (out === '') return '';

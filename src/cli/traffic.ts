@@ -23,7 +23,10 @@ export interface TrafficFlags {
 
 /** Accepts repeated flags and comma-separated lists alike: ["a=1,b=2", "c=3"] -> [a=1, b=2, c=3]. */
 export function splitFlagList(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  return (values ?? [])
+    .flatMap((v) => v.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 export interface TrafficSpec {
@@ -87,7 +90,9 @@ export function computeTraffic(svc: Service, flags: TrafficFlags): TrafficTarget
     else missing.push(tag);
   }
   if (missing.length > 0) {
-    throw new CliError(`tag${missing.length > 1 ? 's' : ''} ${missing.map((t) => `"${t}"`).join(', ')} not found in the traffic of service "${name}"`);
+    throw new CliError(
+      `tag${missing.length > 1 ? 's' : ''} ${missing.map((t) => `"${t}"`).join(', ')} not found in the traffic of service "${name}"`,
+    );
   }
 
   // 2. tag
@@ -98,7 +103,9 @@ export function computeTraffic(svc: Service, flags: TrafficFlags): TrafficTarget
       if (latest && latest.tag === tag) continue;
       if (holder) throw tagInUse(tag, name);
       if (latest?.tag) {
-        throw new CliError(`the latest-revision target of service "${name}" already has tag "${latest.tag}"; add --untag ${latest.tag} to replace it`);
+        throw new CliError(
+          `the latest-revision target of service "${name}" already has tag "${latest.tag}"; add --untag ${latest.tag} to replace it`,
+        );
       }
       if (latest) latest.tag = tag;
       else targets.push({ tag, latestRevision: true, percent: 0 });

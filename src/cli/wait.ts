@@ -9,7 +9,8 @@ import { CliError } from './errors.js';
 
 const serviceKind = findKind('service')!;
 
-export type Settled = { state: 'ready'; service: Service } | { state: 'failed'; service: Service; reason: string; message: string } | { state: 'pending' };
+export type Settled =
+  { state: 'ready'; service: Service } | { state: 'failed'; service: Service; reason: string; message: string } | { state: 'pending' };
 
 /** Pure: has this Service settled for `generation`, and how? */
 export function settled(svc: Service, generation: number): Settled {

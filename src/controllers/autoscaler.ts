@@ -193,7 +193,9 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       this.restored.set(revisionKey(pa.metadata.namespace ?? '', pa.metadata.name!), {
         desired: Number.isInteger(st.desiredScale) && st.desiredScale >= 0 ? st.desiredScale : undefined,
         routing: routing && ROUTING_STATES.has(routing) ? (routing as RoutingState) : undefined,
-        initialized: !!st.conditions?.some?.((c: { type: string; status: string }) => c.type === 'ScaleTargetInitialized' && c.status === 'True'),
+        initialized: !!st.conditions?.some?.(
+          (c: { type: string; status: string }) => c.type === 'ScaleTargetInitialized' && c.status === 'True',
+        ),
       });
     }
     this.referenced = referencedRevisions((await store.list(RES.routes)).items);
@@ -330,7 +332,8 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     const name = o.metadata.name!;
     switch (e.resource) {
       case RES.configmaps:
-        if (ns === CONFIG_NAMESPACE && name === AUTOSCALER_CONFIGMAP) void this.onConfigMap(e).catch((err) => this.o.log(`autoscaler: config-autoscaler: ${String(err?.message ?? err)}`));
+        if (ns === CONFIG_NAMESPACE && name === AUTOSCALER_CONFIGMAP)
+          void this.onConfigMap(e).catch((err) => this.o.log(`autoscaler: config-autoscaler: ${String(err?.message ?? err)}`));
         break;
       case RES.revisions: {
         const key = revisionKey(ns, name);
@@ -393,7 +396,10 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     let cm = await store.get(RES.configmaps, CONFIG_NAMESPACE, AUTOSCALER_CONFIGMAP);
     if (!cm) {
       try {
-        cm = await store.create(RES.configmaps, autoscalerConfigMap({ ...defaultAutoscalerConfigData(), ...(this.o.configOverrides ?? {}) }));
+        cm = await store.create(
+          RES.configmaps,
+          autoscalerConfigMap({ ...defaultAutoscalerConfigData(), ...(this.o.configOverrides ?? {}) }),
+        );
       } catch (err) {
         if ((err as { code?: number }).code !== 409) throw err;
         cm = await store.get(RES.configmaps, CONFIG_NAMESPACE, AUTOSCALER_CONFIGMAP);
@@ -466,6 +472,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   }
 
   private installValidator(): void {
+    // oxlint-disable-next-line typescript/no-this-alias -- the process-wide validator remembers which autoscaler installed it
     validatorOwner = this;
     setAnnotationValidator((anns) =>
       validateAnnotations(anns, this.config, { knownPlugins: this.plugins.keys() })
@@ -715,7 +722,8 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       } catch (err) {
         const code = (err as { code?: number }).code;
         // Conflicts and a revision deleted meanwhile sort themselves out on the next write.
-        if (code !== 409 && code !== 404 && !this.stopped) this.o.log(`autoscaler: ${t.key}: writing PodAutoscaler failed: ${String((err as Error)?.message ?? err)}`);
+        if (code !== 409 && code !== 404 && !this.stopped)
+          this.o.log(`autoscaler: ${t.key}: writing PodAutoscaler failed: ${String((err as Error)?.message ?? err)}`);
         t.pa.lastKey = undefined;
       } finally {
         t.pa.busy = false;
@@ -738,7 +746,12 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       mode: d?.mode ?? (t.spec.class === KPA_CLASS ? (kpa?.panicTime != null ? 'panic' : 'stable') : 'stable'),
       active,
       initialized: kpa ? kpa.initialized || t.initialized : t.initialized,
-      metrics: d ? { ...metricsView(d.details, t.spec.metricName || t.spec.metric), ...(d.planned > 0 ? { planned: d.planned, metricDesired: d.metricDesired } : {}) } : undefined,
+      metrics: d
+        ? {
+            ...metricsView(d.details, t.spec.metricName || t.spec.metric),
+            ...(d.planned > 0 ? { planned: d.planned, metricDesired: d.metricDesired } : {}),
+          }
+        : undefined,
       // While a scheduled period is active, say when the plan (not the metric) set the count.
       reason:
         d && d.planned > d.metricDesired && d.desired > d.metricDesired
@@ -768,13 +781,27 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       !isDeepStrictEqual(pa.metadata.labels ?? {}, want.metadata.labels) ||
       !isDeepStrictEqual(pa.metadata.annotations ?? {}, want.metadata.annotations ?? {})
     ) {
-      pa = await store.update(PA, { ...pa, metadata: { ...pa.metadata, labels: want.metadata.labels, annotations: want.metadata.annotations, ownerReferences: want.metadata.ownerReferences }, spec: want.spec });
+      pa = await store.update(PA, {
+        ...pa,
+        metadata: {
+          ...pa.metadata,
+          labels: want.metadata.labels,
+          annotations: want.metadata.annotations,
+          ownerReferences: want.metadata.ownerReferences,
+        },
+        spec: want.spec,
+      });
     }
     const status = this.statusFor(t, pa);
     if (isDeepStrictEqual(pa.status, status)) return;
     // Metric values change every tick; each write is an fsync, so those go out at most every few
     // seconds unless something users act on (scale, mode, conditions, errors) changed too.
-    const { metrics: _m, reason: _r, conditions, ...rest } = status as { metrics?: unknown; reason?: unknown; conditions: { type: string; status: string; reason?: string }[] };
+    const {
+      metrics: _m,
+      reason: _r,
+      conditions,
+      ...rest
+    } = status as { metrics?: unknown; reason?: unknown; conditions: { type: string; status: string; reason?: string }[] };
     const key = JSON.stringify({ rest, c: conditions.map((c) => [c.type, c.status, c.reason]) });
     const now = this.now();
     if (key === t.pa.lastKey && now >= t.pa.lastMetricsAt && now - t.pa.lastMetricsAt < this.metricsWriteMs) return;

@@ -57,7 +57,11 @@ export async function reconcileConfiguration(ctx: ControllerContext, ns: string,
   if (!rev) {
     rev = await ctx.store.create(RES.revisions, want);
   } else if (!rev.metadata.ownerReferences?.some((r) => r.uid === cfg.metadata.uid)) {
-    createProblem = { status: 'False', reason: 'RevisionFailed', message: `revisions.serving.knative.dev "${revName}" already exists and is not owned by Configuration "${name}"` };
+    createProblem = {
+      status: 'False',
+      reason: 'RevisionFailed',
+      message: `revisions.serving.knative.dev "${revName}" already exists and is not owned by Configuration "${name}"`,
+    };
   } else if (!isDeepStrictEqual(rev.spec, want.spec)) {
     createProblem = {
       status: 'False',
@@ -83,7 +87,11 @@ export async function reconcileConfiguration(ctx: ControllerContext, ns: string,
       if (prev.latestReadyRevisionName) status.latestReadyRevisionName = prev.latestReadyRevisionName;
       cond =
         ready?.status === 'False'
-          ? { status: 'False', reason: 'RevisionFailed', message: `Revision "${revName}" failed with message: ${ready.message ?? ready.reason ?? 'unknown'}.` }
+          ? {
+              status: 'False',
+              reason: 'RevisionFailed',
+              message: `Revision "${revName}" failed with message: ${ready.message ?? ready.reason ?? 'unknown'}.`,
+            }
           : { status: 'Unknown' };
     }
   }

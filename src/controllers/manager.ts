@@ -108,14 +108,19 @@ export class ControllerManager {
   }
 
   private enqueueAllRoutes(): void {
-    void this.ctx.store.list(RES.routes).then((l) => l.items.forEach((r) => this.enqueue('Route', r.metadata.namespace!, r.metadata.name!)));
+    void this.ctx.store
+      .list(RES.routes)
+      .then((l) => l.items.forEach((r) => this.enqueue('Route', r.metadata.namespace!, r.metadata.name!)));
   }
 
   private async drain(): Promise<void> {
     this.running = true;
     try {
       while (this.pending.size > 0 && !this.stopped) {
-        const [key, item] = this.pending.entries().next().value as [string, { kind: ReconcileKind; ns: string; name: string; attempts: number }];
+        const [key, item] = this.pending.entries().next().value as [
+          string,
+          { kind: ReconcileKind; ns: string; name: string; attempts: number },
+        ];
         this.pending.delete(key);
         try {
           await this.reconcile(item.kind, item.ns, item.name);

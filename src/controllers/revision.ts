@@ -67,7 +67,8 @@ export function revisionConditions(
   let health: ConditionInput;
   if (st?.failure) {
     health = { status: 'False', reason: st.failure.reason, message: st.failure.message };
-    resources = ready > 0 || wasAvailable ? { status: 'True' } : { status: 'False', reason: st.failure.reason, message: st.failure.message };
+    resources =
+      ready > 0 || wasAvailable ? { status: 'True' } : { status: 'False', reason: st.failure.reason, message: st.failure.message };
   } else if (ready > 0) {
     health = { status: 'True' };
     resources = { status: 'True' };

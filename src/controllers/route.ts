@@ -43,7 +43,10 @@ export function hostRoutesFor(ns: string, name: string, domain: string, targets:
   const byRevision = new Map<string, number>();
   for (const t of targets) byRevision.set(t.revisionName, (byRevision.get(t.revisionName) ?? 0) + t.percent);
   const routes: HostRoute[] = [
-    { host: hosts.main, targets: [...byRevision].filter(([, p]) => p > 0).map(([r, percent]) => ({ revisionKey: revisionKey(ns, r), percent })) },
+    {
+      host: hosts.main,
+      targets: [...byRevision].filter(([, p]) => p > 0).map(([r, percent]) => ({ revisionKey: revisionKey(ns, r), percent })),
+    },
   ];
   for (const t of targets) {
     if (t.tag) routes.push({ host: hosts.tag(t.tag), targets: [{ revisionKey: revisionKey(ns, t.revisionName), percent: 100 }] });

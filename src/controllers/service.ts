@@ -68,7 +68,11 @@ async function ensureChild(
 const fromChild = (child: KObject | undefined, kindLabel: string): ConditionInput => {
   if (!child) return { status: 'Unknown', reason: `${kindLabel}Missing` };
   if (child.status?.observedGeneration !== child.metadata.generation) {
-    return { status: 'Unknown', reason: 'OutOfDate', message: `The ${kindLabel} is still working to reflect the latest desired specification.` };
+    return {
+      status: 'Unknown',
+      reason: 'OutOfDate',
+      message: `The ${kindLabel} is still working to reflect the latest desired specification.`,
+    };
   }
   const ready = conditionOf(child.status?.conditions, 'Ready');
   if (!ready) return { status: 'Unknown' };
@@ -117,7 +121,9 @@ export async function reconcileService(ctx: ControllerContext, ns: string, name:
   if (routeCond.status === 'True' && cfgCond.status === 'True' && cfg?.status?.latestReadyRevisionName) {
     const traffic = (svc.spec.traffic ?? []) as TrafficTarget[];
     const wantsLatest = traffic.length === 0 || traffic.some((t) => t.latestRevision);
-    const latestInRoute = route?.status?.traffic?.some((t: TrafficTarget) => t.latestRevision && t.revisionName === cfg.status.latestReadyRevisionName);
+    const latestInRoute = route?.status?.traffic?.some(
+      (t: TrafficTarget) => t.latestRevision && t.revisionName === cfg.status.latestReadyRevisionName,
+    );
     if (wantsLatest && !latestInRoute) {
       routeCond = { status: 'Unknown', reason: 'RevisionMissing', message: 'Route is not yet pointing at the latest ready revision.' };
     }

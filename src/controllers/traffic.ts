@@ -29,10 +29,7 @@ export interface TrafficProblem {
   message: string;
 }
 
-export function resolveTraffic(
-  traffic: TrafficTarget[],
-  lookups: TrafficLookups,
-): { targets: ResolvedTarget[]; problem?: TrafficProblem } {
+export function resolveTraffic(traffic: TrafficTarget[], lookups: TrafficLookups): { targets: ResolvedTarget[]; problem?: TrafficProblem } {
   const targets: ResolvedTarget[] = [];
   let problem: TrafficProblem | undefined;
   const note = (p: TrafficProblem) => {
@@ -44,11 +41,19 @@ export function resolveTraffic(
     if (!revisionName && t.configurationName) {
       const cfg = lookups.latestReady(t.configurationName);
       if (!cfg.exists) {
-        note({ status: 'False', reason: 'ConfigurationMissing', message: `Configuration "${t.configurationName}" referenced in traffic not found.` });
+        note({
+          status: 'False',
+          reason: 'ConfigurationMissing',
+          message: `Configuration "${t.configurationName}" referenced in traffic not found.`,
+        });
         continue;
       }
       if (!cfg.latestReady) {
-        note({ status: 'Unknown', reason: 'RevisionMissing', message: `Configuration "${t.configurationName}" does not have any ready Revision.` });
+        note({
+          status: 'Unknown',
+          reason: 'RevisionMissing',
+          message: `Configuration "${t.configurationName}" does not have any ready Revision.`,
+        });
         continue;
       }
       revisionName = cfg.latestReady;

@@ -13,7 +13,8 @@ import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HostRoute, RevisionBackend, RevisionSample } from './types.js';
 import { RoutingTable, normalizeHost } from './routing.js';
-import { DEFAULT_TIMEOUT_SECONDS, EndpointState, RevisionState, type QueueNode } from './revision.js';
+import type { EndpointState } from './revision.js';
+import { DEFAULT_TIMEOUT_SECONDS, RevisionState, type QueueNode } from './revision.js';
 import { formatMetrics } from './stats.js';
 import {
   downstreamHeaders,
@@ -127,7 +128,11 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
     // header): never let it escape into the event loop.
     this.destroy();
     ex.core.reject('upstream_error');
-    sendError(res, 502, `sluice gateway: revision "${ex.rev.key}" sent a response that cannot be relayed: ${String((err as Error).message ?? err)}`);
+    sendError(
+      res,
+      502,
+      `sluice gateway: revision "${ex.rev.key}" sent a response that cannot be relayed: ${String((err as Error).message ?? err)}`,
+    );
     return;
   }
   ures.pipe(res);
@@ -290,7 +295,13 @@ class Core {
     const rev = route.split.pick();
     if (rev === undefined || this.closing) {
       this.reject(rev === undefined ? 'no_targets' : 'shutting_down');
-      sendSocketError(socket, 503, rev === undefined ? `sluice gateway: host "${route.host}" has no traffic target with a positive percent` : 'sluice gateway: shutting down');
+      sendSocketError(
+        socket,
+        503,
+        rev === undefined
+          ? `sluice gateway: host "${route.host}" has no traffic target with a positive percent`
+          : 'sluice gateway: shutting down',
+      );
       return;
     }
     const ex = new Exchange(this, rev, req, null, socket, head, this.clock());
@@ -345,7 +356,8 @@ class Core {
   /** Error answer on whichever kind of exchange this is. */
   answer(ex: Exchange, status: number, message: string, extra?: Record<string, string | number>): void {
     if (ex.res !== null) sendError(ex.res, status, message, extra);
-    else if (ex.status !== 0) ex.socket!.destroy(); // a response is already streaming on the raw socket
+    else if (ex.status !== 0)
+      ex.socket!.destroy(); // a response is already streaming on the raw socket
     else {
       ex.status = status;
       sendSocketError(ex.socket!, status, message, extra);
@@ -484,7 +496,11 @@ class Core {
     this.reject('timeout');
     if (ex.queued) {
       rev.unlink(ex);
-      this.answer(ex, 504, `sluice gateway: revision "${rev.key}" had no instance with free capacity within ${secs}s (its timeoutSeconds); the request was not sent`);
+      this.answer(
+        ex,
+        504,
+        `sluice gateway: revision "${rev.key}" had no instance with free capacity within ${secs}s (its timeoutSeconds); the request was not sent`,
+      );
       return;
     }
     // The slot is released by the upstream attempt's 'close'.
@@ -525,7 +541,13 @@ class Core {
     const now = this.clock();
     const views = [...this.revisions.values()].map((r) => {
       const head = r.oldest();
-      return { key: r.key, stats: r.stats, inFlight: r.inFlight, queued: r.queued, oldestWait: head ? Math.max(0, now - head.start) / 1000 : 0 };
+      return {
+        key: r.key,
+        stats: r.stats,
+        inFlight: r.inFlight,
+        queued: r.queued,
+        oldestWait: head ? Math.max(0, now - head.start) / 1000 : 0,
+      };
     });
     return formatMetrics(views, this.rejected);
   }
@@ -577,7 +599,8 @@ export class Gateway {
     const clock = opts.clock ?? (() => performance.now());
     const maxQueued = positiveInt(opts.maxQueuedPerRevision, DEFAULT_MAX_QUEUED_PER_REVISION, 'maxQueuedPerRevision');
     const retryAfter = opts.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
-    if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new TypeError(`retryAfterSeconds must be a non-negative integer, got ${String(retryAfter)}`);
+    if (!Number.isInteger(retryAfter) || retryAfter < 0)
+      throw new TypeError(`retryAfterSeconds must be a non-negative integer, got ${String(retryAfter)}`);
     this.core = new Core(clock, maxQueued, retryAfter);
   }
 
@@ -637,7 +660,8 @@ export class Gateway {
       }
     }
     const cc = backend.containerConcurrency ?? 0;
-    if (!Number.isInteger(cc) || cc < 0) throw new TypeError(`setRevision(${key}): containerConcurrency must be an integer >= 0, got ${String(cc)}`);
+    if (!Number.isInteger(cc) || cc < 0)
+      throw new TypeError(`setRevision(${key}): containerConcurrency must be an integer >= 0, got ${String(cc)}`);
     const t = backend.timeoutSeconds;
     const timeoutSeconds = typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : DEFAULT_TIMEOUT_SECONDS;
     const rev = this.core.state(key);

@@ -139,7 +139,9 @@ function histogram(
 /** Prometheus text exposition (version 0.0.4) of the gateway's counters. */
 export function formatMetrics(revisions: readonly RevisionMetricsView[], rejected: ReadonlyMap<string, number>): string {
   const out: string[] = [];
-  out.push('# HELP sluice_gateway_requests_total Requests answered for a revision, by status class ("none": connection closed before a status was sent).');
+  out.push(
+    '# HELP sluice_gateway_requests_total Requests answered for a revision, by status class ("none": connection closed before a status was sent).',
+  );
   out.push('# TYPE sluice_gateway_requests_total counter');
   for (const r of revisions) {
     const l = revLabels(r.key);
@@ -156,8 +158,16 @@ export function formatMetrics(revisions: readonly RevisionMetricsView[], rejecte
   out.push('# HELP sluice_gateway_queue_oldest_wait_seconds How long the oldest held request has been waiting (0 when none is held).');
   out.push('# TYPE sluice_gateway_queue_oldest_wait_seconds gauge');
   for (const r of revisions) out.push(`sluice_gateway_queue_oldest_wait_seconds{${revLabels(r.key)}} ${r.oldestWait ?? 0}`);
-  histogram(out, 'sluice_gateway_queue_wait_seconds', 'Time from arrival at the gateway until the request was sent to an instance (0 for requests sent at once).', revisions, (s) => [s.waitBuckets, s.waitSum, s.waitCount]);
-  out.push('# HELP sluice_gateway_request_duration_seconds Time from arrival at the gateway to the end of the response, including time held.');
+  histogram(
+    out,
+    'sluice_gateway_queue_wait_seconds',
+    'Time from arrival at the gateway until the request was sent to an instance (0 for requests sent at once).',
+    revisions,
+    (s) => [s.waitBuckets, s.waitSum, s.waitCount],
+  );
+  out.push(
+    '# HELP sluice_gateway_request_duration_seconds Time from arrival at the gateway to the end of the response, including time held.',
+  );
   out.push('# TYPE sluice_gateway_request_duration_seconds histogram');
   for (const r of revisions) {
     const l = revLabels(r.key);

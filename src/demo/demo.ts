@@ -53,7 +53,7 @@ async function settled(getSvc: () => Promise<KObject | undefined>, expectTraffic
     const ready = svc.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status === 'True';
     const got: Record<string, number> = {};
     for (const t of svc.status?.traffic ?? []) if (t.percent > 0) got[t.revisionName] = (got[t.revisionName] ?? 0) + t.percent;
-    return ready && JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(expectTraffic).sort());
+    return ready && JSON.stringify(Object.entries(got).sort(byKey)) === JSON.stringify(Object.entries(expectTraffic).sort(byKey));
   });
   return svc!;
 }
@@ -76,7 +76,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
     const step = { title, host, shares: sharesOf(counts, n), requests: n };
     steps.push(step);
     const shown = Object.entries(step.shares)
-      .sort()
+      .sort(byKey)
       .map(([k, v]) => `${k} ${v}%`)
       .join(', ');
     print(`${title}\n    ${n} requests to ${host}: ${shown}`);
@@ -96,7 +96,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
     await settled(getSvc, { [rev('v1')]: 50, [rev('v2')]: 50 });
     await waitUntil('v3 to be latest', async () => {
       const s = await getSvc();
-      return s?.status?.traffic?.some((t: { tag?: string; revisionName?: string }) => t.tag === 'latest' && t.revisionName === rev('v3')) ?? false;
+      return (
+        s?.status?.traffic?.some((t: { tag?: string; revisionName?: string }) => t.tag === 'latest' && t.revisionName === rev('v3')) ??
+        false
+      );
     });
     await measure('3. revision-v3.yaml: v3 created at 0% — the main URL still splits v1/v2', mainHost);
     await measure('   ... and v3 answers on its latest tag URL', `latest-${mainHost}`);
@@ -119,4 +122,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
     await sluice.stop();
     if (!opts.keep) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+function byKey(a: [string, unknown], b: [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }

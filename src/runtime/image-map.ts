@@ -115,7 +115,9 @@ export function isResolveError(r: ResolvedCommand | ResolveError): r is ResolveE
 export function parseImageMappings(doc: unknown, source: string, baseDir: string): ImageMapping[] {
   const list = Array.isArray(doc) ? doc : doc && typeof doc === 'object' ? (doc as { images?: unknown }).images : undefined;
   if (!Array.isArray(list)) {
-    throw new Error(`${source}: expected a top-level "images" list, e.g. images: [{image: "example.com/app:v1", command: ["node", "app.js"]}]`);
+    throw new Error(
+      `${source}: expected a top-level "images" list, e.g. images: [{image: "example.com/app:v1", command: ["node", "app.js"]}]`,
+    );
   }
   return list.map((entry, i): ImageMapping => {
     const at = `${source}: images[${i}]`;
@@ -170,7 +172,9 @@ export function loadImageMappings(file: string): ImageMapping[] {
   try {
     doc = file.toLowerCase().endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (err) {
-    throw new Error(`image mappings file ${file} is not valid ${file.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+    throw new Error(
+      `image mappings file ${file} is not valid ${file.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    );
   }
   return parseImageMappings(doc, file, path.dirname(path.resolve(file)));
 }

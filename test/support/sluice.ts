@@ -2,7 +2,7 @@
 // test, and runs the stock kubectl against it. Everything is stopped and removed after the test.
 
 import { execFile } from 'node:child_process';
-import http from 'node:http';
+import type http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,7 +107,12 @@ export function recordPa(s: RunningSluice, name: string, label?: () => string) {
   const stop = s.store.watch(PODAUTOSCALERS, s.store.currentResourceVersion(), (e) => {
     if (e.object.metadata.name !== name || e.type === 'DELETED' || !e.object.status) return;
     const st = e.object.status;
-    const m = st.metrics ? ' ' + Object.entries(st.metrics).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+    const m = st.metrics
+      ? ' ' +
+        Object.entries(st.metrics)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')
+      : '';
     const line = `desired=${st.desiredScale} actual=${st.actualScale}${m}${st.reason ? ` reason="${st.reason}"` : ''}${st.error ? ` error="${st.error}"` : ''}`;
     if (line === last) return;
     last = line;

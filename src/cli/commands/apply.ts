@@ -22,10 +22,16 @@ async function readSource(file: string): Promise<string> {
   }
 }
 
-export async function applyOne(ctx: Context, m: Manifest, namespaceFlag: string | undefined): Promise<'created' | 'configured' | 'unchanged'> {
+export async function applyOne(
+  ctx: Context,
+  m: Manifest,
+  namespaceFlag: string | undefined,
+): Promise<'created' | 'configured' | 'unchanged'> {
   const objNs = m.obj.metadata.namespace;
   if (objNs && namespaceFlag && objNs !== namespaceFlag) {
-    throw new CliError(`the namespace from the provided object "${objNs}" does not match the namespace "${namespaceFlag}"; pass --namespace=${objNs} to apply it`);
+    throw new CliError(
+      `the namespace from the provided object "${objNs}" does not match the namespace "${namespaceFlag}"; pass --namespace=${objNs} to apply it`,
+    );
   }
   const ns = objNs ?? ctx.namespace;
   const name = m.obj.metadata.name;

@@ -8,7 +8,9 @@ import { formatObjects, formatTable, serverTableRows } from '../output.js';
 
 /** List items may come without apiVersion/kind (as in Kubernetes typed lists); put them back for output. */
 export function withTypeMeta(kind: ResourceKind, objs: KObject[]): KObject[] {
-  return objs.map(({ apiVersion, kind: k, ...rest }) => ({ apiVersion: apiVersion ?? apiVersionOf(kind), kind: k ?? kind.kind, ...rest }) as KObject);
+  return objs.map(
+    ({ apiVersion, kind: k, ...rest }) => ({ apiVersion: apiVersion ?? apiVersionOf(kind), kind: k ?? kind.kind, ...rest }) as KObject,
+  );
 }
 
 export function noResources(ctx: Context, namespace: string | undefined): void {

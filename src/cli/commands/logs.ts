@@ -42,7 +42,12 @@ export function register(program: Command): void {
       // A closed pipe (`sluice logs x | head`) ends the stream quietly.
       process.stdout.once('error', stop);
       try {
-        await ctx.client.stream(path, { follow: follow ? 'true' : undefined, tailLines: tail }, (c) => process.stdout.write(c), abort.signal);
+        await ctx.client.stream(
+          path,
+          { follow: follow ? 'true' : undefined, tailLines: tail },
+          (c) => process.stdout.write(c),
+          abort.signal,
+        );
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

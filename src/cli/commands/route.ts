@@ -25,7 +25,7 @@ export function register(program: Command): void {
       const ctx = contextFor(cmd);
       const items = name
         ? [await ctx.client.get<Route>(routeKind, ctx.namespace, name)]
-        : (await ctx.client.list<Route>(routeKind, ctx.namespace)).items ?? [];
+        : ((await ctx.client.list<Route>(routeKind, ctx.namespace)).items ?? []);
       if (format !== 'table') return ctx.out(formatObjects(format, withTypeMeta(routeKind, items)));
       if (items.length === 0) return noResources(ctx, ctx.namespace);
       const { headers, rows } = routeRows(items);

@@ -21,9 +21,22 @@ export function register(program: Command): void {
     .option('--domain <domain>', 'domain of service URLs (default example.com)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--images <file>', 'extra image -> command mappings (YAML or JSON)')
-    .option('--plugin <path>', 'load a scaling plugin module (.js/.mjs) for the plugin.autoscaling.sluice.dev class; repeatable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--plugin <path>',
+      'load a scaling plugin module (.js/.mjs) for the plugin.autoscaling.sluice.dev class; repeatable',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .action(async (_o, cmd: Command) => {
-      const o = cmd.opts<{ dataDir?: string; apiPort?: string; gatewayPort?: string; domain?: string; host?: string; images?: string; plugin: string[] }>();
+      const o = cmd.opts<{
+        dataDir?: string;
+        apiPort?: string;
+        gatewayPort?: string;
+        domain?: string;
+        host?: string;
+        images?: string;
+        plugin: string[];
+      }>();
       const opts = {
         dataDir: o.dataDir,
         apiPort: parsePort(o.apiPort, 'api-port'),
@@ -44,7 +57,8 @@ export function register(program: Command): void {
     .option('--keep', 'keep the demo data directory afterwards')
     .action(async (_o, cmd: Command) => {
       const o = cmd.opts<{ requests?: string; keep?: boolean }>();
-      if (o.requests !== undefined && !/^[1-9]\d*$/.test(o.requests)) throw new CliError(`invalid --requests "${o.requests}": expected a positive whole number`);
+      if (o.requests !== undefined && !/^[1-9]\d*$/.test(o.requests))
+        throw new CliError(`invalid --requests "${o.requests}": expected a positive whole number`);
       const { runDemo } = await import('../../demo/demo.js');
       await runDemo({ requests: o.requests === undefined ? undefined : Number(o.requests), keep: !!o.keep });
     });

@@ -24,7 +24,10 @@ function addTemplateFlags(cmd: Command): Command {
   return cmd
     .option('--image <image>', 'image to run (Sluice maps known images to local commands)')
     .option('-e, --env <NAME=VALUE>', 'environment variable to set; NAME- removes it (repeatable)', collect)
-    .option('--revision-name <name>', 'name for the new revision; prefixed with "SERVICE-" unless it already starts with it. {{.Service}}, {{.Generation}} and {{.Random N}} are expanded')
+    .option(
+      '--revision-name <name>',
+      'name for the new revision; prefixed with "SERVICE-" unless it already starts with it. {{.Service}}, {{.Generation}} and {{.Random N}} are expanded',
+    )
     .option('-p, --port <port>', 'port the application listens on (PORT or NAME:PORT)')
     .option('--concurrency-limit <n>', 'hard limit of concurrent requests per instance (0: unlimited)')
     .option('--scale-min <n>', 'minimum number of instances')
@@ -38,7 +41,8 @@ function addTemplateFlags(cmd: Command): Command {
 
 function waitTimeout(flags: WaitFlags): number {
   const n = Number(flags.waitTimeout);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`invalid --wait-timeout "${flags.waitTimeout}": expected a positive number of seconds`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`invalid --wait-timeout "${flags.waitTimeout}": expected a positive number of seconds`);
   return n;
 }
 
@@ -49,7 +53,9 @@ async function report(ctx: Context, svc: Service, verb: 'created' | 'updated', f
     return;
   }
   const ready = await waitForService(ctx.client, ctx.namespace, name, svc.metadata.generation ?? 1, waitTimeout(flags));
-  ctx.out(`Service '${name}' ${verb} to latest revision '${ready.status?.latestReadyRevisionName ?? ''}' is available at URL:\n${ready.status?.url ?? ''}\n`);
+  ctx.out(
+    `Service '${name}' ${verb} to latest revision '${ready.status?.latestReadyRevisionName ?? ''}' is available at URL:\n${ready.status?.url ?? ''}\n`,
+  );
 }
 
 function registerCreate(service: Command): void {
@@ -68,7 +74,9 @@ function registerCreate(service: Command): void {
       let result: Service;
       if (existing) {
         if (!flags.force) {
-          throw new CliError(`cannot create service '${name}' in namespace '${ctx.namespace}' because it already exists and --force was not given`);
+          throw new CliError(
+            `cannot create service '${name}' in namespace '${ctx.namespace}' because it already exists and --force was not given`,
+          );
         }
         desired.metadata.resourceVersion = existing.metadata.resourceVersion;
         // Keep the server-set annotations (creator) that Knative won't let change.
@@ -86,17 +94,32 @@ function registerUpdate(service: Command): void {
   addTemplateFlags(service.command('update'))
     .description('Update a service: its revision template, and/or its traffic split and tags')
     .argument('<name>', 'service name')
-    .option('--traffic <REF=PERCENT>', 'traffic split; REF is a tag, a revision name or @latest; comma-separated or repeated (e.g. v1=50,v2=50)', collect)
+    .option(
+      '--traffic <REF=PERCENT>',
+      'traffic split; REF is a tag, a revision name or @latest; comma-separated or repeated (e.g. v1=50,v2=50)',
+      collect,
+    )
     .option('--tag <REVISION=TAG>', 'tag a revision (or @latest); repeatable', collect)
     .option('--untag <TAG>', 'remove a tag; repeatable', collect)
     .action(async (name: string, _o, cmd: Command) => {
       const flags = cmd.opts<EditFlags & WaitFlags & { traffic?: string[]; tag?: string[]; untag?: string[] }>();
       const traffic: TrafficFlags = { traffic: flags.traffic, tags: flags.tag, untags: flags.untag };
-      const editGiven = ['image', 'env', 'revisionName', 'port', 'concurrencyLimit', 'scaleMin', 'scaleMax', 'annotation', 'cmd', 'arg'].some(
-        (k) => (flags as unknown as Record<string, unknown>)[k] !== undefined,
-      );
+      const editGiven = [
+        'image',
+        'env',
+        'revisionName',
+        'port',
+        'concurrencyLimit',
+        'scaleMin',
+        'scaleMax',
+        'annotation',
+        'cmd',
+        'arg',
+      ].some((k) => (flags as unknown as Record<string, unknown>)[k] !== undefined);
       if (!editGiven && !hasTrafficFlags(traffic)) {
-        throw new CliError('nothing to update: give at least one of --image, --env, --traffic, --tag, --untag, ... (see sluice service update --help)');
+        throw new CliError(
+          'nothing to update: give at least one of --image, --env, --traffic, --tag, --untag, ... (see sluice service update --help)',
+        );
       }
       validateTrafficFlags(traffic);
       const ctx = contextFor(cmd);

@@ -22,7 +22,10 @@ export function referencedRevisions(routes: readonly KObject[]): Set<string> {
   for (const r of routes) {
     if (r.metadata.deletionTimestamp) continue;
     const ns = r.metadata.namespace ?? '';
-    const targets = [...(Array.isArray(r.status?.traffic) ? r.status.traffic : []), ...(Array.isArray(r.spec?.traffic) ? r.spec.traffic : [])];
+    const targets = [
+      ...(Array.isArray(r.status?.traffic) ? r.status.traffic : []),
+      ...(Array.isArray(r.spec?.traffic) ? r.spec.traffic : []),
+    ];
     for (const t of targets) if (t && typeof t.revisionName === 'string' && t.revisionName) out.add(`${ns}/${t.revisionName}`);
   }
   return out;

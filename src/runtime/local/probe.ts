@@ -81,7 +81,8 @@ export function normalizeProbe(p: Probe | undefined, ports: ContainerPort[] | un
     const port = probePort(p.httpGet.port, ports);
     if (typeof port === 'object') return { error: `${which}: ${port.error}` };
     const scheme = String(p.httpGet.scheme ?? 'HTTP').toUpperCase();
-    if (scheme !== 'HTTP' && scheme !== 'HTTPS') return { error: `${which}: httpGet.scheme must be HTTP or HTTPS, got "${p.httpGet.scheme}"` };
+    if (scheme !== 'HTTP' && scheme !== 'HTTPS')
+      return { error: `${which}: httpGet.scheme must be HTTP or HTTPS, got "${p.httpGet.scheme}"` };
     let path = p.httpGet.path || '/';
     if (!path.startsWith('/')) path = `/${path}`;
     const headers: Record<string, string> = { 'User-Agent': 'sluice-probe/1' };
@@ -133,11 +134,15 @@ function httpProbe(a: Extract<ProbeAction, { kind: 'http' }>, t: ProbeTarget, ti
       (res) => {
         res.resume();
         const code = res.statusCode ?? 0;
-        finish(code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe ${where} failed with status ${code}` });
+        finish(
+          code >= 200 && code < 400 ? { ok: true, message: '' } : { ok: false, message: `HTTP probe ${where} failed with status ${code}` },
+        );
       },
     );
     const timer = setTimeout(() => finish({ ok: false, message: `HTTP probe ${where} timed out after ${timeoutMs}ms` }), timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => finish({ ok: false, message: `HTTP probe ${where} failed: ${err.code ?? err.message}` }));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      finish({ ok: false, message: `HTTP probe ${where} failed: ${err.code ?? err.message}` }),
+    );
     req.end();
   });
 }
@@ -154,24 +159,31 @@ function tcpProbe(a: Extract<ProbeAction, { kind: 'tcp' }>, t: ProbeTarget, time
     };
     const timer = setTimeout(() => finish({ ok: false, message: `TCP probe ${host}:${port} timed out after ${timeoutMs}ms` }), timeoutMs);
     sock.once('connect', () => finish({ ok: true, message: '' }));
-    sock.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, message: `TCP probe ${host}:${port} failed: ${err.code ?? err.message}` }));
+    sock.once('error', (err: NodeJS.ErrnoException) =>
+      finish({ ok: false, message: `TCP probe ${host}:${port} failed: ${err.code ?? err.message}` }),
+    );
   });
 }
 
 function execProbe(a: Extract<ProbeAction, { kind: 'exec' }>, t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    execFile(a.command[0], a.command.slice(1), { cwd: t.cwd, env: t.env, timeout: timeoutMs, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve({ ok: true, message: '' });
-      const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-      const output = `${stdout}${stderr}`.trim().split('\n').slice(-3).join(' | ');
-      const why =
-        e.code === 'ENOENT'
-          ? `command not found on this machine (exec probes run locally)`
-          : e.killed
-            ? `timed out after ${timeoutMs}ms`
-            : `exited with code ${e.code}`;
-      resolve({ ok: false, message: `exec probe ${JSON.stringify(a.command)} ${why}${output ? `: ${output}` : ''}` });
-    });
+    execFile(
+      a.command[0],
+      a.command.slice(1),
+      { cwd: t.cwd, env: t.env, timeout: timeoutMs, maxBuffer: 64 * 1024 },
+      (err, stdout, stderr) => {
+        if (!err) return resolve({ ok: true, message: '' });
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
+        const output = `${stdout}${stderr}`.trim().split('\n').slice(-3).join(' | ');
+        const why =
+          e.code === 'ENOENT'
+            ? `command not found on this machine (exec probes run locally)`
+            : e.killed
+              ? `timed out after ${timeoutMs}ms`
+              : `exited with code ${e.code}`;
+        resolve({ ok: false, message: `exec probe ${JSON.stringify(a.command)} ${why}${output ? `: ${output}` : ''}` });
+      },
+    );
   });
 }
 

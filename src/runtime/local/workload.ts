@@ -37,13 +37,14 @@ export interface WorkloadContext {
  */
 export function pickVictims<T extends { ready: boolean; createdAt: number }>(active: readonly T[], n: number): T[] {
   if (n <= 0) return [];
-  return [...active]
-    .sort((a, b) => (a.ready === b.ready ? b.createdAt - a.createdAt : a.ready ? 1 : -1))
-    .slice(0, n);
+  return [...active].sort((a, b) => (a.ready === b.ready ? b.createdAt - a.createdAt : a.ready ? 1 : -1)).slice(0, n);
 }
 
 /** Works out how to launch the spec's container, or why it cannot be launched. */
-export function makeTemplate(spec: WorkloadSpec, ctx: Pick<WorkloadContext, 'imageMappings' | 'dataDir' | 'host' | 'baseEnv'>): LaunchTemplate | WorkloadFailure {
+export function makeTemplate(
+  spec: WorkloadSpec,
+  ctx: Pick<WorkloadContext, 'imageMappings' | 'dataDir' | 'host' | 'baseEnv'>,
+): LaunchTemplate | WorkloadFailure {
   const c = spec.container;
   const resolved = resolveCommand(c, ctx.imageMappings);
   if (isResolveError(resolved)) return { reason: resolved.error.reason, message: resolved.error.message };
@@ -131,7 +132,7 @@ export class Workload {
     if (!('command' in this.template)) return; // status() reports why nothing runs
     const active = this.instances.filter((i) => !i.isTerminating);
     for (let n = active.length; n < this.desired; n++) this.startInstance(this.template);
-    for (const victim of pickVictims(active, active.length - this.desired)) this.stopInstance(victim, true);
+    for (const victim of pickVictims(active, active.length - this.desired)) void this.stopInstance(victim, true);
   }
 
   private newId(): string {
