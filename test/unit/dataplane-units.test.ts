@@ -1,0 +1,145 @@
+// Pure pieces of the data plane: split schedule, host normalisation, routing table, concurrency meter.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildSchedule, integerWeights, Split } from '../../src/dataplane/split.js';
+import { normalizeHost, RoutingTable } from '../../src/dataplane/routing.js';
+import { ConcurrencyMeter, formatMetrics, RevisionStats } from '../../src/dataplane/stats.js';
+import { RevisionState } from '../../src/dataplane/revision.js';
+
+function shares(weights: number[], picks: number): number[] {
+  const s = new Split(
+    weights.map((_, i) => i),
+    weights,
+  );
+  const counts = weights.map(() => 0);
+  for (let i = 0; i < picks; i++) counts[s.pick()!]++;
+  return counts.map((c) => (100 * c) / picks);
+}
+
+test('50/50 and 40/30/30 over 2000 picks are exact', () => {
+  assert.deepEqual(shares([50, 50], 2000), [50, 50]);
+  assert.deepEqual(shares([40, 30, 30], 2000), [40, 30, 30]);
+  for (const s of shares([40, 30, 30], 2000)) assert.ok(Number.isFinite(s));
+});
+
+test('odd shares are within a point over 2000 picks, 0% never picked', () => {
+  const got = shares([33, 33, 34, 0], 2000);
+  assert.ok(Math.abs(got[0] - 33) <= 1 && Math.abs(got[1] - 33) <= 1 && Math.abs(got[2] - 34) <= 1, String(got));
+  assert.equal(got[3], 0);
+  assert.deepEqual(shares([0, 100], 50), [0, 100]);
+});
+
+test('schedule is interleaved, not bursty', () => {
+  const s = buildSchedule([40, 30, 30]);
+  assert.equal(s.length, 10); // reduced by gcd
+  // No target appears more than twice in a row.
+  let run = 1;
+  for (let i = 1; i < s.length; i++) {
+    run = s[i] === s[i - 1] ? run + 1 : 1;
+    assert.ok(run <= 2, `run of ${run} in ${s.join(',')}`);
+  }
+  assert.deepEqual(buildSchedule([0, 0]), []);
+  assert.deepEqual(buildSchedule([]), []);
+});
+
+test('integer weights: fractions, junk and huge values', () => {
+  assert.deepEqual(integerWeights([12.5, 87.5]), [1, 7]);
+  assert.deepEqual(integerWeights([-1, NaN, 5]), [0, 0, 1]);
+  const big = integerWeights([1e9, 1]);
+  assert.ok(big[1] >= 1 && big.reduce((a, b) => a + b) <= 10_001);
+});
+
+test('normalizeHost strips port and trailing dot, lower-cases, keeps IPv6 brackets', () => {
+  assert.equal(normalizeHost('Stock.Default.Example.com:8080'), 'stock.default.example.com');
+  assert.equal(normalizeHost('a.b.'), 'a.b');
+  assert.equal(normalizeHost('[::1]:80'), '[::1]');
+  assert.equal(normalizeHost('plain'), 'plain');
+});
+
+test('routing table: exact, port alias, normalised fallback; unchanged routes keep their cycle', () => {
+  const t = new RoutingTable<string>();
+  t.replace([{ host: 'a.ns.example.com', targets: [{ revisionKey: 'ns/a-1', percent: 100 }] }], (k) => k);
+  t.setPort(8080);
+  assert.equal(t.lookup('a.ns.example.com')?.split.pick(), 'ns/a-1');
+  assert.equal(t.lookup('a.ns.example.com:8080')?.split.pick(), 'ns/a-1');
+  assert.equal(t.lookup('A.NS.example.com:9999')?.split.pick(), 'ns/a-1');
+  assert.equal(t.lookup('b.ns.example.com'), undefined);
+
+  const routes = [
+    {
+      host: 'x',
+      targets: [
+        { revisionKey: 'r1', percent: 50 },
+        { revisionKey: 'r2', percent: 50 },
+      ],
+    },
+  ];
+  t.replace(routes, (k) => k);
+  const r = t.lookup('x')!;
+  r.split.pick();
+  t.replace([...routes, { host: 'y', targets: [] }], (k) => k);
+  assert.equal(t.lookup('x'), r, 'unchanged route object reused');
+  assert.equal(r.split.cursor, 1);
+  assert.deepEqual([...t.referencedKeys()].sort(), ['r1', 'r2']);
+});
+
+test('concurrency meter integrates level over time', () => {
+  const m = new ConcurrencyMeter(0);
+  m.change(1, 0); // 1 from 0..100
+  m.change(1, 100); // 2 from 100..200
+  m.change(-2, 200); // 0 from 200..400
+  const s = m.take(400);
+  assert.equal(s.intervalMs, 400);
+  assert.equal(s.average, (100 * 1 + 100 * 2) / 400);
+  m.change(3, 400);
+  assert.equal(m.take(500).average, 3);
+});
+
+test('revision state: breaker picks least loaded with room, FIFO unlinks from the middle', () => {
+  const r = new RevisionState('ns/r', 0);
+  r.containerConcurrency = 1;
+  r.setEndpoints([
+    { id: 'a', host: '127.0.0.1', port: 1 },
+    { id: 'b', host: '127.0.0.1', port: 2 },
+  ]);
+  const e1 = r.acquire()!;
+  const e2 = r.acquire()!;
+  assert.notEqual(e1, e2);
+  assert.equal(r.acquire(), null);
+  r.release(e1);
+  assert.equal(r.acquire(), e1);
+  assert.equal(r.acquire(e1), null);
+
+  const n = () => ({ qPrev: null, qNext: null, queued: false });
+  const [a, b, c] = [n(), n(), n()];
+  r.enqueue(a);
+  r.enqueue(b);
+  r.enqueue(c);
+  r.unlink(b);
+  assert.equal(r.queued, 2);
+  assert.equal(r.shift(), a);
+  assert.equal(r.shift(), c);
+  assert.equal(r.shift(), null);
+  r.destroyPools();
+});
+
+test('metrics text is well-formed', () => {
+  const st = new RevisionStats(0);
+  st.observe(200, 0.02);
+  st.observe(503, 2);
+  const text = formatMetrics([{ key: 'default/app-00001', stats: st, inFlight: 1, queued: 2 }], new Map([['timeout', 3]]));
+  assert.match(text, /sluice_gateway_requests_total\{namespace="default",revision="app-00001",code="2xx"\} 1/);
+  assert.match(text, /sluice_gateway_requests_queued\{namespace="default",revision="app-00001"\} 2/);
+  assert.match(text, /sluice_gateway_request_duration_seconds_bucket\{namespace="default",revision="app-00001",le="\+Inf"\} 2/);
+  assert.match(text, /sluice_gateway_rejected_total\{reason="timeout"\} 3/);
+});
+
+test('retry policy: refused always, broken connections only for idempotent methods', async () => {
+  const { isRetryable } = await import('../../src/dataplane/proxy.js');
+  const err = (code: string) => Object.assign(new Error(code), { code });
+  assert.equal(isRetryable(err('ECONNREFUSED'), 'POST'), true);
+  assert.equal(isRetryable(err('ECONNRESET'), 'GET'), true);
+  assert.equal(isRetryable(err('ECONNRESET'), 'POST'), false);
+  assert.equal(isRetryable(err('ETIMEDOUT'), 'GET'), false);
+  assert.equal(isRetryable(new Error('x'), 'GET'), false);
+});
