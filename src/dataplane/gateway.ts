@@ -12,7 +12,7 @@ import http, { type ClientRequest, type IncomingMessage, type Server, type Serve
 import { isIP, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HostRoute, RevisionBackend, RevisionSample } from './types.js';
-import { RoutingTable, normalizeHost } from './routing.js';
+import { RoutingTable, normalizeHost } from './router.js';
 import type { EndpointState } from './revision.js';
 import { DEFAULT_TIMEOUT_SECONDS, RevisionState, type QueueNode } from './revision.js';
 import { formatMetrics } from './stats.js';
@@ -57,6 +57,8 @@ const kEx = Symbol('sluice.exchange');
 type Tagged<T> = T & { [kEx]?: Exchange };
 
 type Rev = RevisionState<Exchange>;
+
+const SHUTTING_DOWN = { status: 503, reason: 'shutting_down', message: 'sluice gateway: shutting down' } as const;
 
 /** One client request (or Upgrade) from arrival until its client connection is done with it. */
 class Exchange implements QueueNode {
@@ -245,26 +247,14 @@ class Core {
   // -- arrival --
 
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const host = req.headers.host;
-    if (host === undefined || host === '') {
-      this.reject('no_host');
-      sendError(res, 400, 'sluice gateway: the request has no Host header, so it cannot be routed to a service');
-      return;
-    }
-    const route = this.table.lookup(host);
-    if (route === undefined) {
-      if (isMetricsScrape(req, host)) {
+    const r = this.table.resolve(req.headers);
+    if (r.target === undefined) {
+      if (r.reason === 'unknown_host' && isMetricsScrape(req, req.headers.host!)) {
         sendMetrics(res, this.metricsText(), req.method === 'HEAD');
         return;
       }
-      this.reject('unknown_host');
-      sendError(res, 404, `sluice gateway: no service is routed at host "${normalizeHost(host)}"`);
-      return;
-    }
-    const rev = route.split.pick();
-    if (rev === undefined) {
-      this.reject('no_targets');
-      sendError(res, 503, `sluice gateway: host "${route.host}" has no traffic target with a positive percent`);
+      this.reject(r.reason);
+      sendError(res, r.status, r.message);
       return;
     }
     if (this.closing) {
@@ -272,7 +262,7 @@ class Core {
       sendError(res, 503, 'sluice gateway: shutting down', { connection: 'close' });
       return;
     }
-    const ex = new Exchange(this, rev, req, res, null, null, this.clock());
+    const ex = new Exchange(this, r.target, req, res, null, null, this.clock());
     (res as Tagged<ServerResponse>)[kEx] = ex;
     res.on('close', onResClose);
     this.admit(ex);
@@ -280,31 +270,14 @@ class Core {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', onSocketError);
-    const host = req.headers.host;
-    if (host === undefined || host === '') {
-      this.reject('no_host');
-      sendSocketError(socket, 400, 'sluice gateway: the request has no Host header, so it cannot be routed to a service');
+    const r = this.table.resolve(req.headers);
+    if (r.target === undefined || this.closing) {
+      const why = r.target === undefined ? r : SHUTTING_DOWN;
+      this.reject(why.reason);
+      sendSocketError(socket, why.status, why.message);
       return;
     }
-    const route = this.table.lookup(host);
-    if (route === undefined) {
-      this.reject('unknown_host');
-      sendSocketError(socket, 404, `sluice gateway: no service is routed at host "${normalizeHost(host)}"`);
-      return;
-    }
-    const rev = route.split.pick();
-    if (rev === undefined || this.closing) {
-      this.reject(rev === undefined ? 'no_targets' : 'shutting_down');
-      sendSocketError(
-        socket,
-        503,
-        rev === undefined
-          ? `sluice gateway: host "${route.host}" has no traffic target with a positive percent`
-          : 'sluice gateway: shutting down',
-      );
-      return;
-    }
-    const ex = new Exchange(this, rev, req, null, socket, head, this.clock());
+    const ex = new Exchange(this, r.target, req, null, socket, head, this.clock());
     (socket as Tagged<Duplex>)[kEx] = ex;
     socket.on('close', onClientSocketClose);
     this.tunnels.add(ex);

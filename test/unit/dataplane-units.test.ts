@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSchedule, integerWeights, Split } from '../../src/dataplane/split.js';
-import { normalizeHost, RoutingTable } from '../../src/dataplane/routing.js';
+import { normalizeHost, RoutingTable } from '../../src/dataplane/router.js';
 import { ConcurrencyMeter, formatMetrics, RevisionStats } from '../../src/dataplane/stats.js';
 import { RevisionState } from '../../src/dataplane/revision.js';
 
@@ -60,9 +60,10 @@ test('routing table: exact, port alias, normalised fallback; unchanged routes ke
   const t = new RoutingTable<string>();
   t.replace([{ host: 'a.ns.example.com', targets: [{ revisionKey: 'ns/a-1', percent: 100 }] }], (k) => k);
   t.setPort(8080);
-  assert.equal(t.lookup('a.ns.example.com')?.split.pick(), 'ns/a-1');
-  assert.equal(t.lookup('a.ns.example.com:8080')?.split.pick(), 'ns/a-1');
-  assert.equal(t.lookup('A.NS.example.com:9999')?.split.pick(), 'ns/a-1');
+  const at = (host: string) => t.resolve({ host }).target;
+  assert.equal(at('a.ns.example.com'), 'ns/a-1');
+  assert.equal(at('a.ns.example.com:8080'), 'ns/a-1');
+  assert.equal(at('A.NS.example.com:9999'), 'ns/a-1');
   assert.equal(t.lookup('b.ns.example.com'), undefined);
 
   const routes = [
@@ -76,11 +77,38 @@ test('routing table: exact, port alias, normalised fallback; unchanged routes ke
   ];
   t.replace(routes, (k) => k);
   const r = t.lookup('x')!;
-  r.split.pick();
+  t.resolve({ host: 'x' });
   t.replace([...routes, { host: 'y', targets: [] }], (k) => k);
   assert.equal(t.lookup('x'), r, 'unchanged route object reused');
   assert.equal(r.split.cursor, 1);
   assert.deepEqual([...t.referencedKeys()].sort(), ['r1', 'r2']);
+});
+
+test('routing table: one resolution answers every request, with the reason when it cannot route', () => {
+  const t = new RoutingTable<string>();
+  t.replace(
+    [
+      { host: 'a.ns.example.com', targets: [{ revisionKey: 'ns/a-1', percent: 100 }] },
+      { host: 'z.ns.example.com', targets: [] },
+    ],
+    (k) => k,
+  );
+  const plain = t.resolve({ host: 'a.ns.example.com' });
+  assert.equal(t.resolve({ host: 'a.ns.example.com' }), plain, 'a plain split answers with a precomputed object');
+  assert.deepEqual(
+    [t.resolve({}), t.resolve({ host: 'B.ns.example.com:80' }), t.resolve({ host: 'z.ns.example.com' })].map((r) => [
+      r.target,
+      'status' in r ? r.status : 0,
+      'reason' in r ? r.reason : '',
+    ]),
+    [
+      [undefined, 400, 'no_host'],
+      [undefined, 404, 'unknown_host'],
+      [undefined, 503, 'no_targets'],
+    ],
+  );
+  const unknown = t.resolve({ host: 'B.ns.example.com:80' });
+  assert.match(unknown.target === undefined ? unknown.message : '', /no service is routed at host "b\.ns\.example\.com"/);
 });
 
 test('concurrency meter integrates level over time', () => {

@@ -1,8 +1,13 @@
-// Host table: Host header -> precomputed split over revisions. The control plane replaces the
-// whole table at once; lookups are one Map.get for the common Host shapes (exact host, or host
-// with the gateway's own port, both inserted ahead of time) and only fall back to normalising the
-// header (strip port, lower-case) for unusual spellings.
+// The gateway's routing table and its one resolution path: Host header -> route -> revision.
+// The control plane replaces the whole table at once; a lookup is one Map.get for the common Host
+// shapes (exact host, or host with the gateway's own port, both inserted ahead of time) and only
+// falls back to normalising the header (strip port, lower-case) for unusual spellings.
+//
+// `resolve` is the only way the gateway turns a request into a target, for plain requests and
+// Upgrades alike. For a route that is a plain split it costs that Map.get plus `schedule[cursor]`:
+// every possible answer is allocated when the table is built, never per request.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HostRoute } from './types.js';
 import { Split } from './split.js';
 
@@ -20,11 +25,31 @@ export function normalizeHost(raw: string): string {
   return raw.slice(0, end).trim().toLowerCase();
 }
 
+/** A request the table can send somewhere. */
+export interface Routed<T> {
+  readonly target: T;
+  /** A Set-Cookie value the response must carry (sticky sessions), if any. */
+  readonly setCookie?: string;
+}
+
+export type RejectReason = 'no_host' | 'unknown_host' | 'no_targets';
+
+/** A request the table cannot route, with the answer the client gets. */
+export interface Rejection {
+  readonly target?: undefined;
+  readonly status: 400 | 404 | 503;
+  readonly reason: RejectReason;
+  readonly message: string;
+}
+
+export type Resolution<T> = Routed<T> | Rejection;
+
 export interface CompiledRoute<T> {
   host: string;
   /** Revision keys with their weights, as given (for equality checks and debugging). */
   targets: { revisionKey: string; percent: number }[];
-  split: Split<T>;
+  /** Precomputed answers, one per slot of the weighted cycle. */
+  split: Split<Routed<T>>;
 }
 
 export class RoutingTable<T> {
@@ -49,8 +74,8 @@ export class RoutingTable<T> {
         next.set(host, old);
         continue;
       }
-      const split = new Split(
-        targets.map((t) => resolve(t.revisionKey)),
+      const split = new Split<Routed<T>>(
+        targets.map((t) => ({ target: resolve(t.revisionKey) })),
         targets.map((t) => t.percent),
       );
       next.set(host, { host, targets, split });
@@ -78,6 +103,23 @@ export class RoutingTable<T> {
     return this.lookupMap.get(rawHost) ?? this.routes.get(normalizeHost(rawHost));
   }
 
+  /** Where this request goes, or why it cannot go anywhere. */
+  resolve(headers: IncomingHttpHeaders): Resolution<T> {
+    const host = headers.host;
+    if (host === undefined || host === '') return NO_HOST;
+    const route = this.lookup(host);
+    if (route === undefined)
+      return { status: 404, reason: 'unknown_host', message: `sluice gateway: no service is routed at host "${normalizeHost(host)}"` };
+    const routed = route.split.pick();
+    if (routed === undefined)
+      return {
+        status: 503,
+        reason: 'no_targets',
+        message: `sluice gateway: host "${route.host}" has no traffic target with a positive percent`,
+      };
+    return routed;
+  }
+
   hosts(): string[] {
     return [...this.routes.keys()];
   }
@@ -89,6 +131,12 @@ export class RoutingTable<T> {
     return s;
   }
 }
+
+const NO_HOST: Rejection = {
+  status: 400,
+  reason: 'no_host',
+  message: 'sluice gateway: the request has no Host header, so it cannot be routed to a service',
+};
 
 function sameTargets(a: CompiledRoute<unknown>['targets'], b: CompiledRoute<unknown>['targets']): boolean {
   if (a.length !== b.length) return false;
@@ -102,6 +150,6 @@ function sameTargets(a: CompiledRoute<unknown>['targets'], b: CompiledRoute<unkn
 // schedule must be rebuilt even though the keys are the same.
 function sameResolution<T>(old: CompiledRoute<T>, targets: CompiledRoute<T>['targets'], resolve: (k: string) => T): boolean {
   const resolved = new Set(targets.map((t) => resolve(t.revisionKey)));
-  for (const t of old.split.schedule) if (!resolved.has(t)) return false;
+  for (const t of old.split.schedule) if (!resolved.has(t.target)) return false;
   return true;
 }
