@@ -12,6 +12,7 @@ import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { loadOrCreateServingCert } from './apiserver/certs.js';
 import { ControllerManager } from './controllers/manager.js';
 import { AutoscalerController } from './controllers/autoscaler.js';
+import { ServingConfigWatcher } from './controllers/serving-config.js';
 import { loadPlugins } from './autoscaler/index.js';
 import { Gateway } from './dataplane/gateway.js';
 import { defaultImageMappings, loadImageMappings } from './runtime/image-map.js';
@@ -35,6 +36,11 @@ export interface SluiceOptions {
    * startup, e.g. { 'stable-window': '6s' } (tests shorten the windows this way).
    */
   autoscalerConfig?: Record<string, string>;
+  /**
+   * Keys written into other knative-serving ConfigMaps at startup, by ConfigMap name, e.g.
+   * { 'config-features': { 'kubernetes.podspec-fieldref': 'enabled' } }.
+   */
+  servingConfig?: Record<string, Record<string, string>>;
   /** Compiled scaling-plugin modules (.js/.mjs) for the plugin.autoscaling.sluice.dev class. */
   pluginPaths?: string[];
   /** Most requests the gateway holds per revision while it has no capacity (default 1000). */
@@ -55,6 +61,8 @@ export interface RunningSluice {
   store: SqliteStore;
   controllers: ControllerManager;
   autoscaler: AutoscalerController;
+  /** config-features and config-defaults as currently parsed (admission and the gateway read them). */
+  servingConfig: ServingConfigWatcher;
   gateway: Gateway;
   runtime: LocalRuntime;
   stop(): Promise<void>;
@@ -108,6 +116,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     log,
   });
 
+  const servingConfig = new ServingConfigWatcher({ store, log, overrides: opts.servingConfig });
+
   const token = tokenFor(dataDir);
   // kubectl sends a bearer token only over TLS, so the API serves HTTPS with its own certificate.
   const cert = await loadOrCreateServingCert(dataDir, host === '127.0.0.1' ? undefined : [host]);
@@ -115,7 +125,10 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     store,
     token,
     tls: cert,
-    admit: admitWithStore((ns, name) => store.get('serving.knative.dev/revisions', ns, name)),
+    admit: admitWithStore(
+      (ns, name) => store.get('serving.knative.dev/revisions', ns, name),
+      () => servingConfig.current(),
+    ),
     convert,
     logs: (ns, revision, logOpts, write) => runtime.logs(`${ns}/${revision}`, logOpts, write),
   });
@@ -126,6 +139,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, { server: apiUrl, token, certificateAuthority: cert.cert });
   // After the API server created the knative-serving namespace, before revisions are reconciled.
+  await servingConfig.start();
   await autoscaler.start();
   await controllers.start();
 
@@ -139,11 +153,13 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     store,
     controllers,
     autoscaler,
+    servingConfig,
     gateway,
     runtime,
     async stop() {
       if (stopped) return;
       stopped = true;
+      servingConfig.stop();
       autoscaler.stop();
       controllers!.stop();
       await api.close();

@@ -2,25 +2,33 @@
 // webhook. Controllers write their children already in this shape.
 
 import { defaultTemplate, defaultTraffic, defaultRevisionSpec } from './defaults.js';
+import { ApiError } from './errors.js';
 import { invalid } from './field-error.js';
 import type { ResourceKind } from './registry.js';
+import { configMapProblem, DEFAULT_SERVING_CONFIG, type ServingConfig } from './serving-config.js';
 import type { KObject } from './types.js';
 import { Annotations } from './types.js';
 import { shortDiff, validateConfiguration, validateRevision, validateRoute, validateService } from './validation.js';
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-export function applyDefaults(kind: string, obj: KObject, user = 'sluice-admin', old?: KObject): KObject {
+export function applyDefaults(
+  kind: string,
+  obj: KObject,
+  user = 'sluice-admin',
+  old?: KObject,
+  cfg: ServingConfig = DEFAULT_SERVING_CONFIG,
+): KObject {
   const out: KObject = { ...obj, metadata: { ...obj.metadata } };
   const spec = out.spec;
   if (isObject(spec)) {
     if (kind === 'Service' || kind === 'Configuration') {
-      out.spec = { ...spec, template: defaultTemplate(spec.template) };
+      out.spec = { ...spec, template: defaultTemplate(spec.template, cfg.defaults, obj.metadata) };
       if (kind === 'Service') out.spec.traffic = defaultTraffic(spec.traffic, true);
     } else if (kind === 'Route') {
       out.spec = { ...spec, traffic: defaultTraffic(spec.traffic, false) };
     } else if (kind === 'Revision') {
-      out.spec = defaultRevisionSpec(spec as any);
+      out.spec = defaultRevisionSpec(spec as any, cfg.defaults, obj.metadata);
     }
   }
   if (kind === 'Service' || kind === 'Configuration' || kind === 'Route') {
@@ -42,10 +50,22 @@ export function applyDefaults(kind: string, obj: KObject, user = 'sluice-admin',
  * Defaults and validates a create (old undefined) or update. Returns the object to store or throws
  * a 422 Invalid ApiError whose message is Knative's validation text.
  */
-export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined): KObject {
+export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined, cfg: ServingConfig = DEFAULT_SERVING_CONFIG): KObject {
+  if (kind.group === '' && kind.kind === 'ConfigMap') {
+    const problem = configMapProblem(obj.metadata?.namespace, obj.metadata?.name, obj.data);
+    // Knative's configmap webhook refuses what its parser refuses; the API server reports it as 400.
+    if (problem) {
+      throw new ApiError(
+        400,
+        'BadRequest',
+        `admission webhook "config.webhook.serving.knative.dev" denied the request: validation failed: ${problem}`,
+      );
+    }
+    return obj;
+  }
   if (kind.group !== 'serving.knative.dev') return obj;
-  const defaulted = applyDefaults(kind.kind, obj, undefined, old);
-  const oldDefaulted = old ? applyDefaults(kind.kind, old, undefined, old) : undefined;
+  const defaulted = applyDefaults(kind.kind, obj, undefined, old, cfg);
+  const oldDefaulted = old ? applyDefaults(kind.kind, old, undefined, old, cfg) : undefined;
   const errs =
     kind.kind === 'Service'
       ? validateService(defaulted, oldDefaulted)
@@ -66,9 +86,9 @@ export type RevisionLookup = (namespace: string, name: string) => Promise<KObjec
  * Revision with a different template is refused (revisions are immutable; re-applying the same
  * template under its name is fine and makes no new revision).
  */
-export function admitWithStore(lookup: RevisionLookup) {
+export function admitWithStore(lookup: RevisionLookup, config: () => ServingConfig = () => DEFAULT_SERVING_CONFIG) {
   return async (kind: ResourceKind, obj: KObject, old: KObject | undefined): Promise<KObject> => {
-    const admitted = admit(kind, obj, old);
+    const admitted = admit(kind, obj, old, config());
     if (kind.group !== 'serving.knative.dev' || (kind.kind !== 'Service' && kind.kind !== 'Configuration')) return admitted;
     const template = admitted.spec?.template;
     const name = template?.metadata?.name;

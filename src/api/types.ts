@@ -57,6 +57,7 @@ export interface Probe {
   httpGet?: { path?: string; port?: number | string; host?: string; scheme?: string; httpHeaders?: { name: string; value: string }[] };
   tcpSocket?: { port?: number | string; host?: string };
   exec?: { command?: string[] };
+  grpc?: { port?: number; service?: string };
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;
@@ -80,6 +81,8 @@ export interface Container {
   ports?: ContainerPort[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
+  startupProbe?: Probe;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string; [extra: string]: unknown }[];
   resources?: { limits?: Record<string, string>; requests?: Record<string, string> };
   [extra: string]: unknown;
 }
@@ -90,6 +93,8 @@ export interface RevisionSpec {
   timeoutSeconds?: number;
   responseStartTimeoutSeconds?: number;
   idleTimeoutSeconds?: number;
+  initContainers?: Container[];
+  volumes?: { name: string; [source: string]: unknown }[];
   [extra: string]: unknown;
 }
 
