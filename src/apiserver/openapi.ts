@@ -18,7 +18,11 @@ export function schemaName(k: ResourceKind, version: string, suffix = ''): strin
   return `${prefix}.${version}.${k.kind}${suffix}`;
 }
 
-function toOpenApi(s: Schema, topLevelMeta = false): Record<string, unknown> {
+/**
+ * A Sluice schema as OpenAPI v3 (also a CRD's openAPIV3Schema). `topLevelMeta` replaces the
+ * top-level metadata property (a $ref here; a CRD may only say `type: object` there).
+ */
+export function toOpenApi(s: Schema, topLevelMeta?: Record<string, unknown>): Record<string, unknown> {
   const d = s.description ? { description: s.description } : {};
   switch (s.type) {
     case 'string':
@@ -36,12 +40,7 @@ function toOpenApi(s: Schema, topLevelMeta = false): Record<string, unknown> {
       const out: Record<string, unknown> = { type: 'object', ...d };
       if (s.properties) {
         out.properties = Object.fromEntries(
-          Object.entries(s.properties).map(([k, v]) => [
-            k,
-            topLevelMeta && k === 'metadata'
-              ? { allOf: [ref(`${META}.ObjectMeta`)], description: "Standard object's metadata." }
-              : toOpenApi(v),
-          ]),
+          Object.entries(s.properties).map(([k, v]) => [k, topLevelMeta && k === 'metadata' ? topLevelMeta : toOpenApi(v)]),
         );
       }
       if (s.additionalProperties) out.additionalProperties = toOpenApi(s.additionalProperties);
@@ -169,7 +168,10 @@ function groupVersionDoc(group: string, version: string) {
     if (k.namespaced) paths[`${base}/${k.plural}`] = { get: { ...collection.get, operationId: `list${k.kind}ForAllNamespaces` } };
 
     const gvk = [gvkExt(k, version)];
-    schemas[schemaName(k, version)] = { ...toOpenApi(schemaFor(k), true), 'x-kubernetes-group-version-kind': gvk };
+    schemas[schemaName(k, version)] = {
+      ...toOpenApi(schemaFor(k), { allOf: [ref(`${META}.ObjectMeta`)], description: "Standard object's metadata." }),
+      'x-kubernetes-group-version-kind': gvk,
+    };
     schemas[schemaName(k, version, 'List')] = {
       type: 'object',
       description: `${k.listKind} is a list of ${k.kind}`,
