@@ -80,6 +80,14 @@ export interface KubeClient {
   /** Sets replicas through the /scale subresource (the only way Sluice changes a replica count). */
   scale(t: ResourceType, namespace: string, name: string, replicas: number): Promise<void>;
   watch(t: ResourceType, opts: WatchOptions, onEvent: (e: RawWatchEvent) => void): WatchHandle;
+  /** Streams a pod's log lines; without follow, resolves after the last one. Returns a stopper. */
+  podLog(
+    namespace: string,
+    pod: string,
+    container: string | undefined,
+    opts: { follow?: boolean; tailLines?: number },
+    write: (line: string) => void,
+  ): Promise<() => void>;
   /** Default namespace of the kubeconfig context (or of the service account in-cluster). */
   readonly namespace: string;
   readonly server: string;
@@ -313,19 +321,44 @@ export class HttpKubeClient implements KubeClient {
   }
 
   watch(t: ResourceType, o: WatchOptions, onEvent: (e: RawWatchEvent) => void): WatchHandle {
+    const path =
+      resourcePath(t, o.namespace) +
+      query({
+        watch: true,
+        labelSelector: o.labelSelector,
+        fieldSelector: o.fieldSelector,
+        resourceVersion: o.resourceVersion,
+        allowWatchBookmarks: o.allowWatchBookmarks ? true : undefined,
+        timeoutSeconds: o.timeoutSeconds,
+      });
+    return this.lines(path, (line) => {
+      const ev = JSON.parse(line) as RawWatchEvent;
+      // An ERROR event is the server's Status ending the watch (410 Expired, most often).
+      if (ev.type === 'ERROR') throw statusToError(Number((ev.object as any)?.code) || 500, ev.object);
+      onEvent(ev);
+    });
+  }
+
+  async podLog(
+    namespace: string,
+    pod: string,
+    container: string | undefined,
+    opts: { follow?: boolean; tailLines?: number },
+    write: (line: string) => void,
+  ): Promise<() => void> {
+    const path =
+      resourcePath(T_PODS, namespace, pod, 'log') + query({ container, follow: opts.follow ? true : undefined, tailLines: opts.tailLines });
+    const h = this.lines(path, write);
+    if (!opts.follow) await h.done.catch(() => {});
+    else void h.done.catch(() => {});
+    return h.stop;
+  }
+
+  /** A streaming GET: each line of the body goes to onLine (a throw there ends the stream with it). */
+  private lines(path: string, onLine: (line: string) => void): WatchHandle {
     let req: ReturnType<typeof httpRequest> | undefined;
     let stopped = false;
     const done = (async () => {
-      const path =
-        resourcePath(t, o.namespace) +
-        query({
-          watch: true,
-          labelSelector: o.labelSelector,
-          fieldSelector: o.fieldSelector,
-          resourceVersion: o.resourceVersion,
-          allowWatchBookmarks: o.allowWatchBookmarks ? true : undefined,
-          timeoutSeconds: o.timeoutSeconds,
-        });
       const opts = await this.options('GET', path, {});
       if (stopped) return;
       const res = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -350,12 +383,7 @@ export class HttpKubeClient implements KubeClient {
       try {
         for await (const line of lines) {
           if (!line.trim()) continue;
-          const ev = JSON.parse(line) as RawWatchEvent;
-          if (ev.type === 'ERROR') {
-            failure = statusToError(Number((ev.object as any)?.code) || 500, ev.object);
-            break;
-          }
-          onEvent(ev);
+          onLine(line);
         }
       } catch (e) {
         if (!stopped) failure = e;
@@ -375,6 +403,8 @@ export class HttpKubeClient implements KubeClient {
     };
   }
 }
+
+const T_PODS: ResourceType = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
 
 function withType(t: ResourceType, obj: KObject): KObject {
   return { ...obj, apiVersion: obj.apiVersion ?? apiVersionOfType(t), kind: obj.kind ?? t.kind };

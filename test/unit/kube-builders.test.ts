@@ -1,0 +1,128 @@
+// Golden tests of the objects a Revision becomes on Kubernetes (test/unit/golden/*.yaml; rewrite
+// them with UPDATE_GOLDEN=1 after an intended change and review the diff), plus the rules behind
+// them as table tests.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import type { KObject } from '../../src/api/types.js';
+import { resolveScalingSpec } from '../../src/autoscaler/annotations.js';
+import { parseAutoscalerConfig } from '../../src/autoscaler/config.js';
+import { makeDeployment, makeHPA, makePrivateService, userPort } from '../../src/runtime/kube/builders.js';
+
+const goldenDir = join(import.meta.dirname, '..', '..', '..', 'test', 'unit', 'golden');
+
+function golden(name: string, actual: unknown): void {
+  const file = join(goldenDir, name);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, stringify(actual, { lineWidth: 0 }));
+  assert.deepEqual(actual, parse(readFileSync(file, 'utf8')), `${name} differs from the golden file`);
+}
+
+const revision = (over: Partial<KObject> = {}): KObject => ({
+  apiVersion: 'serving.knative.dev/v1',
+  kind: 'Revision',
+  metadata: {
+    name: 'stock-service-example-v1',
+    namespace: 'default',
+    uid: '6f1c1b1e-1c7e-4a53-9d1e-0d5c3f2b9a10',
+    labels: {
+      'serving.knative.dev/service': 'stock-service-example',
+      'serving.knative.dev/configuration': 'stock-service-example',
+      'serving.knative.dev/configurationGeneration': '1',
+      'serving.knative.dev/route': 'stock-service-example',
+      'serving.knative.dev/routingState': 'active',
+    },
+    annotations: { 'autoscaling.knative.dev/min-scale': '1', 'serving.knative.dev/routes': 'stock-service-example', team: 'a' },
+  },
+  spec: {
+    containerConcurrency: 0,
+    timeoutSeconds: 300,
+    containers: [
+      {
+        name: 'user-container',
+        image: 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1',
+        env: [{ name: 'RESOURCE', value: 'v1' }],
+        readinessProbe: { httpGet: { path: '/' }, initialDelaySeconds: 0, periodSeconds: 3, successThreshold: 1 },
+      },
+    ],
+  },
+  ...over,
+});
+
+test('Deployment {revision}-deployment as Knative builds it, without replicas and without queue-proxy', () => {
+  const d = makeDeployment(revision(), { preStopSleepSeconds: 3 });
+  golden('kube-deployment.yaml', d);
+  assert.equal(d.spec.replicas, undefined, 'replicas belong to the autoscaler (/scale) or the HPA');
+  assert.equal(d.spec.template.spec.containers.length, 1);
+});
+
+test('headless {revision}-private Service selecting the revision by UID', () => {
+  golden('kube-private-service.yaml', makePrivateService(revision()));
+});
+
+const pa: KObject = {
+  apiVersion: 'autoscaling.internal.knative.dev/v1alpha1',
+  kind: 'PodAutoscaler',
+  metadata: { name: 'hello-00001', namespace: 'default', uid: 'pa-uid', labels: { 'serving.knative.dev/revision': 'hello-00001' } },
+  spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'hello-00001-deployment' } },
+};
+const config = parseAutoscalerConfig({});
+const hpaFor = (annotations: Record<string, string>, window?: number) =>
+  makeHPA(pa, resolveScalingSpec({ 'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev', ...annotations }, 0, config), window);
+
+test('HPA from an hpa-class PodAutoscaler, as Knative MakeHPA', () => {
+  golden(
+    'kube-hpa-cpu.yaml',
+    hpaFor(
+      {
+        'autoscaling.knative.dev/metric': 'cpu',
+        'autoscaling.knative.dev/target': '70.5',
+        'autoscaling.knative.dev/min-scale': '1',
+        'autoscaling.knative.dev/max-scale': '5',
+      },
+      30,
+    ),
+  );
+  const memory = hpaFor({ 'autoscaling.knative.dev/metric': 'memory', 'autoscaling.knative.dev/target': '200' });
+  assert.deepEqual(memory.spec.metrics, [
+    { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '200Mi' } } },
+  ]);
+  assert.equal(memory.spec.maxReplicas, 2147483647, 'max-scale 0 is no limit');
+  assert.equal(memory.spec.minReplicas, 1, 'an HPA never goes below one (what Kubernetes does without minReplicas)');
+  const rps = hpaFor({ 'autoscaling.knative.dev/metric': 'rps', 'autoscaling.knative.dev/target': '150' });
+  assert.deepEqual(rps.spec.metrics, [
+    { type: 'Pods', pods: { metric: { name: 'rps' }, target: { type: 'AverageValue', averageValue: '150' } } },
+  ]);
+  assert.equal(hpaFor({}).spec.metrics, undefined, "no target: Kubernetes' default (80 % CPU)");
+});
+
+test('the user port: the declared containerPort, else 8080; probes get it filled in', () => {
+  const withPort = revision();
+  withPort.spec.containers[0].ports = [{ containerPort: 9000 }];
+  withPort.spec.containers[0].readinessProbe = { tcpSocket: { port: 0 } };
+  assert.equal(userPort(withPort), 9000);
+  const c = makeDeployment(withPort).spec.template.spec.containers[0];
+  assert.deepEqual(c.ports, [{ name: 'user-port', containerPort: 9000, protocol: 'TCP' }]);
+  assert.deepEqual(c.readinessProbe, { tcpSocket: { port: 9000 }, periodSeconds: 1 });
+  assert.deepEqual(
+    c.env.filter((e: any) => e.name === 'PORT'),
+    [{ name: 'PORT', value: '9000' }],
+  );
+  assert.equal(userPort(revision()), 8080);
+});
+
+test('a user-set PORT or K_* variable is replaced, as Knative reserves them', () => {
+  const r = revision();
+  r.spec.containers[0].env = [
+    { name: 'PORT', value: '1' },
+    { name: 'K_SERVICE', value: 'x' },
+    { name: 'A', value: 'b' },
+  ];
+  const env = makeDeployment(r).spec.template.spec.containers[0].env;
+  assert.deepEqual(
+    env.map((e: any) => `${e.name}=${e.value}`),
+    ['A=b', 'PORT=8080', 'K_REVISION=stock-service-example-v1', 'K_CONFIGURATION=stock-service-example', 'K_SERVICE=stock-service-example'],
+  );
+});
