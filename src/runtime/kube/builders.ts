@@ -14,6 +14,7 @@ import { DEFAULTS } from '../../api/defaults.js';
 import type { Container, KObject } from '../../api/types.js';
 import { Labels } from '../../api/types.js';
 import type { ScalingSpec } from '../../autoscaler/annotations.js';
+import { ownerRef } from '../../controllers/context.js';
 
 export const deploymentName = (revision: string) => `${revision}-deployment`;
 export const privateServiceName = (revision: string) => `${revision}-private`;
@@ -55,17 +56,6 @@ export function revisionLabels(rev: KObject): Record<string, string> {
 }
 
 export const revisionSelector = (rev: KObject) => ({ matchLabels: { [Labels.revisionUID]: rev.metadata.uid! } });
-
-function controllerRef(owner: KObject) {
-  return {
-    apiVersion: owner.apiVersion,
-    kind: owner.kind,
-    name: owner.metadata.name!,
-    uid: owner.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
-}
 
 /** The container that receives traffic: the one with a port (Knative allows exactly one), else the first. */
 export function servingContainerIndex(containers: Container[]): number {
@@ -140,7 +130,7 @@ export function makeDeployment(rev: KObject, o: BuildOptions = {}): KObject {
       namespace: rev.metadata.namespace,
       labels,
       annotations,
-      ownerReferences: [controllerRef(rev)],
+      ownerReferences: [ownerRef(rev)],
     },
     spec: {
       selector: revisionSelector(rev),
@@ -167,7 +157,7 @@ export function makePrivateService(rev: KObject): KObject {
       name: privateServiceName(rev.metadata.name!),
       namespace: rev.metadata.namespace,
       labels: { ...revisionLabels(rev), [SERVICE_TYPE_LABEL]: 'Private' },
-      ownerReferences: [controllerRef(rev)],
+      ownerReferences: [ownerRef(rev)],
     },
     spec: {
       clusterIP: 'None',
@@ -227,7 +217,7 @@ export function makeHPA(pa: KObject, scaling: ScalingSpec, windowSeconds?: numbe
       namespace: pa.metadata.namespace,
       labels: { ...(pa.metadata.labels ?? {}) },
       annotations: { ...(pa.metadata.annotations ?? {}) },
-      ownerReferences: [controllerRef(pa)],
+      ownerReferences: [ownerRef(pa)],
     },
     spec,
   };
