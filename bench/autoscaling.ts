@@ -217,6 +217,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
     dataDir,
     apiPort: 0,
     gatewayPort: 0,
+    adminPort: 0,
     quiet: true,
     gracePeriodMs: 2000,
     autoscalerConfig: { 'stable-window': '6s' },

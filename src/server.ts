@@ -18,6 +18,11 @@ import { Gateway } from './dataplane/gateway.js';
 import { defaultImageMappings, loadImageMappings } from './runtime/image-map.js';
 import { LocalRuntime } from './runtime/local/runtime.js';
 import { SqliteStore } from './store/sqlite-store.js';
+import { registerGatewayMetrics } from './dataplane/metrics.js';
+import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from './observability/admin.js';
+import { createLogger, silentLogger, type LogFormat, type Logger, type LogLevel } from './observability/log.js';
+import { Registry } from './observability/registry.js';
+import { RevisionNameIndex } from './observability/revision-names.js';
 
 export interface SluiceOptions {
   dataDir: string;
@@ -26,6 +31,12 @@ export interface SluiceOptions {
   /** Domain of route URLs; may carry a port ("localhost:8080") so URLs open directly. */
   domain?: string;
   host?: string;
+  /** Port of the admin listener (/metrics, /healthz, /readyz, the console); default 9090. */
+  adminPort?: number;
+  /** Address of the admin listener (default 127.0.0.1; beyond loopback every read needs the token). */
+  adminHost?: string;
+  logFormat?: LogFormat;
+  logLevel?: LogLevel;
   /** Extra image → command mappings (JSON or YAML file). */
   imagesFile?: string;
   quiet?: boolean;
@@ -56,6 +67,10 @@ export interface RunningSluice {
   apiUrl: string;
   gatewayUrl: string;
   gatewayPort: number;
+  adminUrl: string;
+  adminPort: number;
+  /** The bearer token of the API (and of the admin listener's protected paths). */
+  token: string;
   kubeconfigPath: string;
   dataDir: string;
   store: SqliteStore;
@@ -65,6 +80,8 @@ export interface RunningSluice {
   servingConfig: ServingConfigWatcher;
   gateway: Gateway;
   runtime: LocalRuntime;
+  registry: Registry;
+  logger: Logger;
   stop(): Promise<void>;
 }
 
@@ -84,7 +101,10 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const host = opts.host ?? '127.0.0.1';
-  const log = opts.quiet ? () => {} : (msg: string) => console.error(`sluice: ${msg}`);
+  const logger = opts.quiet ? silentLogger : createLogger({ format: opts.logFormat, level: opts.logLevel });
+  const log = (msg: string) => logger.info(msg);
+  // One registry for the process; components register their series beside their own code.
+  const registry = new Registry();
   const domain = opts.domain ?? 'example.com';
 
   // Plugins first: a bad path fails the start before anything is opened.
@@ -94,6 +114,9 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const runtime = new LocalRuntime({ dataDir, imageMappings: mappings, gracePeriodMs: opts.gracePeriodMs });
   const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision });
   runtime.setDrainer((key, id) => gateway.drain(key, id));
+  const revisionNames = new RevisionNameIndex();
+  await revisionNames.start(store);
+  registerGatewayMetrics(registry, gateway, revisionNames.labeler);
 
   // The autoscaler decides each revision's instance count and hands changes to the manager's queue.
   let controllers: ControllerManager | undefined;
@@ -133,8 +156,19 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     logs: (ns, revision, logOpts, write) => runtime.logs(`${ns}/${revision}`, logOpts, write),
   });
 
+  let ready = false;
+  let stopping = false;
+  const admin = new AdminServer({
+    registry,
+    token,
+    notReady: () => (stopping ? 'stopping' : ready ? undefined : 'starting'),
+    log: (msg, fields) => logger.warn(msg, { component: 'admin', ...fields }),
+  });
+
   const gatewayPort = await gateway.listen(opts.gatewayPort ?? 8080, host);
   const apiPort = await api.listen(opts.apiPort ?? 8001, host);
+  const adminHost = opts.adminHost ?? DEFAULT_ADMIN_HOST;
+  const adminPort = await admin.listen(opts.adminPort ?? DEFAULT_ADMIN_PORT, adminHost);
   const apiUrl = `https://${host}:${apiPort}`;
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, { server: apiUrl, token, certificateAuthority: cert.cert });
@@ -142,12 +176,16 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   await servingConfig.start();
   await autoscaler.start();
   await controllers.start();
+  ready = true;
 
   let stopped = false;
   return {
     apiUrl,
     gatewayUrl: `http://${host}:${gatewayPort}`,
     gatewayPort,
+    adminUrl: `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${adminPort}`,
+    adminPort,
+    token,
     kubeconfigPath,
     dataDir,
     store,
@@ -156,12 +194,17 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     servingConfig,
     gateway,
     runtime,
+    registry,
+    logger,
     async stop() {
       if (stopped) return;
       stopped = true;
+      stopping = true;
       servingConfig.stop();
       autoscaler.stop();
       controllers!.stop();
+      revisionNames.close();
+      await admin.close();
       await api.close();
       await runtime.shutdown();
       await gateway.close();

@@ -3,6 +3,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { startSluice } from '../server.js';
+import type { LogFormat, LogLevel } from '../observability/log.js';
 
 export interface ServerCommandOptions {
   dataDir?: string;
@@ -10,6 +11,10 @@ export interface ServerCommandOptions {
   gatewayPort?: number;
   domain?: string;
   host?: string;
+  adminPort?: number;
+  adminHost?: string;
+  logFormat?: LogFormat;
+  logLevel?: LogLevel;
   images?: string;
   /** Scaling plugin modules (--plugin, repeatable). */
   plugins?: string[];
@@ -22,12 +27,17 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     gatewayPort: opts.gatewayPort,
     domain: opts.domain,
     host: opts.host,
+    adminPort: opts.adminPort,
+    adminHost: opts.adminHost,
+    logFormat: opts.logFormat,
+    logLevel: opts.logLevel,
     imagesFile: opts.images,
     pluginPaths: opts.plugins,
   });
   console.log(`Sluice is running.
   API:        ${sluice.apiUrl}
   Gateway:    ${sluice.gatewayUrl}
+  Admin:      ${sluice.adminUrl}  (/metrics, /healthz, /readyz)
   Data:       ${sluice.dataDir}
   Kubeconfig: ${sluice.kubeconfigPath}
 

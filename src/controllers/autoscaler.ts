@@ -1,6 +1,6 @@
 // The autoscaler controller: the control-plane side of src/autoscaler's pure deciders.
 //
-//   every second   gateway.sample(rev) → RevisionMetrics (1 s buckets, stable/panic windows)
+//   every second   its own gateway stats reader → RevisionMetrics (1 s buckets, stable/panic windows)
 //   every tick     decide() per revision (tick-interval, 2 s) → desired instances → runtime
 //   on demand      the gateway starts holding requests → decideOnDemand() at once → runtime
 //   on failure     the runtime reports a failed start while requests are held → 503 with the reason
@@ -40,7 +40,7 @@ import {
   validateAnnotations,
 } from '../autoscaler/index.js';
 import type { RevisionLoad } from '../dataplane/gateway.js';
-import type { RevisionSample } from '../dataplane/types.js';
+import type { StatsReader } from '../dataplane/stats.js';
 import type { ResourceUsage, Runtime, WorkloadStatus } from '../runtime/runtime.js';
 import type { Store, WatchEvent } from '../store/store.js';
 import {
@@ -67,7 +67,8 @@ import { revisionKey, workloadSpecFor, type GatewayConcurrencyHint } from './rev
 
 /** What the autoscaler needs from the gateway (the Gateway class implements it). */
 export interface AutoscalerGateway {
-  sample(revisionKey: string): RevisionSample;
+  /** A reader of its own: reading windows never disturbs other consumers of the same stats. */
+  reader(): StatsReader;
   load(revisionKey: string): RevisionLoad | undefined;
   onDemand(cb: (revisionKey: string) => void): () => void;
   failHeld(revisionKey: string, status: number, message: string): number;
@@ -161,8 +162,10 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private routesBusy = false;
   private stopped = false;
   private readonly metricsWriteMs: number;
+  private readonly stats: StatsReader;
 
   constructor(private readonly o: AutoscalerControllerOptions) {
+    this.stats = o.gateway.reader();
     this.plugins = o.plugins ?? new Map();
     this.now = o.now ?? (() => Date.now());
     this.metricsWriteMs = o.metricsWriteIntervalMs ?? 5000;
@@ -321,6 +324,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     if (t?.pa.timer) clearTimeout(t.pa.timer);
     this.tracked.delete(key);
     this.restored.delete(key);
+    this.stats.forget(key);
   }
 
   // ---- watch events ----
@@ -487,7 +491,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     if (this.stopped) return;
     const now = this.now();
     for (const t of this.tracked.values()) {
-      const sample = this.o.gateway.sample(t.key);
+      const sample = this.stats.read(t.key);
       t.metrics.record(now, sample);
       // Still holding requests a second later: demand the last decision did not cover yet.
       if (sample.queued > 0) this.handleDemand(t);

@@ -9,13 +9,15 @@
 // functions that find their Exchange through a symbol property, so a request allocates no closures.
 
 import http, { type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIP, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HostRoute, RevisionBackend, RevisionSample } from './types.js';
-import { RoutingTable, normalizeHost } from './router.js';
+import type { HostRoute, RevisionBackend } from './types.js';
+import { RoutingTable } from './router.js';
 import type { EndpointState } from './revision.js';
 import { DEFAULT_TIMEOUT_SECONDS, RevisionState, type QueueNode } from './revision.js';
-import { formatMetrics } from './stats.js';
+import { StatsReader } from './stats.js';
+import { registerGatewayMetrics, type GatewayMetricsSource, type RevisionMetricsView } from './metrics.js';
+import { Registry } from '../observability/registry.js';
 import {
   downstreamHeaders,
   errorCode,
@@ -249,10 +251,6 @@ class Core {
   handleRequest(req: IncomingMessage, res: ServerResponse): void {
     const r = this.table.resolve(req.headers);
     if (r.target === undefined) {
-      if (r.reason === 'unknown_host' && isMetricsScrape(req, req.headers.host!)) {
-        sendMetrics(res, this.metricsText(), req.method === 'HEAD');
-        return;
-      }
       this.reject(r.reason);
       sendError(res, r.status, r.message);
       return;
@@ -510,9 +508,9 @@ class Core {
     if (!rev.known) this.maybeCollect(rev);
   }
 
-  metricsText(): string {
+  revisionViews(): RevisionMetricsView[] {
     const now = this.clock();
-    const views = [...this.revisions.values()].map((r) => {
+    return [...this.revisions.values()].map((r) => {
       const head = r.oldest();
       return {
         key: r.key,
@@ -522,7 +520,6 @@ class Core {
         oldestWait: head ? Math.max(0, now - head.start) / 1000 : 0,
       };
     });
-    return formatMetrics(views, this.rejected);
   }
 
   failHeld(key: string, status: number, message: string, reason: string): number {
@@ -537,35 +534,15 @@ class Core {
   }
 }
 
-/**
- * `GET /metrics` addressed to the gateway itself (Host an IP address or "localhost", which no
- * route uses): the Prometheus text of metrics(). Only reached for hosts without a route.
- */
-function isMetricsScrape(req: IncomingMessage, host: string): boolean {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const url = req.url ?? '';
-  if (url !== '/metrics' && !url.startsWith('/metrics?')) return false;
-  const h = normalizeHost(host);
-  return h === 'localhost' || isIP(h.startsWith('[') ? h.slice(1, -1) : h) !== 0;
-}
-
-function sendMetrics(res: ServerResponse, text: string, head: boolean): void {
-  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(head ? undefined : text);
-}
-
-function emptySample(): RevisionSample {
-  return { averageConcurrency: 0, requests: 0, queued: 0, inFlight: 0, intervalMs: 0 };
-}
-
 function positiveInt(v: number | undefined, def: number, what: string): number {
   if (v === undefined) return def;
   if (!Number.isInteger(v) || v < 1) throw new TypeError(`${what} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
-export class Gateway {
+export class Gateway implements GatewayMetricsSource {
   private readonly core: Core;
+  private ownMetrics: Registry | undefined;
   private server: Server | null = null;
 
   constructor(opts: GatewayOptions = {}) {
@@ -673,16 +650,18 @@ export class Gateway {
     return p;
   }
 
-  /** Stats since the previous sample of this revision (zeros for a revision the gateway does not know). */
-  sample(revisionKey: string): RevisionSample {
-    const rev = this.core.revisions.get(revisionKey);
-    if (!rev) return emptySample();
-    return rev.stats.sample(this.core.clock(), rev.queued, rev.inFlight);
+  /**
+   * A new, independent reader of per-revision traffic windows (see dataplane/stats.ts): each
+   * consumer (autoscaler, canary analysis, console) takes its own, and no read disturbs another.
+   */
+  reader(): StatsReader {
+    const core = this.core;
+    return new StatsReader({ now: core.clock, revision: (key) => core.revisions.get(key) });
   }
 
   /**
-   * The revision's current load (held, in flight, per-endpoint busy/idle) without touching the
-   * sample window that sample() reads; undefined for a revision the gateway does not know.
+   * The revision's current load (held, in flight, per-endpoint busy/idle); undefined for a
+   * revision the gateway does not know.
    * The autoscaler uses it for immediate decisions and the event-gateway class.
    */
   load(revisionKey: string): RevisionLoad | undefined {
@@ -719,9 +698,25 @@ export class Gateway {
     return this.core.failHeld(revisionKey, s, message, 'failed');
   }
 
-  /** Prometheus text exposition of per-revision counters and gateway rejections. */
+  /** Per-revision counters and load right now, for metrics collected at scrape time. */
+  revisionViews(): RevisionMetricsView[] {
+    return this.core.revisionViews();
+  }
+
+  rejections(): ReadonlyMap<string, number> {
+    return this.core.rejected;
+  }
+
+  /**
+   * Prometheus text of the gateway's series alone (the server exports them with everything else
+   * on its admin listener, see observability/admin.ts).
+   */
   metrics(): string {
-    return this.core.metricsText();
+    if (!this.ownMetrics) {
+      this.ownMetrics = new Registry();
+      registerGatewayMetrics(this.ownMetrics, this);
+    }
+    return this.ownMetrics.render();
   }
 
   /** For embedding in another server: handle one request / Upgrade as the listener would. */

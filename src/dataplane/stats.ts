@@ -1,21 +1,55 @@
-// Per-revision counters. Updated with plain arithmetic on the request path; turned into samples for
-// the autoscaler and Prometheus text only when asked.
+// Per-revision gateway statistics that any number of consumers can read without disturbing each
+// other.
+//
+// The request path only adds to cumulative counters (plain arithmetic on numbers and typed arrays
+// the revision owns; nothing is allocated). Nothing is ever reset. A consumer that wants "the last
+// N seconds" keeps its own cursor and asks for the difference:
+//
+//   const reader = gateway.reader();          // one per consumer: autoscaler, canary analysis, console
+//   const w = reader.read('default/stock-00002');
+//   w.intervalMs          // since this reader's previous read of the revision (first read: since the
+//                         // gateway first saw it)
+//   w.requests            // arrivals in the window
+//   w.completed, w.errors // responses finished in the window; errors = 5xx responses (the
+//                         // gateway's own 502/503/504 included; a client hanging up is not one)
+//   w.averageConcurrency  // time-weighted requests in the system (held + at instances) over the window
+//   w.latency             // { counts, sum, count } over LATENCY_BOUNDS_SECONDS, for the window
+//   histogramQuantile(0.99, LATENCY_BOUNDS_SECONDS, w.latency.counts)   // p99 in seconds
+//   w.queued, w.inFlight  // right now
+//
+// Readers are independent: the autoscaler reading every second does not shorten the window the
+// canary analyser reads every 30 s. `reader.peek(key)` gives the window without moving the cursor;
+// `reader.forget(key)` drops a cursor for a revision that went away. The cumulative values are what
+// /metrics exports (src/dataplane/metrics.ts), so Prometheus' rate() over them matches the deltas.
 
 import type { RevisionSample } from './types.js';
+import { bucketIndex } from '../observability/registry.js';
 
 /**
- * Time-weighted average of a level (requests in the system) between two samples: the integral of
- * the level over time divided by the interval. Updated only when the level changes.
+ * Latency bucket upper bounds in milliseconds: Knative's activator/queue-proxy request-latency
+ * distribution, so revision_request_latencies lines up with Knative dashboards.
+ */
+export const LATENCY_BOUNDS_MS: readonly number[] = [
+  5, 10, 20, 40, 60, 80, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 700, 800, 900, 1000, 2000, 5000, 10000, 20000, 50000, 100000,
+];
+/** The same bounds in seconds (what the request path records in). */
+export const LATENCY_BOUNDS_SECONDS: readonly number[] = LATENCY_BOUNDS_MS.map((ms) => ms / 1000);
+const NB = LATENCY_BOUNDS_SECONDS.length + 1;
+/** Status classes: index = status / 100; 0 = the connection closed before a status was sent. */
+export const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/**
+ * The integral over time of a level (requests in the system), kept cumulatively: the average over
+ * any window is the difference of two readings divided by the window's length.
  */
 export class ConcurrencyMeter {
   level = 0;
+  /** level × milliseconds since the meter started, up to `last`. */
   private area = 0;
   private last: number;
-  private windowStart: number;
 
-  constructor(now: number) {
-    this.last = now;
-    this.windowStart = now;
+  constructor(readonly start: number) {
+    this.last = start;
   }
 
   change(delta: number, now: number): void {
@@ -26,163 +60,209 @@ export class ConcurrencyMeter {
     this.level += delta;
   }
 
-  /** Average level since the previous call, and the interval length; starts a new window. */
-  take(now: number): { average: number; intervalMs: number } {
-    if (now > this.last) {
-      this.area += this.level * (now - this.last);
-      this.last = now;
-    }
-    const intervalMs = Math.max(0, now - this.windowStart);
-    // A zero-length window has no history: report the current level.
-    const average = intervalMs > 0 ? this.area / intervalMs : this.level;
-    this.area = 0;
-    this.windowStart = now;
-    return { average, intervalMs };
+  /** The integral up to `now` (level × ms), without changing anything a reader could notice. */
+  areaAt(now: number): number {
+    return now > this.last ? this.area + this.level * (now - this.last) : this.area;
   }
 }
 
-/** Upper bounds (seconds) of the latency histogram buckets; +Inf is implicit. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-
 export class RevisionStats {
   readonly meter: ConcurrencyMeter;
-  /** Requests that arrived since the last sample. */
+  /** Requests that arrived, since the gateway first saw the revision. */
   arrivals = 0;
-  // Cumulative, for Prometheus.
-  readonly byClass = [0, 0, 0, 0, 0, 0]; // index = status / 100 (0 = connection dropped before a status was sent)
-  readonly buckets = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
-  latencySum = 0;
-  latencyCount = 0;
+  /** Finished responses by status code (index 100..599; 0 = no status was sent). */
+  readonly codes = new Float64Array(600);
+  completed = 0;
+  /** 5xx responses. */
+  errors = 0;
+  /** Latency bucket counts per status class: latency[cls * NB + bucket]. */
+  readonly latency = new Float64Array(STATUS_CLASSES.length * NB);
+  readonly latencySum = new Float64Array(STATUS_CLASSES.length);
   /** Time from arrival to being sent to an instance (0 for requests sent at once), same buckets. */
-  readonly waitBuckets = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0);
+  readonly waitCounts = new Float64Array(NB);
   waitSum = 0;
-  waitCount = 0;
 
   constructor(now: number) {
     this.meter = new ConcurrencyMeter(now);
   }
 
   observe(status: number, seconds: number): void {
-    const c = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
-    this.byClass[c]++;
-    const b = LATENCY_BUCKETS;
-    let i = 0;
-    while (i < b.length && seconds > b[i]) i++;
-    this.buckets[i]++;
-    this.latencySum += seconds;
-    this.latencyCount++;
+    const code = status >= 100 && status < 600 ? status : 0;
+    const cls = (code / 100) | 0;
+    this.codes[code]++;
+    this.completed++;
+    if (cls === 5) this.errors++;
+    this.latency[cls * NB + bucketIndex(LATENCY_BOUNDS_SECONDS, seconds)]++;
+    this.latencySum[cls] += seconds;
   }
 
   observeWait(seconds: number): void {
-    const b = LATENCY_BUCKETS;
-    let i = 0;
-    while (i < b.length && seconds > b[i]) i++;
-    this.waitBuckets[i]++;
+    this.waitCounts[bucketIndex(LATENCY_BOUNDS_SECONDS, seconds)]++;
     this.waitSum += seconds;
-    this.waitCount++;
   }
 
-  sample(now: number, queued: number, inFlight: number): RevisionSample {
-    const { average, intervalMs } = this.meter.take(now);
-    const requests = this.arrivals;
-    this.arrivals = 0;
-    return { averageConcurrency: average, requests, queued, inFlight, intervalMs };
+  /** Responses of one status class so far. */
+  classCount(cls: number): number {
+    let n = 0;
+    const lo = cls === 0 ? 0 : cls * 100;
+    const hi = cls === 0 ? 1 : lo + 100;
+    for (let c = lo; c < hi; c++) n += this.codes[c];
+    return n;
+  }
+
+  /** Latency bucket counts of one class, or of all classes when cls is undefined (a new array). */
+  latencyCounts(cls?: number): Float64Array {
+    const out = new Float64Array(NB);
+    for (let k = 0; k < STATUS_CLASSES.length; k++) {
+      if (cls !== undefined && k !== cls) continue;
+      for (let i = 0; i < NB; i++) out[i] += this.latency[k * NB + i];
+    }
+    return out;
+  }
+
+  latencyTotal(): number {
+    let s = 0;
+    for (let k = 0; k < STATUS_CLASSES.length; k++) s += this.latencySum[k];
+    return s;
   }
 }
 
-export interface RevisionMetricsView {
-  key: string;
+/** A window of one revision's traffic, as one reader sees it (see the header). */
+export interface RevisionWindow extends RevisionSample {
+  completed: number;
+  errors: number;
+  latency: { counts: Float64Array; sum: number; count: number };
+}
+
+/** What a reader reads: the gateway's live revision states. */
+export interface StatsSource {
+  now(): number;
+  /** The revision's stats and current load; undefined when the gateway does not know it. */
+  revision(key: string): { stats: RevisionStats; queued: number; inFlight: number } | undefined;
+}
+
+interface Cursor {
   stats: RevisionStats;
-  inFlight: number;
-  queued: number;
-  /** Seconds the oldest held request has been waiting (0 when none is held or unknown). */
-  oldestWait?: number;
+  at: number;
+  arrivals: number;
+  area: number;
+  completed: number;
+  errors: number;
+  latency: Float64Array;
+  latencySum: number;
 }
 
-const CLASS_LABELS = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'];
-
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+function cursorAt(stats: RevisionStats, now: number): Cursor {
+  return {
+    stats,
+    at: now,
+    arrivals: stats.arrivals,
+    area: stats.meter.areaAt(now),
+    completed: stats.completed,
+    errors: stats.errors,
+    latency: stats.latencyCounts(),
+    latencySum: stats.latencyTotal(),
+  };
 }
 
-function revLabels(key: string): string {
-  const slash = key.indexOf('/');
-  const ns = slash >= 0 ? key.slice(0, slash) : '';
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  return `namespace="${esc(ns)}",revision="${esc(name)}"`;
+function origin(stats: RevisionStats): Cursor {
+  return {
+    stats,
+    at: stats.meter.start,
+    arrivals: 0,
+    area: 0,
+    completed: 0,
+    errors: 0,
+    latency: new Float64Array(NB),
+    latencySum: 0,
+  };
 }
 
-function histogram(
-  out: string[],
-  name: string,
-  help: string,
-  revisions: readonly RevisionMetricsView[],
-  pick: (s: RevisionStats) => [readonly number[], number, number],
-): void {
-  out.push(`# HELP ${name} ${help}`);
-  out.push(`# TYPE ${name} histogram`);
-  for (const r of revisions) {
-    const l = revLabels(r.key);
-    const [buckets, sum, count] = pick(r.stats);
-    let cum = 0;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
-      cum += buckets[i];
-      out.push(`${name}_bucket{${l},le="${LATENCY_BUCKETS[i]}"} ${cum}`);
+function emptyWindow(): RevisionWindow {
+  return {
+    averageConcurrency: 0,
+    requests: 0,
+    queued: 0,
+    inFlight: 0,
+    intervalMs: 0,
+    completed: 0,
+    errors: 0,
+    latency: { counts: new Float64Array(NB), sum: 0, count: 0 },
+  };
+}
+
+/** One consumer's view of the gateway's revisions; see the header for the contract. */
+export class StatsReader {
+  private readonly cursors = new Map<string, Cursor>();
+
+  constructor(private readonly source: StatsSource) {}
+
+  /** The window since this reader's previous read of the revision; starts the next window. */
+  read(key: string): RevisionWindow {
+    return this.window(key, true);
+  }
+
+  /** The same window, leaving the cursor where it is. */
+  peek(key: string): RevisionWindow {
+    return this.window(key, false);
+  }
+
+  forget(key: string): void {
+    this.cursors.delete(key);
+  }
+
+  private window(key: string, advance: boolean): RevisionWindow {
+    const rev = this.source.revision(key);
+    if (!rev) {
+      this.cursors.delete(key);
+      return emptyWindow();
     }
-    cum += buckets[LATENCY_BUCKETS.length];
-    out.push(`${name}_bucket{${l},le="+Inf"} ${cum}`);
-    out.push(`${name}_sum{${l}} ${sum}`);
-    out.push(`${name}_count{${l}} ${count}`);
+    const now = this.source.now();
+    const { stats } = rev;
+    let prev = this.cursors.get(key);
+    // The gateway dropped and re-created the revision's state meanwhile: count from its start.
+    if (!prev || prev.stats !== stats) prev = origin(stats);
+    const cur = cursorAt(stats, now);
+    if (advance) this.cursors.set(key, cur);
+    const intervalMs = Math.max(0, now - prev.at);
+    const counts = new Float64Array(NB);
+    let count = 0;
+    for (let i = 0; i < NB; i++) {
+      counts[i] = cur.latency[i] - prev.latency[i];
+      count += counts[i];
+    }
+    return {
+      // A zero-length window has no history: report the current level.
+      averageConcurrency: intervalMs > 0 ? (cur.area - prev.area) / intervalMs : stats.meter.level,
+      requests: cur.arrivals - prev.arrivals,
+      queued: rev.queued,
+      inFlight: rev.inFlight,
+      intervalMs,
+      completed: cur.completed - prev.completed,
+      errors: cur.errors - prev.errors,
+      latency: { counts, sum: cur.latencySum - prev.latencySum, count },
+    };
   }
 }
 
-/** Prometheus text exposition (version 0.0.4) of the gateway's counters. */
-export function formatMetrics(revisions: readonly RevisionMetricsView[], rejected: ReadonlyMap<string, number>): string {
-  const out: string[] = [];
-  out.push(
-    '# HELP sluice_gateway_requests_total Requests answered for a revision, by status class ("none": connection closed before a status was sent).',
-  );
-  out.push('# TYPE sluice_gateway_requests_total counter');
-  for (const r of revisions) {
-    const l = revLabels(r.key);
-    for (let c = 0; c < CLASS_LABELS.length; c++) {
-      if (r.stats.byClass[c] > 0) out.push(`sluice_gateway_requests_total{${l},code="${CLASS_LABELS[c]}"} ${r.stats.byClass[c]}`);
+/**
+ * The q-quantile (0..1) of a histogram given per-bucket counts, interpolating linearly inside the
+ * bucket as Prometheus' histogram_quantile does; NaN for an empty histogram. Values in the +Inf
+ * bucket report the highest finite bound.
+ */
+export function histogramQuantile(q: number, bounds: readonly number[], counts: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i];
+  if (total === 0) return NaN;
+  const rank = Math.min(Math.max(q, 0), 1) * total;
+  let cum = 0;
+  for (let i = 0; i < bounds.length; i++) {
+    const c = counts[i];
+    if (cum + c >= rank && c > 0) {
+      const lo = i === 0 ? 0 : bounds[i - 1];
+      return lo + (bounds[i] - lo) * ((rank - cum) / c);
     }
+    cum += c;
   }
-  out.push('# HELP sluice_gateway_requests_in_flight Requests currently at an instance of the revision.');
-  out.push('# TYPE sluice_gateway_requests_in_flight gauge');
-  for (const r of revisions) out.push(`sluice_gateway_requests_in_flight{${revLabels(r.key)}} ${r.inFlight}`);
-  out.push('# HELP sluice_gateway_requests_queued Requests held by the activator waiting for capacity.');
-  out.push('# TYPE sluice_gateway_requests_queued gauge');
-  for (const r of revisions) out.push(`sluice_gateway_requests_queued{${revLabels(r.key)}} ${r.queued}`);
-  out.push('# HELP sluice_gateway_queue_oldest_wait_seconds How long the oldest held request has been waiting (0 when none is held).');
-  out.push('# TYPE sluice_gateway_queue_oldest_wait_seconds gauge');
-  for (const r of revisions) out.push(`sluice_gateway_queue_oldest_wait_seconds{${revLabels(r.key)}} ${r.oldestWait ?? 0}`);
-  histogram(
-    out,
-    'sluice_gateway_queue_wait_seconds',
-    'Time from arrival at the gateway until the request was sent to an instance (0 for requests sent at once).',
-    revisions,
-    (s) => [s.waitBuckets, s.waitSum, s.waitCount],
-  );
-  out.push(
-    '# HELP sluice_gateway_request_duration_seconds Time from arrival at the gateway to the end of the response, including time held.',
-  );
-  out.push('# TYPE sluice_gateway_request_duration_seconds histogram');
-  for (const r of revisions) {
-    const l = revLabels(r.key);
-    let cum = 0;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
-      cum += r.stats.buckets[i];
-      out.push(`sluice_gateway_request_duration_seconds_bucket{${l},le="${LATENCY_BUCKETS[i]}"} ${cum}`);
-    }
-    cum += r.stats.buckets[LATENCY_BUCKETS.length];
-    out.push(`sluice_gateway_request_duration_seconds_bucket{${l},le="+Inf"} ${cum}`);
-    out.push(`sluice_gateway_request_duration_seconds_sum{${l}} ${r.stats.latencySum}`);
-    out.push(`sluice_gateway_request_duration_seconds_count{${l}} ${r.stats.latencyCount}`);
-  }
-  out.push('# HELP sluice_gateway_rejected_total Requests the gateway answered itself with an error, by reason.');
-  out.push('# TYPE sluice_gateway_rejected_total counter');
-  for (const [reason, n] of rejected) out.push(`sluice_gateway_rejected_total{reason="${esc(reason)}"} ${n}`);
-  return out.join('\n') + '\n';
+  return bounds[bounds.length - 1];
 }

@@ -62,7 +62,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
   const print = opts.print ?? ((l: string) => console.log(l));
   const n = opts.requests ?? 1000;
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
-  const sluice = await startSluice({ dataDir, apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000 });
+  const sluice = await startSluice({ dataDir, apiPort: 0, gatewayPort: 0, adminPort: 0, quiet: true, gracePeriodMs: 2000 });
   const conn = loadKubeconfig({ flag: sluice.kubeconfigPath, env: {}, home: dataDir });
   const client = new SluiceClient(conn.server, conn.token, { ca: conn.ca });
   const ksvc = findKind('ksvc')!;

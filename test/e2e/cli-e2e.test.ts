@@ -62,7 +62,7 @@ function gatewayGet(port: number, host: string): Promise<string> {
 
 test('sluice CLI drives a gray release end to end', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-cli-e2e-'));
-  const running = await startSluice({ dataDir, apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000 });
+  const running = await startSluice({ dataDir, apiPort: 0, gatewayPort: 0, adminPort: 0, quiet: true, gracePeriodMs: 2000 });
   t.after(async () => {
     await running.stop();
     rmSync(dataDir, { recursive: true, force: true });

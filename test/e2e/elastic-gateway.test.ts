@@ -2,7 +2,7 @@
 // concurrency: every request goes to an instance that is serving nothing else; arrivals scale the
 // revision at once to pending + in-flight requests (capped by max-scale); waiting requests are
 // served in arrival order; idle instances are released after the configured idle time; queue
-// depth and wait time are scraped from the gateway's /metrics.
+// depth and wait time are scraped from the admin listener's /metrics.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../support/poll.js';
+import { httpGet } from '../support/http.js';
 import { gatewayGet, kubectl, startTestSluice, applyDoc, paStatus, exampleService, peakWatcher, recordPa } from '../support/sluice.js';
 import type { RunningSluice } from '../../src/server.js';
 
@@ -159,10 +160,9 @@ test('max-scale 1: requests held at zero are served one at a time in arrival ord
       return (l?.queued ?? 0) + (l?.inFlight ?? 0) + completed >= id;
     });
   }
-  const metricsUrl = `127.0.0.1:${s.gatewayPort}`;
   const labels = 'namespace="default",revision="fifo-v1"';
   const during = await waitFor('requests held, seen on /metrics', async () => {
-    const r = await gatewayGet(s.gatewayPort, metricsUrl, '/metrics');
+    const r = await httpGet(s.adminPort, '/metrics');
     return (sample(r.body, 'sluice_gateway_requests_queued', labels) ?? 0) >= 2 ? r.body : undefined;
   });
   assert.ok(sample(during, 'sluice_gateway_queue_oldest_wait_seconds', labels)! > 0);
@@ -177,13 +177,13 @@ test('max-scale 1: requests held at zero are served one at a time in arrival ord
   );
   assert.ok(served.every((r) => r.inFlight === 1));
 
-  const after = (await gatewayGet(s.gatewayPort, metricsUrl, '/metrics')).body;
+  const after = (await httpGet(s.adminPort, '/metrics')).body;
   assert.equal(sample(after, 'sluice_gateway_queue_wait_seconds_count', labels), 5);
   assert.ok(sample(after, 'sluice_gateway_queue_wait_seconds_sum', labels)! > 0);
   assert.equal(sample(after, 'sluice_gateway_requests_queued', labels), 0);
   assert.match(after, /# TYPE sluice_gateway_queue_wait_seconds histogram/);
-  // A host that is not the gateway's own address still gets the usual 404.
-  assert.equal((await gatewayGet(s.gatewayPort, 'nope.example.com', '/metrics')).status, 404);
+  // /metrics lives on the admin listener only: on the traffic port it is just an unrouted host.
+  assert.equal((await gatewayGet(s.gatewayPort, `127.0.0.1:${s.gatewayPort}`, '/metrics')).status, 404);
   for (const line of rec.lines()) t.diagnostic(line);
   for (const line of during.split('\n'))
     if (line.includes('fifo-v1') && /queued|in_flight|oldest/.test(line)) t.diagnostic(`while held: ${line}`);

@@ -229,6 +229,7 @@ test('a plugin path that cannot be loaded stops the start with the reason', asyn
       dataDir: join(dir, 'data'),
       apiPort: 0,
       gatewayPort: 0,
+      adminPort: 0,
       quiet: true,
       pluginPaths: [join(dir, 'missing.js'), join(dir, 'shapeless.mjs')],
     }),

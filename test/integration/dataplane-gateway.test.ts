@@ -305,13 +305,13 @@ test('a request held at zero instances is forwarded when an endpoint appears; on
   gw.setRoutes([{ host: 'cold.default.example.com', targets: [{ revisionKey: 'default/cold-1', percent: 100 }] }]);
 
   const pending = Array.from({ length: 3 }, () => request(port, 'cold.default.example.com', { method: 'POST', body: 'hello' }));
-  await waitFor('3 held requests', () => gw.sample('default/cold-1').queued === 3);
+  await waitFor('3 held requests', () => gw.load('default/cold-1')!.queued === 3);
   assert.deepEqual(demanded, ['default/cold-1']);
 
   gw.setRevision(rev('default/cold-1', [a], 0));
   const replies = await Promise.all(pending);
   assert.deepEqual(countBodies(replies), { '200 A': 3 });
-  const s = gw.sample('default/cold-1');
+  const s = gw.reader().read('default/cold-1');
   assert.equal(s.queued, 0);
   assert.equal(s.inFlight, 0);
   assert.ok(s.averageConcurrency > 0, 'held requests count toward concurrency');
@@ -329,7 +329,7 @@ test('hold queue overflow answers 503 with Retry-After at once; failHeld answers
   gw.setRevision(rev('default/q-1', [], 0));
   gw.setRoutes([{ host: 'q.default.example.com', targets: [{ revisionKey: 'default/q-1', percent: 100 }] }]);
   const held = [request(port, 'q.default.example.com'), request(port, 'q.default.example.com')];
-  await waitFor('2 held', () => gw.sample('default/q-1').queued === 2);
+  await waitFor('2 held', () => gw.load('default/q-1')!.queued === 2);
   const over = await request(port, 'q.default.example.com');
   assert.equal(over.status, 503);
   assert.equal(over.headers['retry-after'], '3');
@@ -340,7 +340,7 @@ test('hold queue overflow answers 503 with Retry-After at once; failHeld answers
     assert.equal(r.status, 502);
     assert.match(r.body, /exit code 1/);
   }
-  assert.equal(gw.sample('default/q-1').queued, 0);
+  assert.equal(gw.load('default/q-1')!.queued, 0);
 });
 
 test('timeouts: held past timeoutSeconds and slow backend both give a clear 504', async (t) => {
@@ -358,7 +358,7 @@ test('timeouts: held past timeoutSeconds and slow backend both give a clear 504'
   assert.match(slow.body, /did not finish responding within 0.2s/);
   // The upstream request was aborted and its slot freed: the next request gets through (cc=1).
   await waitFor('backend saw the abort', () => a.closedEarly === 1);
-  assert.equal(gw.sample('default/t-1').inFlight, 0);
+  assert.equal(gw.load('default/t-1')!.inFlight, 0);
   assert.equal((await request(port, 't.default.example.com')).status, 200);
 });
 
@@ -379,7 +379,7 @@ test('backend down: 502 with a clear body; bodiless requests retry on another in
   gw.setRevision(rev('default/d-1', [{ id: 'dead', host: '127.0.0.1', port: dead }], 0));
   const post = await request(port, 'd.default.example.com', { method: 'POST', body: 'x' });
   assert.equal(post.status, 502);
-  assert.equal(gw.sample('default/d-1').inFlight, 0);
+  assert.equal(gw.load('default/d-1')!.inFlight, 0);
 });
 
 test('X-Forwarded-* headers are added, hop-by-hop headers dropped', async (t) => {
@@ -449,9 +449,9 @@ test('WebSocket upgrade is proxied and counts as in flight while open', async (t
   const got = new Promise<string>((resolve) => ws.once('message', (m) => resolve(m.toString())));
   ws.send('hi');
   assert.equal(await got, 'echo:hi');
-  assert.equal(gw.sample('default/ws-1').inFlight, 1);
+  assert.equal(gw.load('default/ws-1')!.inFlight, 1);
   ws.close();
-  await waitFor('tunnel released', () => gw.sample('default/ws-1').inFlight === 0);
+  await waitFor('tunnel released', () => gw.load('default/ws-1')!.inFlight === 0);
 
   // Unknown host on an Upgrade gets a plain 404 too.
   const bad = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: 'nope.example.com' } });
@@ -507,7 +507,7 @@ test('client disconnect aborts the upstream request and frees the slot', async (
   await waitFor('at A', () => a.hung.length === 1);
   req.destroy();
   await waitFor('backend saw the abort', () => a.closedEarly === 1);
-  await waitFor('slot free', () => gw.sample('default/c-1').inFlight === 0);
+  await waitFor('slot free', () => gw.load('default/c-1')!.inFlight === 0);
   assert.equal((await request(port, 'c.default.example.com')).body, 'A');
   const m = gw.metrics();
   assert.match(m, /sluice_gateway_requests_total\{namespace="default",revision="c-1",code="none"\} 1/);
@@ -593,11 +593,11 @@ test('a WebSocket refused by the backend gets the backend answer; held upgrades 
   const refused = new WebSocket(`ws://127.0.0.1:${port}/refuse`, { headers: { host: 'w.default.example.com' } });
   refused.on('error', () => {});
   const status = new Promise<number>((resolve) => refused.once('unexpected-response', (_req, res) => resolve(res.statusCode!)));
-  await waitFor('held upgrade', () => gw.sample('default/w-1').queued === 1);
+  await waitFor('held upgrade', () => gw.load('default/w-1')!.queued === 1);
   gw.setRevision(rev('default/w-1', [a], 1));
   assert.equal(await status, 403);
   refused.terminate();
-  await waitFor('slot released', () => gw.sample('default/w-1').inFlight === 0);
+  await waitFor('slot released', () => gw.load('default/w-1')!.inFlight === 0);
 
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { host: 'w.default.example.com' } });
   t.after(() => ws.terminate());
@@ -607,7 +607,7 @@ test('a WebSocket refused by the backend gets the backend answer; held upgrades 
   });
   // cc=1 and the tunnel is open: a plain request waits until the socket closes.
   const plain = request(port, 'w.default.example.com');
-  await waitFor('plain held behind tunnel', () => gw.sample('default/w-1').queued === 1);
+  await waitFor('plain held behind tunnel', () => gw.load('default/w-1')!.queued === 1);
   ws.close();
   assert.equal((await plain).body, 'A');
 });

@@ -14,7 +14,7 @@ export async function startTestSluice(
   opts: Partial<SluiceOptions> = {},
 ): Promise<RunningSluice> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sluice-test-'));
-  const sluice = await startSluice({ apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000, ...opts, dataDir });
+  const sluice = await startSluice({ apiPort: 0, gatewayPort: 0, adminPort: 0, quiet: true, gracePeriodMs: 2000, ...opts, dataDir });
   t.after(async () => {
     await sluice.stop();
     if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });

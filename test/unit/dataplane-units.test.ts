@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSchedule, integerWeights, Split } from '../../src/dataplane/split.js';
 import { normalizeHost, RoutingTable } from '../../src/dataplane/router.js';
-import { ConcurrencyMeter, formatMetrics, RevisionStats } from '../../src/dataplane/stats.js';
+import { ConcurrencyMeter, RevisionStats } from '../../src/dataplane/stats.js';
+import { registerGatewayMetrics } from '../../src/dataplane/metrics.js';
+import { Registry } from '../../src/observability/registry.js';
 import { RevisionState } from '../../src/dataplane/revision.js';
 
 function shares(weights: number[], picks: number): number[] {
@@ -111,16 +113,15 @@ test('routing table: one resolution answers every request, with the reason when 
   assert.match(unknown.target === undefined ? unknown.message : '', /no service is routed at host "b\.ns\.example\.com"/);
 });
 
-test('concurrency meter integrates level over time', () => {
+test('concurrency meter integrates level over time, cumulatively', () => {
   const m = new ConcurrencyMeter(0);
   m.change(1, 0); // 1 from 0..100
   m.change(1, 100); // 2 from 100..200
   m.change(-2, 200); // 0 from 200..400
-  const s = m.take(400);
-  assert.equal(s.intervalMs, 400);
-  assert.equal(s.average, (100 * 1 + 100 * 2) / 400);
+  assert.equal(m.areaAt(400), 100 * 1 + 100 * 2);
+  assert.equal(m.areaAt(400), 300, 'reading changes nothing');
   m.change(3, 400);
-  assert.equal(m.take(500).average, 3);
+  assert.equal(m.areaAt(500) - m.areaAt(400), 300);
 });
 
 test('revision state: breaker picks least loaded with room, FIFO unlinks from the middle', () => {
@@ -155,7 +156,12 @@ test('metrics text is well-formed', () => {
   const st = new RevisionStats(0);
   st.observe(200, 0.02);
   st.observe(503, 2);
-  const text = formatMetrics([{ key: 'default/app-00001', stats: st, inFlight: 1, queued: 2 }], new Map([['timeout', 3]]));
+  const reg = new Registry();
+  registerGatewayMetrics(reg, {
+    revisionViews: () => [{ key: 'default/app-00001', stats: st, inFlight: 1, queued: 2 }],
+    rejections: () => new Map([['timeout', 3]]),
+  });
+  const text = reg.render();
   assert.match(text, /sluice_gateway_requests_total\{namespace="default",revision="app-00001",code="2xx"\} 1/);
   assert.match(text, /sluice_gateway_requests_queued\{namespace="default",revision="app-00001"\} 2/);
   assert.match(text, /sluice_gateway_request_duration_seconds_bucket\{namespace="default",revision="app-00001",le="\+Inf"\} 2/);

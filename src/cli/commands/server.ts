@@ -20,6 +20,10 @@ export function register(program: Command): void {
     .option('--gateway-port <port>', 'port of the HTTP gateway that routes to services (default 8080)')
     .option('--domain <domain>', 'domain of service URLs (default example.com)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--admin-port <port>', 'port of the admin listener: /metrics, /healthz, /readyz and the web console (default 9090)')
+    .option('--admin-host <address>', 'address of the admin listener (default 127.0.0.1; beyond loopback it needs the API token)')
+    .option('--log-format <format>', 'json (one object per line) or text (default text)')
+    .option('--log-level <level>', 'debug (every scaling decision), info, warn or error (default info)')
     .option('--images <file>', 'extra image -> command mappings (YAML or JSON)')
     .option(
       '--plugin <path>',
@@ -34,15 +38,27 @@ export function register(program: Command): void {
         gatewayPort?: string;
         domain?: string;
         host?: string;
+        adminPort?: string;
+        adminHost?: string;
+        logFormat?: string;
+        logLevel?: string;
         images?: string;
         plugin: string[];
       }>();
+      if (o.logFormat !== undefined && o.logFormat !== 'json' && o.logFormat !== 'text')
+        throw new CliError(`invalid --log-format "${o.logFormat}": expected json or text`);
+      if (o.logLevel !== undefined && !['debug', 'info', 'warn', 'error'].includes(o.logLevel))
+        throw new CliError(`invalid --log-level "${o.logLevel}": expected debug, info, warn or error`);
       const opts = {
         dataDir: o.dataDir,
         apiPort: parsePort(o.apiPort, 'api-port'),
         gatewayPort: parsePort(o.gatewayPort, 'gateway-port'),
         domain: o.domain,
         host: o.host,
+        adminPort: parsePort(o.adminPort, 'admin-port'),
+        adminHost: o.adminHost,
+        logFormat: o.logFormat as 'json' | 'text' | undefined,
+        logLevel: o.logLevel as 'debug' | 'info' | 'warn' | 'error' | undefined,
         images: o.images,
         plugins: o.plugin,
       };

@@ -1,0 +1,67 @@
+// /metrics through the admin listener after a known load: every request counted once, by status,
+// with Knative's names and labels, and the latency histograms' counts and sums account for it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../support/poll.js';
+import { httpGet } from '../support/http.js';
+import { applyDoc, exampleService, gatewayGet, startTestSluice } from '../support/sluice.js';
+
+/** Every sample of one series name: labels text → value. */
+export function series(text: string, name: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    const m = /^(?:\{(.*)\})? (\S+)$/.exec(rest);
+    if (m) out.set(m[1] ?? '', Number(m[2]));
+  }
+  return out;
+}
+
+export function value(text: string, name: string, labels: string): number {
+  return series(text, name).get(labels) ?? 0;
+}
+
+test('a known load shows on the admin /metrics: request counts by code, latency histograms, gateway series', async (t) => {
+  const s = await startTestSluice(t);
+  await applyDoc(s, exampleService('obs'));
+  const host = 'obs.default.example.com';
+  await waitFor('obs serves', async () => (await gatewayGet(s.gatewayPort, host, '/')).status === 200, 30_000);
+  const before = (await httpGet(s.adminPort, '/metrics')).body;
+
+  // 6 answers that take at least 100 ms, 4 that are 503 (no price upstream configured).
+  const ok = await Promise.all(Array.from({ length: 6 }, () => gatewayGet(s.gatewayPort, host, '/?sleep=100')));
+  assert.deepEqual(
+    ok.map((r) => r.status),
+    [200, 200, 200, 200, 200, 200],
+  );
+  for (let i = 0; i < 4; i++) assert.equal((await gatewayGet(s.gatewayPort, host, '/v1/AAPL')).status, 503);
+
+  const after = (await httpGet(s.adminPort, '/metrics')).body;
+  const kn = 'namespace_name="default",service_name="obs",configuration_name="obs",revision_name="obs-v1"';
+  const delta = (name: string, labels: string) => value(after, name, labels) - value(before, name, labels);
+
+  assert.equal(delta('revision_request_count', `${kn},response_code="200",response_code_class="2xx"`), 6);
+  assert.equal(delta('revision_request_count', `${kn},response_code="503",response_code_class="5xx"`), 4);
+  assert.equal(delta('revision_request_latencies_count', `${kn},response_code_class="2xx"`), 6);
+  assert.equal(delta('revision_request_latencies_count', `${kn},response_code_class="5xx"`), 4);
+  const okMs = delta('revision_request_latencies_sum', `${kn},response_code_class="2xx"`);
+  assert.ok(okMs >= 600 && okMs < 6 * 5000, `6 requests of >= 100 ms took ${okMs} ms in total`);
+  // None of the slow ones fits in the 100 ms bucket; all fit below +Inf.
+  assert.equal(delta('revision_request_latencies_bucket', `${kn},response_code_class="2xx",le="100"`), 0);
+  assert.equal(delta('revision_request_latencies_bucket', `${kn},response_code_class="2xx",le="+Inf"`), 6);
+
+  const sl = 'namespace="default",revision="obs-v1"';
+  assert.equal(delta('sluice_gateway_requests_total', `${sl},code="2xx"`), 6);
+  assert.equal(delta('sluice_gateway_requests_total', `${sl},code="5xx"`), 4);
+  assert.equal(delta('sluice_gateway_request_duration_seconds_count', sl), 10);
+  const secs = delta('sluice_gateway_request_duration_seconds_sum', sl);
+  assert.ok(
+    Math.abs(secs * 1000 - (okMs + delta('revision_request_latencies_sum', `${kn},response_code_class="5xx"`))) < 1,
+    'the two histograms agree',
+  );
+  assert.equal(value(after, 'sluice_gateway_requests_in_flight', sl), 0);
+  assert.equal(value(after, 'activator_request_concurrency', kn), 0);
+  assert.match(after, /^# TYPE revision_request_latencies histogram$/m);
+  assert.match(after, /^# TYPE revision_request_count counter$/m);
+});
