@@ -47,6 +47,8 @@ export interface RawWatchEvent {
 
 export interface WatchHandle {
   stop(): void;
+  /** Resolves when the server has answered 200 (the watch is open); rejects as `done` does before that. */
+  established: Promise<void>;
   /** Resolves when the stream ends (server timeout, stop()); rejects with ApiError or a network error. */
   done: Promise<void>;
 }
@@ -358,6 +360,8 @@ export class HttpKubeClient implements KubeClient {
   private lines(path: string, onLine: (line: string) => void): WatchHandle {
     let req: ReturnType<typeof httpRequest> | undefined;
     let stopped = false;
+    let opened: () => void = () => {};
+    const established = new Promise<void>((r) => (opened = r));
     const done = (async () => {
       const opts = await this.options('GET', path, {});
       if (stopped) return;
@@ -377,6 +381,7 @@ export class HttpKubeClient implements KubeClient {
         }
         throw statusToError(res.statusCode ?? 0, body);
       }
+      opened();
       res.socket?.setKeepAlive(true, 30_000);
       const lines = createInterface({ input: res, crlfDelay: Infinity });
       let failure: unknown;
@@ -392,14 +397,17 @@ export class HttpKubeClient implements KubeClient {
       }
       if (failure) throw failure;
     })();
+    const settled = done.catch((e) => {
+      if (!stopped) throw e;
+    });
     return {
       stop: () => {
         stopped = true;
         req?.destroy();
+        opened();
       },
-      done: done.catch((e) => {
-        if (!stopped) throw e;
-      }),
+      established: Promise.race([established, settled]),
+      done: settled,
     };
   }
 }

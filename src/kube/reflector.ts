@@ -5,6 +5,7 @@
 // Gone, and every other failure is retried with a capped exponential backoff. An Informer is a
 // Reflector feeding an indexed cache with add/update/delete handlers and a synced barrier.
 
+import { ApiError } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
 import { isGone, type KubeClient, type RawWatchEvent } from './client.js';
 import type { ResourceType } from './resources.js';
@@ -33,6 +34,16 @@ export interface ReflectorOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   log?: (msg: string) => void;
+  /**
+   * Start watching from this resourceVersion instead of listing first. A 410 then ends the
+   * reflector (onEnded) rather than relisting: the caller asked for changes after a point the
+   * server no longer has.
+   */
+  startAt?: string;
+  /** Each watch the server opened (answered 200). */
+  onWatchOpen?: () => void;
+  /** The reflector stopped by itself (startAt and 410, or a first watch refused as BadRequest). */
+  onEnded?: (err: Error) => void;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
@@ -96,7 +107,8 @@ export class Reflector {
   }
 
   private async run(): Promise<void> {
-    let needList = true;
+    let needList = this.opts.startAt === undefined;
+    if (!needList) this.rv = this.opts.startAt!;
     while (!this.stopped) {
       if (needList) {
         try {
@@ -116,6 +128,11 @@ export class Reflector {
         await this.watchOnce();
       } catch (e) {
         if (this.stopped) return;
+        if (this.opts.startAt !== undefined && (isGone(e) || (e instanceof ApiError && e.code === 400))) {
+          this.stopped = true;
+          this.opts.onEnded?.(e as Error);
+          return;
+        }
         if (isGone(e)) {
           // Our resourceVersion is older than the server's history: start over from a list.
           this.stats.relistsOnGone++;
@@ -199,6 +216,12 @@ export class Reflector {
       },
     );
     this.watch = handle;
+    void handle.established.then(
+      () => {
+        if (!this.stopped) this.opts.onWatchOpen?.();
+      },
+      () => {},
+    );
     try {
       await handle.done;
     } finally {
