@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { admitWithStore } from './api/admission.js';
 import { convert } from './api/conversion.js';
+import { R } from './api/resources.js';
 import { createApiServer } from './apiserver/server.js';
 import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { loadOrCreateServingCert } from './apiserver/certs.js';
@@ -17,12 +18,13 @@ import { loadPlugins } from './autoscaler/index.js';
 import { Gateway } from './dataplane/gateway.js';
 import { defaultImageMappings, loadImageMappings } from './runtime/image-map.js';
 import { LocalRuntime } from './runtime/local/runtime.js';
-import { SqliteStore } from './store/sqlite-store.js';
 import { registerGatewayMetrics } from './dataplane/metrics.js';
 import { AdminServer, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT } from './observability/admin.js';
 import { createLogger, silentLogger, type LogFormat, type Logger, type LogLevel } from './observability/log.js';
 import { Registry } from './observability/registry.js';
 import { RevisionNameIndex } from './observability/revision-names.js';
+import { openSqliteStore } from './store/index.js';
+import type { Store } from './store/store.js';
 
 export interface SluiceOptions {
   dataDir: string;
@@ -73,7 +75,7 @@ export interface RunningSluice {
   token: string;
   kubeconfigPath: string;
   dataDir: string;
-  store: SqliteStore;
+  store: Store;
   controllers: ControllerManager;
   autoscaler: AutoscalerController;
   /** config-features and config-defaults as currently parsed (admission and the gateway read them). */
@@ -109,7 +111,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
 
   // Plugins first: a bad path fails the start before anything is opened.
   const plugins = await loadPlugins(opts.pluginPaths ?? []);
-  const store = SqliteStore.open(dataDir);
+  const store = openSqliteStore(dataDir, { log });
   const mappings = [...(opts.imagesFile ? loadImageMappings(opts.imagesFile) : []), ...defaultImageMappings(projectRoot)];
   const runtime = new LocalRuntime({ dataDir, imageMappings: mappings, gracePeriodMs: opts.gracePeriodMs });
   const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision });
@@ -149,7 +151,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     token,
     tls: cert,
     admit: admitWithStore(
-      (ns, name) => store.get('serving.knative.dev/revisions', ns, name),
+      (ns, name) => store.get(R.revisions, ns, name),
       () => servingConfig.current(),
     ),
     convert,
@@ -208,7 +210,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       await api.close();
       await runtime.shutdown();
       await gateway.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -494,7 +494,7 @@ async function deleteOne(c: Call): Promise<void> {
 async function deleteCollection(c: Call): Promise<void> {
   const opts = await readDeleteOptions(c);
   const matcher = selectorMatcher(c.query.get('labelSelector'), c.query.get('fieldSelector'));
-  const { items } = await c.ctx.store.list(key(c), scopeNs(c));
+  const { items, resourceVersion } = await c.ctx.store.list(key(c), scopeNs(c));
   const deleted: KObject[] = [];
   for (const o of items.filter(matcher)) {
     try {
@@ -506,7 +506,7 @@ async function deleteCollection(c: Call): Promise<void> {
   sendJson(c.res, 200, {
     apiVersion: apiVersionOf(c.path.kind, c.path.version),
     kind: c.path.kind.listKind,
-    metadata: { resourceVersion: c.ctx.store.currentResourceVersion() },
+    metadata: { resourceVersion },
     items: deleted.map((o) => out(c, o)),
   });
 }

@@ -63,14 +63,13 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     }
   };
 
-  let since = w.resourceVersion;
-  if (since === undefined || since === '' || since === '0') {
-    const listed = await w.store.list(key, w.namespace);
-    for (const o of listed.items) onEvent({ type: 'ADDED', object: o });
-    since = listed.resourceVersion;
-  }
-  // Throws (e.g. 410 Expired) before the response starts, so the caller can send a Status.
-  const unsubscribe = w.store.watch(key, since, onEvent);
+  // Without a resourceVersion the store sends the current objects as ADDED first. Rejects (e.g.
+  // 410 Expired) before the response starts, so the caller can send a Status.
+  const unsubscribe = await w.store.watch(
+    key,
+    { resourceVersion: w.resourceVersion, namespace: w.namespace },
+    { onEvent, onClosed: () => stop() },
+  );
 
   let timer: NodeJS.Timeout | undefined;
   let untrack = () => {};

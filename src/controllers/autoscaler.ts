@@ -188,9 +188,9 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
    */
   async start(): Promise<void> {
     const { store } = this.o;
-    const since = store.currentResourceVersion();
     await this.ensureConfigMap();
-    for (const pa of (await store.list(PA)).items) {
+    const pas = await store.list(PA);
+    for (const pa of pas.items) {
       const st = pa.status ?? {};
       const routing = pa.metadata.labels?.['serving.knative.dev/routingState'];
       this.restored.set(revisionKey(pa.metadata.namespace ?? '', pa.metadata.name!), {
@@ -201,8 +201,18 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
         ),
       });
     }
-    this.referenced = referencedRevisions((await store.list(RES.routes)).items);
-    this.unsubscribe.push(store.watch('*', since, (e) => this.onEvent(e)));
+    const routes = await store.list(RES.routes);
+    this.referenced = referencedRevisions(routes.items);
+    const configMaps = await store.list(RES.configmaps, CONFIG_NAMESPACE);
+    const revisions = await store.list(RES.revisions);
+    // Each watch starts where its list left off, so nothing between the list and the watch is missed.
+    const onEvent = { onEvent: (e: WatchEvent) => this.onEvent(e) };
+    this.unsubscribe.push(await store.watch(PA, { resourceVersion: pas.resourceVersion }, onEvent));
+    this.unsubscribe.push(await store.watch(RES.routes, { resourceVersion: routes.resourceVersion }, onEvent));
+    this.unsubscribe.push(
+      await store.watch(RES.configmaps, { resourceVersion: configMaps.resourceVersion, namespace: CONFIG_NAMESPACE }, onEvent),
+    );
+    this.unsubscribe.push(await store.watch(RES.revisions, { resourceVersion: revisions.resourceVersion }, onEvent));
     this.unsubscribe.push(this.o.gateway.onDemand((key) => this.onDemand(key)));
     this.unsubscribe.push(this.o.runtime.onChange((key) => this.onRuntimeChange(key)));
     this.installValidator();

@@ -30,15 +30,8 @@ export interface ControllerContext {
 
 export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route';
 
-export const RES = {
-  services: 'serving.knative.dev/services',
-  configurations: 'serving.knative.dev/configurations',
-  revisions: 'serving.knative.dev/revisions',
-  routes: 'serving.knative.dev/routes',
-  podautoscalers: 'autoscaling.internal.knative.dev/podautoscalers',
-  configmaps: 'configmaps',
-  namespaces: 'namespaces',
-} as const;
+/** Store keys of the resources the controllers use. */
+export { R as RES } from '../api/resources.js';
 
 export function ownerRef(owner: KObject) {
   return {

@@ -17,7 +17,7 @@ export class ControllerManager {
   private readonly retries = new Map<string, NodeJS.Timeout>();
   private running = false;
   private stopped = false;
-  private stopWatch?: () => void;
+  private readonly stopWatches: (() => void)[] = [];
   private stopRuntime?: () => void;
   private idleWaiters: (() => void)[] = [];
   readonly routes: RouteTable;
@@ -30,26 +30,21 @@ export class ControllerManager {
 
   /** Starts watching and reconciles everything already stored (e.g. after a restart). */
   async start(): Promise<void> {
-    this.stopWatch = this.ctx.store.watch('*', this.ctx.store.currentResourceVersion(), (e) => this.onEvent(e));
     this.stopRuntime = this.ctx.runtime.onChange((key) => {
       const [ns, name] = key.split('/');
       // Endpoints reach the gateway at once; the status write can wait for the queue.
       void pushBackend(this.ctx, ns, name);
       this.enqueue('Revision', ns, name);
     });
-    for (const [res, kind] of [
-      [RES.services, 'Service'],
-      [RES.configurations, 'Configuration'],
-      [RES.revisions, 'Revision'],
-      [RES.routes, 'Route'],
-    ] as const) {
-      for (const o of (await this.ctx.store.list(res)).items) this.enqueue(kind, o.metadata.namespace ?? '', o.metadata.name!);
+    // Each watch starts with the stored objects as ADDED events, which enqueue them all.
+    for (const res of [RES.services, RES.configurations, RES.revisions, RES.routes, RES.podautoscalers, RES.configmaps]) {
+      this.stopWatches.push(await this.ctx.store.watch(res, {}, { onEvent: (e) => this.onEvent(e) }));
     }
   }
 
   stop(): void {
     this.stopped = true;
-    this.stopWatch?.();
+    for (const stop of this.stopWatches.splice(0)) stop();
     this.stopRuntime?.();
     for (const t of this.retries.values()) clearTimeout(t);
     this.retries.clear();

@@ -111,7 +111,7 @@ export async function reconcileRevision(ctx: ControllerContext, ns: string, name
     conditions: rollUp(rev.status?.conditions, dependents, { Active: active }),
     actualReplicas: st?.readyReplicas ?? 0,
     desiredReplicas: desired,
-    containerStatuses: [{ name: rev.spec.containers[0]?.name ?? DEFAULTS.containerNameTemplate }],
+    containerStatuses: [{ name: rev.spec?.containers[0]?.name ?? DEFAULTS.containerNameTemplate }],
   };
   await writeStatus(ctx.store, RES.revisions, rev, status as Record<string, unknown>);
 }

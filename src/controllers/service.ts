@@ -81,7 +81,8 @@ const fromChild = (child: KObject | undefined, kindLabel: string): ConditionInpu
 
 export async function reconcileService(ctx: ControllerContext, ns: string, name: string): Promise<void> {
   const svc = await ctx.store.get(RES.services, ns, name);
-  if (!svc || svc.metadata.deletionTimestamp) return;
+  if (!svc?.spec || svc.metadata.deletionTimestamp) return;
+  const spec = svc.spec;
   const labels = childLabels(svc);
   const owner = [ownerRef(svc)];
 
@@ -89,7 +90,7 @@ export async function reconcileService(ctx: ControllerContext, ns: string, name:
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Configuration',
     metadata: { name, namespace: ns, labels, annotations: childAnnotations(svc), ownerReferences: owner },
-    spec: { template: svc.spec.template },
+    spec: { template: spec.template },
   });
   const routeRes = await ensureChild(ctx, RES.routes, svc, {
     apiVersion: 'serving.knative.dev/v1',
@@ -119,7 +120,7 @@ export async function reconcileService(ctx: ControllerContext, ns: string, name:
     });
   }
   if (routeCond.status === 'True' && cfgCond.status === 'True' && cfg?.status?.latestReadyRevisionName) {
-    const traffic = (svc.spec.traffic ?? []) as TrafficTarget[];
+    const traffic = spec.traffic ?? [];
     const wantsLatest = traffic.length === 0 || traffic.some((t) => t.latestRevision);
     const latestInRoute = route?.status?.traffic?.some(
       (t: TrafficTarget) => t.latestRevision && t.revisionName === cfg.status.latestReadyRevisionName,

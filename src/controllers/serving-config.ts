@@ -155,10 +155,10 @@ export class ServingConfigWatcher {
   }
 
   async start(): Promise<void> {
-    const since = this.o.store.currentResourceVersion();
+    // Watched from before the ensure writes, so the watch sees them (and whatever else comes).
+    const since = (await this.o.store.list(RES.configmaps, SERVING_NAMESPACE)).resourceVersion;
     for (const m of this.maps) await m.ensure(this.o.overrides?.[m.spec.name]);
-    this.stopWatch = this.o.store.watch(RES.configmaps, since, (e) => {
-      if (e.object.metadata.namespace !== SERVING_NAMESPACE) return;
+    const onEvent = (e: WatchEvent) => {
       const m = this.maps.find((x) => x.spec.name === e.object.metadata.name);
       if (!m) return;
       void m
@@ -167,7 +167,8 @@ export class ServingConfigWatcher {
           if (changed) for (const l of this.listeners) l();
         })
         .catch((err) => this.o.log(`${m.spec.name}: ${String((err as Error)?.message ?? err)}`));
-    });
+    };
+    this.stopWatch = await this.o.store.watch(RES.configmaps, { resourceVersion: since, namespace: SERVING_NAMESPACE }, { onEvent });
   }
 
   stop(): void {

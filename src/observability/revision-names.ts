@@ -12,14 +12,18 @@ export class RevisionNameIndex {
   private readonly names = new Map<string, RevisionNames>();
   private stop?: () => void;
 
-  /** Lists the revisions there are, then follows changes. */
+  /** Takes the revisions there are (the watch starts with them), then follows changes. */
   async start(store: Store): Promise<void> {
-    const since = store.currentResourceVersion();
-    for (const r of (await store.list(REVISIONS)).items) this.put(r.metadata);
-    this.stop = store.watch(REVISIONS, since, (e) => {
-      if (e.type === 'DELETED') this.names.delete(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`);
-      else this.put(e.object.metadata);
-    });
+    this.stop = await store.watch(
+      REVISIONS,
+      {},
+      {
+        onEvent: (e) => {
+          if (e.type === 'DELETED') this.names.delete(`${e.object.metadata.namespace ?? ''}/${e.object.metadata.name}`);
+          else this.put(e.object.metadata);
+        },
+      },
+    );
   }
 
   close(): void {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { after, before, test } from 'node:test';
 import { ApiError } from '../../src/api/errors.js';
+import type { WatchHandlers, WatchOptions } from '../../src/store/store.js';
 import { startHarness, type Harness } from '../support/apiserver-harness.js';
 import { waitFor } from '../support/poll.js';
 
@@ -382,9 +383,9 @@ test('410 for a forgotten resourceVersion, 500 Status for internal errors, close
       new Proxy(s, {
         get(target, prop, recv) {
           if (prop === 'watch') {
-            return (res: string, since: string | undefined, cb: any) => {
-              if (since === '1') throw new ApiError(410, 'Expired', 'too old resource version: 1 (5)');
-              return target.watch(res, since, cb);
+            return async (res: string, opts: WatchOptions, handlers: WatchHandlers) => {
+              if (opts.resourceVersion === '1') throw new ApiError(410, 'Expired', 'too old resource version: 1 (5)');
+              return target.watch(res, opts, handlers);
             };
           }
           const v = Reflect.get(target, prop, recv);

@@ -15,18 +15,19 @@ import { createApiServer, type ApiServer } from '../../src/apiserver/server.js';
 import { HttpKubeClient } from '../../src/kube/client.js';
 import { Informer } from '../../src/kube/reflector.js';
 import { T } from '../../src/kube/resources.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/store.js';
 import { waitFor } from '../support/poll.js';
 
 let dir: string;
-let store: SqliteStore;
+let store: Store;
 let server: ApiServer;
 let port: number;
 let client: HttpKubeClient;
 const token = 'reflector-test-token';
 
 async function startServer(listenPort: number): Promise<void> {
-  store = SqliteStore.open(join(dir, 'data'));
+  store = openSqliteStore(join(dir, 'data'));
   const tls = await loadOrCreateServingCert(join(dir, 'data'));
   server = createApiServer({ store, token, tls, log: () => {} });
   port = await server.listen(listenPort, '127.0.0.1');
@@ -35,7 +36,7 @@ async function startServer(listenPort: number): Promise<void> {
 
 async function stopServer(): Promise<void> {
   await server.close();
-  store.close();
+  await store.close();
 }
 
 before(async () => {
@@ -113,10 +114,10 @@ test('an informer lists in pages, follows changes, and relists after the server 
     const listsBefore = informer.reflector.stats.lists;
     const oldPort = port;
     await stopServer();
-    const offline = SqliteStore.open(join(dir, 'data'));
+    const offline = openSqliteStore(join(dir, 'data'));
     await offline.create('configmaps', cm('while-down'));
     await offline.delete('configmaps', 'default', 'page-1');
-    offline.close();
+    await offline.close();
     await startServer(oldPort);
 
     await waitFor('the relist after 410', () => informer.get('default', 'while-down') && !informer.get('default', 'page-1'), 20000);

@@ -11,7 +11,7 @@ import { loadOrCreateServingCert } from '../../src/apiserver/certs.js';
 import { writeKubeconfig } from '../../src/apiserver/kubeconfig.js';
 import { createApiServer, type ApiServerOptions } from '../../src/apiserver/server.js';
 import type { Store } from '../../src/store/store.js';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { openSqliteStore } from '../../src/store/index.js';
 
 export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
 
@@ -34,7 +34,7 @@ export interface Harness {
   token: string;
   ca: string;
   kubeconfig: string;
-  store: SqliteStore;
+  store: Store;
   kubectl(args: string[], opts?: { input?: string; kubeconfig?: string }): Promise<KubectlResult>;
   http(
     method: string,
@@ -45,10 +45,10 @@ export interface Harness {
 }
 
 export async function startHarness(
-  extra: Partial<Omit<ApiServerOptions, 'store' | 'token' | 'tls'>> & { wrapStore?: (s: SqliteStore) => Store } = {},
+  extra: Partial<Omit<ApiServerOptions, 'store' | 'token' | 'tls'>> & { wrapStore?: (s: Store) => Store } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-apiserver-'));
-  const store = SqliteStore.open(join(dir, 'data'));
+  const store = openSqliteStore(join(dir, 'data'));
   const token = 'test-token-0123456789';
   const tls = await loadOrCreateServingCert(join(dir, 'data'));
   const { wrapStore, ...serverOpts } = extra;
@@ -57,7 +57,7 @@ export async function startHarness(
   try {
     port = await server.listen(0, '127.0.0.1');
   } catch (e) {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
     throw e;
   }
@@ -120,7 +120,7 @@ export async function startHarness(
     http,
     async stop() {
       await server.close();
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningSluice, type SluiceOptions, startSluice } from '../../src/server.js';
+import type { WatchEvent } from '../../src/store/store.js';
 import { httpGet } from './http.js';
 
 export async function startTestSluice(
@@ -104,7 +105,10 @@ export function recordPa(s: RunningSluice, name: string, label?: () => string) {
   const points: PaPoint[] = [];
   const lines: string[] = [];
   let last = '';
-  const stop = s.store.watch(PODAUTOSCALERS, s.store.currentResourceVersion(), (e) => {
+  // Only changes from now on: the objects the watch starts with are skipped.
+  let synced = false;
+  const onEvent = (e: WatchEvent) => {
+    if (!synced) return;
     if (e.object.metadata.name !== name || e.type === 'DELETED' || !e.object.status) return;
     const st = e.object.status;
     const m = st.metrics
@@ -119,7 +123,9 @@ export function recordPa(s: RunningSluice, name: string, label?: () => string) {
     const at = (Date.now() - t0) / 1000;
     points.push({ at, desired: st.desiredScale, actual: st.actualScale, metrics: st.metrics, reason: st.reason });
     lines.push(label ? `[${label()}] ${line}` : `t=${at.toFixed(1)}s ${line}`);
-  });
+  };
+  const watching = s.store.watch(PODAUTOSCALERS, {}, { onEvent, onSynced: () => (synced = true) });
+  const stop = () => void watching.then((unwatch) => unwatch());
   return {
     points,
     lines: () => lines,

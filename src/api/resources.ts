@@ -1,0 +1,27 @@
+// Store keys of the resources the controllers work with, and the object type each one holds, so
+// a read through the Store seam comes back typed. Keys are registry resourceKey() values
+// ("group/plural", or just the plural for the core group).
+
+import type { Configuration, KObject, Revision, Route, Service } from './types.js';
+
+export const R = {
+  services: 'serving.knative.dev/services',
+  configurations: 'serving.knative.dev/configurations',
+  revisions: 'serving.knative.dev/revisions',
+  routes: 'serving.knative.dev/routes',
+  podautoscalers: 'autoscaling.internal.knative.dev/podautoscalers',
+  configmaps: 'configmaps',
+  namespaces: 'namespaces',
+} as const;
+
+export type KnownResource = (typeof R)[keyof typeof R];
+
+export interface ResourceTypes {
+  [R.services]: Service;
+  [R.configurations]: Configuration;
+  [R.revisions]: Revision;
+  [R.routes]: Route;
+}
+
+/** The object type stored under a key; KObject for kinds without a type of their own. */
+export type ObjectOf<K extends string> = K extends keyof ResourceTypes ? ResourceTypes[K] : KObject;

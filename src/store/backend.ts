@@ -1,0 +1,22 @@
+// What DocumentStore needs from a place to keep objects: keyed rows and the resourceVersion
+// counter, read and written synchronously inside one transaction. SQLite (sqlite-backend.ts) and
+// memory (memory-backend.ts) implement it; Kubernetes semantics (identity, generation,
+// conflicts, watch) live once, in document-store.ts.
+
+import type { KObject } from '../api/types.js';
+
+export interface Backend {
+  /** A fresh copy the caller may change, or undefined. */
+  read(resource: string, namespace: string, name: string): KObject | undefined;
+  /** Fresh copies, sorted by namespace then name. */
+  readAll(resource: string, namespace?: string): KObject[];
+  /** Inserts or replaces; the backend keeps its own copy. */
+  put(resource: string, namespace: string, name: string, rv: number, obj: KObject): void;
+  remove(resource: string, namespace: string, name: string): void;
+  /** The last resourceVersion handed out. */
+  loadRv(): number;
+  saveRv(rv: number): void;
+  /** Runs fn atomically: all of its writes or none. */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}

@@ -1,0 +1,141 @@
+// The Store contract over a Backend: uid and creationTimestamp on create, generation bumped only
+// by spec changes, 409 on a stale resourceVersion, no-op writes that keep their resourceVersion,
+// the status subresource, and watches fed from the same writes. One global counter gives the
+// monotonic resourceVersion, as etcd's revision does for Kubernetes.
+
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { ApiError, alreadyExists, conflict, notFound } from '../api/errors.js';
+import type { ObjectOf } from '../api/resources.js';
+import type { KObject } from '../api/types.js';
+import type { Backend } from './backend.js';
+import type { ListResult, Store, UpdateOptions, WatchHandlers, WatchOptions } from './store.js';
+import { WatchHub } from './watch-hub.js';
+
+/** Splits "group/plural" into display parts for error messages. */
+function describe(resource: string): [string, string] {
+  const i = resource.lastIndexOf('/');
+  return i < 0 ? [resource, ''] : [resource.slice(i + 1), resource.slice(0, i)];
+}
+
+export class DocumentStore implements Store {
+  private rv: number;
+  private readonly hub: WatchHub;
+  private closed = false;
+
+  constructor(
+    private readonly backend: Backend,
+    opts: { watchHistory?: number; log?: (msg: string) => void } = {},
+  ) {
+    this.hub = new WatchHub(opts.watchHistory, opts.log);
+    this.rv = backend.loadRv();
+    this.hub.reset(this.rv);
+  }
+
+  async get<K extends string>(resource: K, namespace: string | undefined, name: string): Promise<ObjectOf<K> | undefined> {
+    return this.backend.read(resource, namespace ?? '', name) as ObjectOf<K> | undefined;
+  }
+
+  async list<K extends string>(resource: K, namespace?: string): Promise<ListResult<ObjectOf<K>>> {
+    return { items: this.backend.readAll(resource, namespace) as ObjectOf<K>[], resourceVersion: String(this.rv) };
+  }
+
+  async create<K extends string>(resource: K, obj: KObject): Promise<ObjectOf<K>> {
+    const ns = obj.metadata.namespace ?? '';
+    const name = obj.metadata.name;
+    if (!name) throw new ApiError(422, 'Invalid', 'metadata.name: Required value: name or generateName is required');
+    const created: KObject = structuredClone(obj);
+    const meta = created.metadata;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    if (created.spec !== undefined) meta.generation = 1;
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    // The existence check and the insert run in one transaction so two creates cannot both win.
+    this.backend.transaction(() => {
+      if (this.backend.read(resource, ns, name)) {
+        const [plural, group] = describe(resource);
+        throw alreadyExists(plural, name, group);
+      }
+      const rv = this.nextRv();
+      meta.resourceVersion = String(rv);
+      this.backend.put(resource, ns, name, rv, created);
+    });
+    this.hub.publish({ type: 'ADDED', resource, object: created }, this.rv);
+    return structuredClone(created) as ObjectOf<K>;
+  }
+
+  async update<K extends string>(resource: K, obj: KObject, opts: UpdateOptions = {}): Promise<ObjectOf<K>> {
+    const ns = obj.metadata.namespace ?? '';
+    const name = obj.metadata.name ?? '';
+    const [plural, group] = describe(resource);
+    const { next, changed } = this.backend.transaction(() => {
+      const current = this.backend.read(resource, ns, name);
+      if (!current) throw notFound(plural, name, group);
+      const wantRv = obj.metadata.resourceVersion;
+      if (wantRv && wantRv !== current.metadata.resourceVersion) throw conflict(plural, name, group);
+      let next: KObject;
+      if (opts.subresource === 'status') {
+        next = { ...current, status: structuredClone(obj.status) };
+      } else {
+        next = structuredClone(obj);
+        // Status is owned by the /status subresource; identity fields by the store.
+        if (current.status !== undefined) next.status = current.status;
+        else delete next.status;
+        next.metadata.uid = current.metadata.uid;
+        next.metadata.creationTimestamp = current.metadata.creationTimestamp;
+        next.metadata.generation = current.metadata.generation;
+        if (next.spec !== undefined && !isDeepStrictEqual(next.spec, current.spec)) {
+          next.metadata.generation = (current.metadata.generation ?? 0) + 1;
+        }
+      }
+      next.metadata.resourceVersion = current.metadata.resourceVersion;
+      // A no-op write keeps its resourceVersion and makes no event, like Kubernetes.
+      if (isDeepStrictEqual(next, current)) return { next: current, changed: false };
+      const rv = this.nextRv();
+      next.metadata.resourceVersion = String(rv);
+      this.backend.put(resource, ns, name, rv, next);
+      return { next, changed: true };
+    });
+    if (changed) this.hub.publish({ type: 'MODIFIED', resource, object: next }, this.rv);
+    return structuredClone(next) as ObjectOf<K>;
+  }
+
+  async delete<K extends string>(resource: K, namespace: string | undefined, name: string): Promise<ObjectOf<K>> {
+    const ns = namespace ?? '';
+    const [plural, group] = describe(resource);
+    const gone = this.backend.transaction(() => {
+      const found = this.backend.read(resource, ns, name);
+      if (!found) throw notFound(plural, name, group);
+      this.backend.remove(resource, ns, name);
+      // A delete is an event with its own resourceVersion, as in Kubernetes.
+      found.metadata.resourceVersion = String(this.nextRv());
+      return found;
+    });
+    this.hub.publish({ type: 'DELETED', resource, object: gone }, this.rv);
+    return structuredClone(gone) as ObjectOf<K>;
+  }
+
+  async watch<K extends string>(resource: K, opts: WatchOptions, handlers: WatchHandlers<ObjectOf<K>>): Promise<() => void> {
+    if (this.closed) throw new ApiError(500, 'InternalError', 'the store is closed');
+    const since = opts.resourceVersion;
+    const start =
+      since === undefined || since === '' || since === '0'
+        ? { initial: this.backend.readAll(resource, opts.namespace) }
+        : { since: this.hub.checkSince(since) };
+    return this.hub.subscribe(resource, start, opts.namespace, handlers as WatchHandlers);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.hub.closeAll();
+    this.backend.close();
+  }
+
+  private nextRv(): number {
+    this.rv += 1;
+    this.backend.saveRv(this.rv);
+    return this.rv;
+  }
+}
