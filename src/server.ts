@@ -139,6 +139,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     scale: autoscaler,
     domain: () => domain,
     log,
+    now: opts.clock,
   });
 
   const servingConfig = new ServingConfigWatcher({ store, log, overrides: opts.servingConfig });

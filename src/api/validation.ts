@@ -14,6 +14,7 @@ import {
   outOfBounds,
   via,
 } from './field-error.js';
+import { validateRoutingAnnotations } from './traffic-annotations.js';
 import type { Container, KObject, ObjectMeta, Probe, RevisionSpec, RevisionTemplate, TrafficTarget } from './types.js';
 
 const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -229,6 +230,7 @@ export function validateService(obj: KObject, old?: KObject): FieldError[] {
   if (!isObject(obj.spec)) return [...errs, missingField('spec')];
   errs.push(...via('spec', validateTemplate(obj.spec.template, obj.metadata)));
   errs.push(...via('spec', validateTraffic(obj.spec.traffic, true)));
+  errs.push(...routingAnnotationErrors(obj));
   if (old) errs.push(...via('spec', verifyNameChange(obj.spec.template, old.spec?.template)));
   return errs;
 }
@@ -244,7 +246,17 @@ export function validateConfiguration(obj: KObject, old?: KObject): FieldError[]
 export function validateRoute(obj: KObject): FieldError[] {
   const errs = validateObjectName(obj.metadata);
   if (!isObject(obj.spec)) return [...errs, missingField('spec')];
-  return [...errs, ...via('spec', validateTraffic(obj.spec.traffic, false))];
+  return [...errs, ...via('spec', validateTraffic(obj.spec.traffic, false)), ...routingAnnotationErrors(obj)];
+}
+
+/** rollout-duration, traffic rules and sticky sessions on a Service or Route; rules may only name its tags. */
+function routingAnnotationErrors(obj: KObject): FieldError[] {
+  const anns = obj.metadata?.annotations;
+  if (!isObject(anns)) return [];
+  const traffic: unknown = obj.spec?.traffic;
+  const tags = new Set<string>();
+  if (Array.isArray(traffic)) for (const t of traffic) if (isObject(t) && typeof t.tag === 'string' && t.tag) tags.add(t.tag);
+  return via('metadata.annotations', validateRoutingAnnotations(anns as Record<string, string>, tags));
 }
 
 export function validateRevision(obj: KObject, old?: KObject): FieldError[] {

@@ -25,6 +25,10 @@ export interface ControllerContext {
   /** Domain for route URLs, e.g. "example.com" → http://{name}.{namespace}.example.com */
   domain: () => string;
   enqueue: (kind: ReconcileKind, namespace: string, name: string) => void;
+  /** Reconciles the object again after delayMs (a timed step, e.g. of a gradual rollout). */
+  enqueueAfter: (kind: ReconcileKind, namespace: string, name: string, delayMs: number) => void;
+  /** Wall-clock milliseconds (Date.now unless a test injects a clock). */
+  now: () => number;
   log: (msg: string) => void;
 }
 

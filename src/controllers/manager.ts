@@ -10,11 +10,13 @@ import { reconcileRevision, pushBackend } from './revision.js';
 import { RouteTable, reconcileRoute } from './route.js';
 import { reconcileService } from './service.js';
 
-type Ctx = Omit<ControllerContext, 'enqueue'>;
+type Ctx = Omit<ControllerContext, 'enqueue' | 'enqueueAfter' | 'now'> & { now?: () => number };
 
 export class ControllerManager {
   private readonly pending = new Map<string, { kind: ReconcileKind; ns: string; name: string; attempts: number }>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Timed requeues (enqueueAfter): the earliest per object wins. */
+  private readonly later = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private running = false;
   private stopped = false;
   private readonly stopWatches: (() => void)[] = [];
@@ -24,7 +26,12 @@ export class ControllerManager {
   private readonly ctx: ControllerContext;
 
   constructor(base: Ctx) {
-    this.ctx = { ...base, enqueue: (k, ns, n) => this.enqueue(k, ns, n) };
+    this.ctx = {
+      ...base,
+      now: base.now ?? Date.now,
+      enqueue: (k, ns, n) => this.enqueue(k, ns, n),
+      enqueueAfter: (k, ns, n, ms) => this.enqueueAfter(k, ns, n, ms),
+    };
     this.routes = new RouteTable(base.dataplane);
   }
 
@@ -48,6 +55,8 @@ export class ControllerManager {
     this.stopRuntime?.();
     for (const t of this.retries.values()) clearTimeout(t);
     this.retries.clear();
+    for (const l of this.later.values()) clearTimeout(l.timer);
+    this.later.clear();
     this.pending.clear();
   }
 
@@ -62,6 +71,24 @@ export class ControllerManager {
     const key = `${kind}/${ns}/${name}`;
     if (!this.pending.has(key)) this.pending.set(key, { kind, ns, name, attempts });
     if (!this.running) void this.drain();
+  }
+
+  enqueueAfter(kind: ReconcileKind, ns: string, name: string, delayMs: number): void {
+    if (this.stopped) return;
+    const key = `${kind}/${ns}/${name}`;
+    const at = Date.now() + Math.max(0, delayMs);
+    const existing = this.later.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(
+      () => {
+        this.later.delete(key);
+        this.enqueue(kind, ns, name);
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, delayMs)),
+    );
+    timer.unref?.();
+    this.later.set(key, { at, timer });
   }
 
   private onEvent(e: WatchEvent): void {
@@ -92,8 +119,9 @@ export class ControllerManager {
         this.enqueue('Revision', ns, name);
         break;
       case RES.configmaps:
-        // config-domain changes every URL.
-        if (name === 'config-domain') this.enqueueAllRoutes();
+        // config-domain changes every URL; config-network (rollout-duration) and config-features
+        // (tag-header-based-routing) change how routes are programmed.
+        if (name === 'config-domain' || name === 'config-network' || name === 'config-features') this.enqueueAllRoutes();
         break;
     }
   }

@@ -1,13 +1,77 @@
-// Route reconciler: resolves traffic to revisions, publishes the host table to the gateway, and
-// reports url, address and per-target traffic (with tag URLs) on status, as Knative does.
+// Route reconciler: resolves traffic to revisions, steps a gradual rollout (route-rollout.ts),
+// publishes the host table to the gateway (route-ingress.ts), and reports url, address and
+// per-target traffic (with tag URLs, and a rollout's intermediate percents) on status, as Knative does.
 
 import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
 import type { KObject, RouteStatus, TrafficTarget } from '../api/types.js';
 import type { HostRoute } from '../dataplane/types.js';
 import { type ControllerContext, type DataPlaneSink, RES } from './context.js';
-import { revisionKey } from './revision.js';
+import {
+  ROLLOUT_DURATION_ANNOTATION,
+  STICKY_ANNOTATION,
+  TRAFFIC_RULES_ANNOTATION,
+  parseSticky,
+  parseTrafficRules,
+} from '../api/traffic-annotations.js';
+import { type IngressOptions, hostRoutesFor } from './route-ingress.js';
+import {
+  ROLLOUT_STATE_KEY,
+  buildRollout,
+  latestTargets,
+  nextStepTime,
+  observeReady,
+  parseRollout,
+  rolloutDone,
+  rolloutDurationSecs,
+  serializeRollout,
+  stepRollout,
+  withRollout,
+} from './route-rollout.js';
 import { writeStatus } from './status.js';
 import { type ResolvedTarget, resolveTraffic, routeHosts } from './traffic.js';
+
+const CONFIG_NAMESPACE = 'knative-serving';
+
+/** What config-network and config-features say about routing. */
+interface RoutingConfig {
+  /** config-network rollout-duration, integer seconds as text. */
+  rolloutDuration?: string;
+  /** config-features tag-header-based-routing is Enabled. */
+  tagHeaderRouting: boolean;
+}
+
+async function readRoutingConfig(ctx: ControllerContext): Promise<RoutingConfig> {
+  const network = await ctx.store.get(RES.configmaps, CONFIG_NAMESPACE, 'config-network');
+  const features = await ctx.store.get(RES.configmaps, CONFIG_NAMESPACE, 'config-features');
+  const flag = (features?.data as Record<string, string> | undefined)?.['tag-header-based-routing'];
+  return {
+    rolloutDuration: (network?.data as Record<string, string> | undefined)?.['rollout-duration'],
+    tagHeaderRouting: typeof flag === 'string' && flag.trim().toLowerCase() === 'enabled',
+  };
+}
+
+/** The route's rules and sticky policy; admission refused invalid ones, so anything unparsable is ignored. */
+function ingressOptions(route: KObject, config: RoutingConfig, revisions: Map<string, KObject>): IngressOptions {
+  const anns = route.metadata.annotations ?? {};
+  const opts: IngressOptions = { tagHeaderRouting: config.tagHeaderRouting };
+  const rules = anns[TRAFFIC_RULES_ANNOTATION];
+  if (rules !== undefined) {
+    const parsed = parseTrafficRules(rules);
+    if (parsed.errors.length === 0) opts.rules = parsed.rules;
+  }
+  const sticky = anns[STICKY_ANNOTATION] !== undefined ? parseSticky(anns[STICKY_ANNOTATION]) : undefined;
+  if (sticky !== undefined && typeof sticky !== 'string') {
+    opts.sticky = sticky;
+    const created = (n: string) => revisions.get(n)?.metadata.creationTimestamp ?? '';
+    opts.newestFirst = (a, b) => {
+      const ca = created(a);
+      const cb = created(b);
+      if (ca !== cb) return ca < cb ? 1 : -1;
+      return a < b ? 1 : a > b ? -1 : 0;
+    };
+  }
+  return opts;
+}
 
 /** Every route's hosts, flattened into the gateway's table whenever one route changes. */
 export class RouteTable {
@@ -35,23 +99,6 @@ export class RouteTable {
   routeKeysIn(ns: string): string[] {
     return [...this.known].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
   }
-}
-
-export function hostRoutesFor(ns: string, name: string, domain: string, targets: ResolvedTarget[]): HostRoute[] {
-  const hosts = routeHosts(name, ns, domain);
-  // Targets naming the same revision are merged, so the split is by revision.
-  const byRevision = new Map<string, number>();
-  for (const t of targets) byRevision.set(t.revisionName, (byRevision.get(t.revisionName) ?? 0) + t.percent);
-  const routes: HostRoute[] = [
-    {
-      host: hosts.main,
-      targets: [...byRevision].filter(([, p]) => p > 0).map(([r, percent]) => ({ revisionKey: revisionKey(ns, r), percent })),
-    },
-  ];
-  for (const t of targets) {
-    if (t.tag) routes.push({ host: hosts.tag(t.tag), targets: [{ revisionKey: revisionKey(ns, t.revisionName), percent: 100 }] });
-  }
-  return routes;
 }
 
 export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, ns: string, name: string): Promise<void> {
@@ -86,7 +133,29 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
   const routingDomain = domain.replace(/:\d+$/, '');
   // A target that cannot be resolved keeps the last good routing (Knative does not drop traffic).
   const complete = !problem || problem.reason === 'RevisionFailed' || (problem.status === 'Unknown' && targets.length === traffic.length);
-  if (complete) table.set(ns, name, hostRoutesFor(ns, name, routingDomain, targets));
+  const config = await readRoutingConfig(ctx);
+  const opts = ingressOptions(route, config, revisions);
+  const prev = (route.status ?? {}) as RouteStatus;
+  const prevAnnotations = (prev.annotations ?? {}) as Record<string, string>;
+  // Gradual rollout: step from the state kept on status (as Knative keeps it on its Ingress).
+  const durationSecs = rolloutDurationSecs(route.metadata.annotations?.[ROLLOUT_DURATION_ANNOTATION], config.rolloutDuration);
+  let effective: ResolvedTarget[] = targets;
+  let rolloutState: string | undefined;
+  let rolling = false;
+  if (complete && durationSecs > 0) {
+    const nowNs = ctx.now() * 1e6;
+    const stepped = stepRollout(buildRollout(latestTargets(targets)), parseRollout(prevAnnotations[ROLLOUT_STATE_KEY]), nowNs).rollout;
+    // The gateway takes the new table synchronously: the first 1% is in effect as soon as it is set.
+    const ro = observeReady(stepped, nowNs, durationSecs);
+    effective = withRollout(targets, ro);
+    rolloutState = serializeRollout(ro);
+    rolling = !rolloutDone(ro);
+    const next = nextStepTime(ro);
+    if (next > 0) ctx.enqueueAfter('Route', ns, name, Math.max(0, next / 1e6 - ctx.now()));
+  } else if (!complete) {
+    rolloutState = prevAnnotations[ROLLOUT_STATE_KEY];
+  }
+  if (complete) table.set(ns, name, hostRoutesFor(ns, name, routingDomain, effective, opts));
   else if (!table.has(ns, name) && route.status?.traffic?.length) {
     // After a restart the last good routing is the one the status recorded.
     const last = (route.status.traffic as TrafficTarget[]).map((t) => ({
@@ -95,10 +164,9 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
       latestRevision: !!t.latestRevision,
       percent: t.percent ?? 0,
     }));
-    table.set(ns, name, hostRoutesFor(ns, name, routingDomain, last));
+    table.set(ns, name, hostRoutesFor(ns, name, routingDomain, last, opts));
   }
 
-  const prev = (route.status ?? {}) as RouteStatus;
   const status: RouteStatus = {
     observedGeneration: route.metadata.generation,
     url: `http://${hosts.main}`,
@@ -106,7 +174,7 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
   };
   const assigned: ConditionInput = problem ?? { status: 'True' };
   if (complete) {
-    status.traffic = targets.map((t) => {
+    status.traffic = effective.map((t) => {
       const out: TrafficTarget = {};
       if (t.tag) out.tag = t.tag;
       out.revisionName = t.revisionName;
@@ -119,9 +187,14 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
   } else if (prev.traffic) {
     status.traffic = prev.traffic;
   }
-  const ingress: ConditionInput = table.has(ns, name)
-    ? { status: 'True' }
-    : { status: 'Unknown', reason: 'IngressNotConfigured', message: 'Ingress has not yet been reconciled.' };
+  const otherAnnotations = Object.fromEntries(Object.entries(prevAnnotations).filter(([k]) => k !== ROLLOUT_STATE_KEY));
+  if (rolloutState !== undefined) status.annotations = { ...otherAnnotations, [ROLLOUT_STATE_KEY]: rolloutState };
+  else if (Object.keys(otherAnnotations).length) status.annotations = otherAnnotations;
+  const ingress: ConditionInput = !table.has(ns, name)
+    ? { status: 'Unknown', reason: 'IngressNotConfigured', message: 'Ingress has not yet been reconciled.' }
+    : rolling
+      ? { status: 'Unknown', reason: 'RolloutInProgress', message: 'A gradual rollout of the latest revision(s) is in progress.' }
+      : { status: 'True' };
   status.conditions = rollUp(route.status?.conditions, { AllTrafficAssigned: assigned, IngressReady: ingress });
   await writeStatus(ctx.store, RES.routes, route, status as Record<string, unknown>);
 }

@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
 import type { KObject, ServiceStatus, TrafficTarget } from '../api/types.js';
 import { Annotations, Labels } from '../api/types.js';
+import { ROUTING_ANNOTATIONS } from '../api/traffic-annotations.js';
 import { type ControllerContext, RES, isControlledBy, ownerRef } from './context.js';
 import { writeStatus } from './status.js';
 
@@ -29,11 +30,23 @@ export function routeTrafficFor(svc: KObject): TrafficTarget[] {
   return traffic.map((t) => (t.latestRevision ? { ...t, configurationName: svc.metadata.name } : { ...t }));
 }
 
+/** The Route also gets the Service's routing annotations (rollout-duration, traffic rules, sticky). */
+const routeAnnotations = (svc: KObject) => {
+  const a = childAnnotations(svc);
+  for (const k of ROUTING_ANNOTATIONS) {
+    const v = svc.metadata.annotations?.[k];
+    if (v !== undefined) a[k] = v;
+  }
+  return a;
+};
+
 async function ensureChild(
   ctx: ControllerContext,
   resource: string,
   svc: KObject,
   desired: KObject,
+  /** Annotation keys the Service owns on this child: removed when the Service no longer sets them. */
+  owned: readonly string[] = [],
 ): Promise<{ child?: KObject; problem?: ConditionInput }> {
   const ns = svc.metadata.namespace!;
   const existing = await ctx.store.get(resource, ns, desired.metadata.name!);
@@ -47,10 +60,12 @@ async function ensureChild(
       },
     };
   }
+  const annotations = { ...(existing.metadata.annotations ?? {}), ...desired.metadata.annotations };
+  for (const k of owned) if (desired.metadata.annotations?.[k] === undefined) delete annotations[k];
   const same =
     isDeepStrictEqual(existing.spec, desired.spec) &&
     isDeepStrictEqual(existing.metadata.labels ?? {}, desired.metadata.labels) &&
-    isDeepStrictEqual(existing.metadata.annotations ?? {}, { ...(existing.metadata.annotations ?? {}), ...desired.metadata.annotations });
+    isDeepStrictEqual(existing.metadata.annotations ?? {}, annotations);
   if (same) return { child: existing };
   return {
     child: await ctx.store.update(resource, {
@@ -59,7 +74,7 @@ async function ensureChild(
       metadata: {
         ...existing.metadata,
         labels: desired.metadata.labels,
-        annotations: { ...(existing.metadata.annotations ?? {}), ...desired.metadata.annotations },
+        annotations,
       },
     }),
   };
@@ -92,12 +107,18 @@ export async function reconcileService(ctx: ControllerContext, ns: string, name:
     metadata: { name, namespace: ns, labels, annotations: childAnnotations(svc), ownerReferences: owner },
     spec: { template: spec.template },
   });
-  const routeRes = await ensureChild(ctx, RES.routes, svc, {
-    apiVersion: 'serving.knative.dev/v1',
-    kind: 'Route',
-    metadata: { name, namespace: ns, labels, annotations: childAnnotations(svc), ownerReferences: owner },
-    spec: { traffic: routeTrafficFor(svc) },
-  });
+  const routeRes = await ensureChild(
+    ctx,
+    RES.routes,
+    svc,
+    {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Route',
+      metadata: { name, namespace: ns, labels, annotations: routeAnnotations(svc), ownerReferences: owner },
+      spec: { traffic: routeTrafficFor(svc) },
+    },
+    ROUTING_ANNOTATIONS,
+  );
 
   const cfg = cfgRes.child;
   const route = routeRes.child;

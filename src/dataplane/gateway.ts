@@ -8,7 +8,7 @@
 // Per-request bookkeeping lives in one Exchange object; event handlers are shared module-level
 // functions that find their Exchange through a symbol property, so a request allocates no closures.
 
-import http, { type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HostRoute, RevisionBackend } from './types.js';
@@ -79,6 +79,8 @@ class Exchange implements QueueNode {
   retried = false;
   /** Status sent on the raw socket path (Upgrade), for metrics. */
   status = 0;
+  /** Sticky-session cookie the response must carry (a new client of a sticky route). */
+  setCookie: string | undefined = undefined;
   readonly hasBody: boolean;
 
   constructor(
@@ -126,7 +128,9 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
   ures.on('error', onUpstreamBodyError);
   ures.on('close', onUpstreamBodyClose);
   try {
-    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, downstreamHeaders(ures.headers));
+    const headers = downstreamHeaders(ures.headers);
+    if (ex.setCookie !== undefined) addSetCookie(headers, ex.setCookie);
+    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, headers);
   } catch (err) {
     // Something Node's client accepted but its server refuses to write back (odd status line or
     // header): never let it escape into the event loop.
@@ -140,6 +144,12 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
     return;
   }
   ures.pipe(res);
+}
+
+/** Adds the gateway's cookie next to any the backend set. */
+function addSetCookie(headers: OutgoingHttpHeaders, cookie: string): void {
+  const have = headers['set-cookie'];
+  headers['set-cookie'] = have === undefined ? [cookie] : Array.isArray(have) ? [...have, cookie] : [String(have), cookie];
 }
 
 function onUpstreamBodyError(this: Tagged<IncomingMessage>): void {
@@ -261,6 +271,7 @@ class Core {
       return;
     }
     const ex = new Exchange(this, r.target, req, res, null, null, this.clock());
+    if (r.setCookie !== undefined) ex.setCookie = r.setCookie;
     (res as Tagged<ServerResponse>)[kEx] = ex;
     res.on('close', onResClose);
     this.admit(ex);
@@ -276,6 +287,7 @@ class Core {
       return;
     }
     const ex = new Exchange(this, r.target, req, null, socket, head, this.clock());
+    if (r.setCookie !== undefined) ex.setCookie = r.setCookie;
     (socket as Tagged<Duplex>)[kEx] = ex;
     socket.on('close', onClientSocketClose);
     this.tunnels.add(ex);
@@ -418,7 +430,8 @@ class Core {
     usock.on('error', onSocketError);
     usock.on('close', onTunnelClose);
     const sock = ex.socket!;
-    sock.write(rawResponseHead(101, ures.statusMessage, ures.rawHeaders, false) + '\r\n');
+    const cookie = ex.setCookie === undefined ? '' : `set-cookie: ${ex.setCookie}\r\n`;
+    sock.write(rawResponseHead(101, ures.statusMessage, ures.rawHeaders, false) + cookie + '\r\n');
     if (uhead.length > 0) sock.write(uhead);
     if (ex.head !== null && ex.head.length > 0) usock.write(ex.head);
     usock.pipe(sock);

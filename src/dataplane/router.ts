@@ -4,12 +4,16 @@
 // falls back to normalising the header (strip port, lower-case) for unusual spellings.
 //
 // `resolve` is the only way the gateway turns a request into a target, for plain requests and
-// Upgrades alike. For a route that is a plain split it costs that Map.get plus `schedule[cursor]`:
-// every possible answer is allocated when the table is built, never per request.
+// Upgrades alike: host -> route -> header/cookie rules -> sticky key -> weighted pick. For a route
+// that is a plain split it costs that Map.get plus `schedule[cursor]`: every possible answer is
+// allocated when the table is built, never per request. Rules and sticky sessions are compiled
+// into the route and only routes that have them pay for reading headers and cookies.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HostRoute } from './types.js';
+import type { HostRoute, StickyPolicy, WeightedTarget } from './types.js';
 import { Split } from './split.js';
+import { RequestView, compileRuleMatch } from './match.js';
+import { newStickyPoint, pointOfCookie, pointOfKey, slotOf, stickyCookie, stickyLayout } from './sticky.js';
 
 /** Lower-cased host without port or trailing dot; IPv6 literals keep their brackets. */
 export function normalizeHost(raw: string): string {
@@ -50,6 +54,15 @@ export interface CompiledRoute<T> {
   targets: { revisionKey: string; percent: number }[];
   /** Precomputed answers, one per slot of the weighted cycle. */
   split: Split<Routed<T>>;
+  /** Present only when the route has rules or sticky sessions: the slower, request-reading path. */
+  special?: SpecialRouting<T>;
+  /** Rules and sticky policy as given, for equality checks. */
+  shape: string;
+}
+
+interface SpecialRouting<T> {
+  rules: { test: (req: RequestView) => boolean; targets: CompiledRoute<T>['targets']; split: Split<Routed<T>> }[];
+  sticky?: { policy: StickyPolicy; ends: number[]; routed: Routed<T>[] };
 }
 
 export class RoutingTable<T> {
@@ -68,17 +81,16 @@ export class RoutingTable<T> {
     for (const r of routes) {
       const host = normalizeHost(String(r.host ?? ''));
       if (!host) continue;
-      const targets = (r.targets ?? []).map((t) => ({ revisionKey: String(t.revisionKey), percent: Number(t.percent) }));
+      const targets = normalizeTargets(r.targets);
+      const shape = r.rules?.length || r.sticky ? JSON.stringify([r.rules ?? [], r.sticky ?? null]) : '';
       const old = this.routes.get(host);
-      if (old && sameTargets(old.targets, targets) && sameResolution(old, targets, resolve)) {
+      if (old && old.shape === shape && sameTargets(old.targets, targets) && sameResolution(old, targets, resolve)) {
         next.set(host, old);
         continue;
       }
-      const split = new Split<Routed<T>>(
-        targets.map((t) => ({ target: resolve(t.revisionKey) })),
-        targets.map((t) => t.percent),
-      );
-      next.set(host, { host, targets, split });
+      const compiled: CompiledRoute<T> = { host, targets, split: splitOf(targets, resolve), shape };
+      if (shape !== '') compiled.special = compileSpecial(r, targets, resolve);
+      next.set(host, compiled);
     }
     this.routes = next;
     this.rebuildLookup();
@@ -110,7 +122,7 @@ export class RoutingTable<T> {
     const route = this.lookup(host);
     if (route === undefined)
       return { status: 404, reason: 'unknown_host', message: `sluice gateway: no service is routed at host "${normalizeHost(host)}"` };
-    const routed = route.split.pick();
+    const routed = route.special === undefined ? route.split.pick() : resolveSpecial(route, route.special, headers);
     if (routed === undefined)
       return {
         status: 503,
@@ -124,12 +136,67 @@ export class RoutingTable<T> {
     return [...this.routes.keys()];
   }
 
-  /** Revision keys referenced by any route. */
+  /** Revision keys referenced by any route (default split or rules). */
   referencedKeys(): Set<string> {
     const s = new Set<string>();
-    for (const r of this.routes.values()) for (const t of r.targets) s.add(t.revisionKey);
+    for (const r of this.routes.values()) {
+      for (const t of r.targets) s.add(t.revisionKey);
+      for (const rule of r.special?.rules ?? []) for (const t of rule.targets) s.add(t.revisionKey);
+    }
     return s;
   }
+}
+
+function normalizeTargets(ts: readonly WeightedTarget[] | undefined): CompiledRoute<unknown>['targets'] {
+  return (ts ?? []).map((t) => ({ revisionKey: String(t.revisionKey), percent: Number(t.percent) }));
+}
+
+function splitOf<T>(targets: CompiledRoute<T>['targets'], resolve: (k: string) => T): Split<Routed<T>> {
+  return new Split<Routed<T>>(
+    targets.map((t) => ({ target: resolve(t.revisionKey) })),
+    targets.map((t) => t.percent),
+  );
+}
+
+function compileSpecial<T>(r: HostRoute, targets: CompiledRoute<T>['targets'], resolve: (k: string) => T): SpecialRouting<T> {
+  const special: SpecialRouting<T> = {
+    rules: (r.rules ?? []).map((rule) => {
+      const ruleTargets = normalizeTargets(rule.targets);
+      return { test: compileRuleMatch(rule), targets: ruleTargets, split: splitOf(ruleTargets, resolve) };
+    }),
+  };
+  if (r.sticky) {
+    special.sticky = {
+      policy: r.sticky,
+      ends: stickyLayout(targets.map((t) => t.percent)),
+      routed: targets.map((t) => ({ target: resolve(t.revisionKey) })),
+    };
+  }
+  return special;
+}
+
+/** Rules first (first match wins), then the sticky key, then the default split. */
+function resolveSpecial<T>(route: CompiledRoute<T>, special: SpecialRouting<T>, headers: IncomingHttpHeaders): Routed<T> | undefined {
+  const req = new RequestView(headers);
+  for (const rule of special.rules) {
+    if (rule.test(req)) {
+      const hit = rule.split.pick();
+      if (hit !== undefined) return hit;
+    }
+  }
+  const sticky = special.sticky;
+  if (sticky === undefined || route.split.schedule.length === 0) return route.split.pick();
+  const { policy } = sticky;
+  if (policy.from === 'set-cookie') {
+    const point = pointOfCookie(req.cookie(policy.name));
+    if (point !== undefined) return sticky.routed[slotOf(sticky.ends, point)];
+    const fresh = newStickyPoint();
+    return { target: sticky.routed[slotOf(sticky.ends, fresh.point)].target, setCookie: stickyCookie(policy.name, fresh.value) };
+  }
+  const key = policy.from === 'header' ? req.header(policy.name) : req.cookie(policy.name);
+  // No key: the client is anonymous, so the split decides.
+  if (key === undefined || key === '') return route.split.pick();
+  return sticky.routed[slotOf(sticky.ends, pointOfKey(key))];
 }
 
 const NO_HOST: Rejection = {
@@ -151,5 +218,9 @@ function sameTargets(a: CompiledRoute<unknown>['targets'], b: CompiledRoute<unkn
 function sameResolution<T>(old: CompiledRoute<T>, targets: CompiledRoute<T>['targets'], resolve: (k: string) => T): boolean {
   const resolved = new Set(targets.map((t) => resolve(t.revisionKey)));
   for (const t of old.split.schedule) if (!resolved.has(t.target)) return false;
+  for (const rule of old.special?.rules ?? []) {
+    const ruleResolved = new Set(rule.targets.map((t) => resolve(t.revisionKey)));
+    for (const t of rule.split.schedule) if (!ruleResolved.has(t.target)) return false;
+  }
   return true;
 }

@@ -27,7 +27,38 @@ export interface WeightedTarget {
 export interface HostRoute {
   /** Lower-case host without port, e.g. "stock.default.example.com" or "v1-stock.default.example.com". */
   host: string;
+  /** The default split. */
   targets: WeightedTarget[];
+  /** Tried in order before the default split; the first rule whose matches all hold decides. */
+  rules?: RouteRule[];
+  /** Keep each client on one revision of the default split, without skewing the shares. */
+  sticky?: StickyPolicy;
+}
+
+/** How a request value is compared; exactly one field is set. */
+export interface ValueMatch {
+  exact?: string;
+  prefix?: string;
+  regex?: string;
+}
+
+export interface RouteRule {
+  /** Lower-cased header name -> match. */
+  headers?: Record<string, ValueMatch>;
+  /** Cookie name -> match. */
+  cookies?: Record<string, ValueMatch>;
+  targets: WeightedTarget[];
+}
+
+/**
+ * Where a client's sticky key comes from: a random key the gateway hands out in a cookie
+ * (set-cookie), or a key the request already carries in a header or cookie. The key picks a point
+ * on a line divided among the revisions in target order, so shares follow the weights.
+ */
+export interface StickyPolicy {
+  from: 'set-cookie' | 'header' | 'cookie';
+  /** Cookie or (lower-cased) header name. */
+  name: string;
 }
 
 /** One sampling interval's view of a revision, for the autoscaler. */

@@ -5,16 +5,22 @@ import http from 'node:http';
 export function httpGet(
   port: number,
   path = '/',
-  opts: { host?: string; agent?: http.Agent | false } = {},
-): Promise<{ status: number; body: string }> {
+  opts: { host?: string; agent?: http.Agent | false; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, headers: opts.host ? { host: opts.host } : {}, agent: opts.agent ?? false },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers },
+        agent: opts.agent ?? false,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       },
     );
     req.on('error', reject);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveTraffic } from '../../src/controllers/traffic.js';
-import { hostRoutesFor } from '../../src/controllers/route.js';
+import { hostRoutesFor } from '../../src/controllers/route-ingress.js';
 
 const lookups = (ready: Record<string, 'True' | 'False' | 'Unknown'>, latestReady?: string) => ({
   revision: (n: string) => ({ exists: n in ready, ready: ready[n] ?? ('Unknown' as const) }),
