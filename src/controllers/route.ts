@@ -3,6 +3,7 @@
 // per-target traffic (with tag URLs, and a rollout's intermediate percents) on status, as Knative does.
 
 import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
+import { FEATURES_CONFIGMAP, isEnabled, parseFeatures } from '../api/features.js';
 import type { KObject, RouteStatus, TrafficTarget } from '../api/types.js';
 import type { HostRoute } from '../dataplane/types.js';
 import { type ControllerContext, type DataPlaneSink, RES } from './context.js';
@@ -42,11 +43,10 @@ interface RoutingConfig {
 
 async function readRoutingConfig(ctx: ControllerContext): Promise<RoutingConfig> {
   const network = await ctx.store.get(RES.configmaps, CONFIG_NAMESPACE, 'config-network');
-  const features = await ctx.store.get(RES.configmaps, CONFIG_NAMESPACE, 'config-features');
-  const flag = (features?.data as Record<string, string> | undefined)?.['tag-header-based-routing'];
+  const features = await ctx.store.get(RES.configmaps, CONFIG_NAMESPACE, FEATURES_CONFIGMAP);
   return {
     rolloutDuration: (network?.data as Record<string, string> | undefined)?.['rollout-duration'],
-    tagHeaderRouting: typeof flag === 'string' && flag.trim().toLowerCase() === 'enabled',
+    tagHeaderRouting: isEnabled(parseFeatures(features?.data as Record<string, unknown> | undefined), 'tag-header-based-routing'),
   };
 }
 
