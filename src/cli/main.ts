@@ -11,6 +11,7 @@ import { register as registerGet } from './commands/get.js';
 import { register as registerLogs } from './commands/logs.js';
 import { register as registerRevision } from './commands/revision.js';
 import { register as registerRoute } from './commands/route.js';
+import { register as registerController } from './commands/controller.js';
 import { register as registerServer } from './commands/server.js';
 import { register as registerService } from './commands/service.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerRoute(program);
   registerLogs(program);
   registerServer(program);
+  registerController(program);
   return program;
 }
 

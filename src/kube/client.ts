@@ -161,8 +161,15 @@ export interface KubeClientOptions {
 
 export function loadKubeConfig(o: KubeClientOptions): KubeConfig {
   const kc = new KubeConfig();
-  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-  else kc.loadFromCluster();
+  if (o.kubeconfig) {
+    try {
+      kc.loadFromFile(o.kubeconfig);
+    } catch (e) {
+      throw new Error(`cannot read kubeconfig ${o.kubeconfig}: ${(e as Error).message}`);
+    }
+  } else if (!process.env.KUBERNETES_SERVICE_HOST) {
+    throw new Error('not running in a Kubernetes cluster (no KUBERNETES_SERVICE_HOST): give --kubeconfig FILE');
+  } else kc.loadFromCluster();
   if (o.context) kc.setCurrentContext(o.context);
   if (!kc.getCurrentCluster()) throw new Error(`no cluster in ${o.kubeconfig ?? 'the in-cluster configuration'}`);
   return kc;
