@@ -80,12 +80,15 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
   const identity = o.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const systemNamespace = o.systemNamespace ?? 'sluice-system';
 
-  // The webhook answers on every replica from the start: admission must not wait for a leader.
+  let leader = false;
+  // The webhook answers on every replica from the start (a webhook configured by URL reaches any).
   const webhookPort = o.webhookPort ?? 8443;
   const { target, hosts } = webhookTarget(o, webhookPort);
   const webhook: WebhookServer = await createWebhookServer({
     hosts: hosts.filter((h) => h && (isIP(h) || /^[a-z0-9.-]+$/.test(h))),
     lookupRevision: (ns, name) => client.get(typeForKey(R.revisions)!, ns, name),
+    // Only the leader has routes in its gateway, so only its pod may receive traffic.
+    ready: () => leader,
     log,
   });
   const boundWebhookPort = await webhook.listen(webhookPort, host);
@@ -100,7 +103,6 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
   let runtime: KubeRuntime | undefined;
   let servingConfig: ServingConfigWatcher | undefined;
   let placeholders: RoutePlaceholders | undefined;
-  let leader = false;
   let resolveLeading!: () => void;
   const leading = new Promise<void>((r) => (resolveLeading = r));
 

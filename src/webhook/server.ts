@@ -1,5 +1,6 @@
 // The admission webhook server: one HTTPS listener with /defaulting (mutating) and /validation
-// (validating) for kube-apiserver's AdmissionReviews, and /healthz. It makes its own serving
+// (validating) for kube-apiserver's AdmissionReviews, /healthz, and /readyz (which `sluice
+// controller` makes report the leader only, so its Services send to the leader's pod). It makes its own serving
 // certificate (a self-signed CA for the names the API server will dial) and puts that CA into its
 // Mutating/ValidatingWebhookConfigurations, as knative.dev/pkg's webhook does.
 
@@ -24,6 +25,8 @@ export interface WebhookServerOptions {
   /** DNS names and IPs the certificate must cover (the Service's names, or the URL's host). */
   hosts: string[];
   lookupRevision: RevisionLookup;
+  /** What /readyz reports (default always ready); /healthz is always 200. */
+  ready?: () => boolean;
   log?: (msg: string) => void;
 }
 
@@ -36,7 +39,10 @@ export async function createWebhookServer(o: WebhookServerOptions): Promise<Webh
       res.end(text);
     };
     const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return send(200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/healthz') return send(200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz') {
+      return (o.ready ?? (() => true))() ? send(200, { status: 'ok' }) : send(503, { status: 'not leading' });
+    }
     if (req.method !== 'POST' || (path !== '/defaulting' && path !== '/validation'))
       return send(404, { message: `no handler for ${req.method} ${path}` });
     const chunks: Buffer[] = [];
