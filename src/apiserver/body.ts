@@ -1,37 +1,57 @@
 // Reading and decoding request bodies: a hard size cap (Kubernetes' 3 MiB default) enforced while
-// streaming, so a huge upload costs neither memory nor a hang, and JSON or YAML decoding with the
-// parser's own message in the 400.
+// streaming, so a huge upload costs neither memory nor a hang; a nesting-depth cap checked on the
+// text before any parser runs (nesting.ts); and JSON or YAML decoding with the parser's own
+// message in the 400.
 
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { badRequest } from '../api/errors.js';
+import { jsonNestingDepth, valueDepth, yamlNestingDepth } from './nesting.js';
 import { decodeProtobuf, PROTOBUF_MEDIA_TYPE, supportsProtobuf } from './protobuf.js';
 import { tooLarge, unsupportedMediaType } from './status.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** Kubernetes objects are shallow; a deeper document is an attack or a mistake, not a resource. */
+export const MAX_DEPTH = 100;
+/** What the YAML parser is allowed to see: well within its recursion budget (it fails near 1,000). */
+const YAML_PARSER_DEPTH = 2 * MAX_DEPTH;
+/**
+ * After a 413 the rest of the upload is read and thrown away, so the client is still writing into
+ * an open socket when the answer arrives and reads it (closing with unread data would reset the
+ * connection and lose the 413). Past this many bytes the client is cut off instead.
+ */
+export const maxDrainBytes = (limit: number) => Math.max(16 * 1024 * 1024, 4 * limit);
+
+/** Content-Length as a number, or undefined when absent or malformed (chunked bodies). */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  const v = req.headers['content-length'];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+}
 
 export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0].trim().toLowerCase();
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    // Discard the upload instead of reading it; the response is sent with Connection: close.
-    req.resume();
-    return Promise.reject(tooLarge(limit));
-  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;
+    const refuse = () => {
+      over = true;
+      chunks.length = 0;
+      reject(tooLarge(limit));
+    };
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > limit) refuse();
     req.on('data', (c: Buffer) => {
-      if (over) return;
       size += c.length;
+      if (over) {
+        if (size > maxDrainBytes(limit)) req.socket.destroy();
+        return;
+      }
       if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        reject(tooLarge(limit));
+        refuse();
         return;
       }
       chunks.push(c);
@@ -66,10 +86,13 @@ export function decodeBody(buf: Buffer, contentType: string | undefined, protoKi
   return value;
 }
 
+const tooDeep = () => badRequest(`the request body is nested deeper than ${MAX_DEPTH} levels (the limit for any object or patch)`);
+
 function decodeText(buf: Buffer, type: string): unknown {
   const text = buf.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
   if (JSON_TYPES.has(type)) {
+    if (jsonNestingDepth(text, MAX_DEPTH) > MAX_DEPTH) throw tooDeep();
     try {
       return JSON.parse(text);
     } catch (e) {
@@ -77,6 +100,9 @@ function decodeText(buf: Buffer, type: string): unknown {
     }
   }
   if (YAML_TYPES.has(type)) {
+    // The estimate may count a level twice (e.g. "- [x]"), so it only guards the parser; the
+    // parsed value is measured exactly afterwards.
+    if (yamlNestingDepth(text, YAML_PARSER_DEPTH) > YAML_PARSER_DEPTH) throw tooDeep();
     try {
       return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
     } catch (e) {
@@ -98,15 +124,7 @@ export function setOwn(obj: Record<string, unknown>, key: string, value: unknown
 export const hasOwn = (obj: object | undefined, key: string): boolean =>
   obj !== undefined && Object.prototype.hasOwnProperty.call(obj, key);
 
-/** Kubernetes objects are shallow; a deeper document is an attack or a mistake, not a resource. */
-export const MAX_DEPTH = 100;
-
-function checkDepth(root: unknown): void {
-  const stack: [unknown, number][] = [[root, 1]];
-  while (stack.length) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (d > MAX_DEPTH) throw badRequest(`the request body is nested deeper than ${MAX_DEPTH} levels`);
-    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
-  }
+/** Refuses a value (a parsed body, or the result of applying a patch) nested deeper than MAX_DEPTH. */
+export function checkDepth(root: unknown): void {
+  if (valueDepth(root, MAX_DEPTH) > MAX_DEPTH) throw tooDeep();
 }

@@ -1,8 +1,12 @@
 // Maps a Kubernetes REST path to what it addresses:
 //   /api/v1/[watch/][namespaces/{ns}/]{plural}[/{name}[/{subresource}]]
 //   /apis/{group}/{version}/[watch/][namespaces/{ns}/]{plural}[/{name}[/{subresource}]]
-// Only kinds from the registry at versions they serve resolve; anything else is a 404.
+// Only kinds from the registry at versions they serve resolve; anything else is a 404. The path is
+// taken raw (never through URL's dot-segment resolution), so "%2e%2e" cannot climb out of a
+// namespace; a namespace or name that is "." or "..", or holds "/" or "%" once decoded, is a 400,
+// as kube-apiserver's path-segment rule has it.
 
+import { badRequest } from '../api/errors.js';
 import { KINDS, type ResourceKind } from '../api/registry.js';
 
 export interface ResourcePath {
@@ -39,7 +43,35 @@ export function splitPath(pathname: string): string[] | undefined {
   }
 }
 
+/** apimachinery's IsValidPathSegmentName: what a name must be to sit in a URL path. */
+export function pathSegmentErrors(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  return ['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
+}
+
+function checkSegment(what: 'Namespace' | 'Name', value: string | undefined): void {
+  if (value === undefined) return;
+  const errs = pathSegmentErrors(value);
+  if (errs.length) throw badRequest(`${what} parameter invalid: ${JSON.stringify(value)}: ${errs.join('; ')}`);
+}
+
+/** The path part of a request target, as sent: no dot-segment resolution, no decoding. */
+export function rawPathOf(target: string): string {
+  const q = target.search(/[?#]/);
+  const path = q < 0 ? target : target.slice(0, q);
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
 export function matchPath(pathname: string): PathMatch {
+  const m = matchSegments(pathname);
+  if (m.type === 'resource') {
+    checkSegment('Namespace', m.path.namespace);
+    checkSegment('Name', m.path.name);
+  }
+  return m;
+}
+
+function matchSegments(pathname: string): PathMatch {
   const segs = splitPath(pathname);
   if (!segs) return { type: 'none' };
   let group: string;

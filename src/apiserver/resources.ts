@@ -7,7 +7,7 @@ import { ApiError, badRequest, notFound } from '../api/errors.js';
 import { apiVersionOf, KINDS, resourceKey, type ResourceKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
 import type { Store } from '../store/store.js';
-import { decodeBody, isPlainObject, mediaType, readBody } from './body.js';
+import { checkDepth, decodeBody, isPlainObject, mediaType, readBody } from './body.js';
 import { serveRevisionLog, type LogsHook } from './logs.js';
 import { negotiate } from './negotiate.js';
 import {
@@ -360,6 +360,8 @@ async function patch(c: Call, statusOnly: boolean): Promise<void> {
     const current = out(c, old);
     const patched =
       kind === 'strategic' ? strategicMergePatch(current, patchBody) : applyPatch(kind, current as Record<string, unknown>, patchBody);
+    // A patch may nest a value under a deep path: the result obeys the same limit as a body.
+    checkDepth(patched);
     const { obj, warnings } = decodeObject(c.path.kind, c.path.version, patched, mode, unknownFieldsOf(c.path.kind, current));
     if (pinnedRv === undefined) obj.metadata.resourceVersion = old.metadata.resourceVersion;
     try {

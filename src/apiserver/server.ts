@@ -13,7 +13,8 @@ import { ApiError } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
 import type { Store } from '../store/store.js';
 import { isPublicPath, makeAuthenticator } from './auth.js';
-import { DEFAULT_MAX_BODY_BYTES } from './body.js';
+import { declaredLength, DEFAULT_MAX_BODY_BYTES, maxDrainBytes } from './body.js';
+import { listenerOptions, type ListenerTimeouts } from '../net/listener.js';
 import {
   AGGREGATED_CONTENT_TYPE,
   aggregatedDiscovery,
@@ -27,9 +28,9 @@ import type { LogsHook } from './logs.js';
 import { negotiate } from './negotiate.js';
 import type { AdmitFn, ConvertFn } from './objects.js';
 import { openApiV3Doc, openApiV3Root } from './openapi.js';
-import { matchPath, splitPath } from './paths.js';
+import { matchPath, rawPathOf, splitPath } from './paths.js';
 import { handleResource, type ResourceContext } from './resources.js';
-import { methodNotAllowed, pathNotFound, sendJson, sendStatus, statusOf, toApiError, unauthorized } from './status.js';
+import { methodNotAllowed, pathNotFound, sendJson, sendStatus, statusOf, toApiError, tooLarge, unauthorized } from './status.js';
 
 export type { AdmitFn, ConvertFn } from './objects.js';
 export type { LogsHook, LogOptions } from './logs.js';
@@ -55,6 +56,8 @@ export interface ApiServerOptions {
    * so without it only token-aware clients other than kubectl can authenticate.
    */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Header and keep-alive timeouts of the listener (default nginx's, see src/net/listener.ts). */
+  timeouts?: Partial<ListenerTimeouts>;
   /** Where internal errors are reported (default console.error). */
   log?: (message: string) => void;
 }
@@ -98,7 +101,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sluice.invalid');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    // URL's pathname resolves "..", "%2e%2e" included; the raw path keeps what the client sent.
+    const path = rawPathOf(req.url ?? '/').replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (isPublicPath(path)) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
@@ -145,24 +149,44 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     throw pathNotFound(path);
   }
 
-  const handler: RequestListener = (req, res) => {
-    route(req, res).catch((e) => {
+  const fail = (req: IncomingMessage, res: ServerResponse, e: unknown) => {
+    try {
       const err = toApiError(e, log);
       if (res.headersSent) {
         // A stream (watch, logs) already started: all that's left is to end it.
         res.end();
         return;
       }
-      if (err.code === 413) {
-        // The client may still be uploading; close rather than read the rest.
-        res.setHeader('Connection', 'close');
-      }
+      if (err.code === 413) closeAfterDrain(req, res, maxDrainBytes(ctx.maxBodyBytes));
       if (err.code === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="sluice"');
       res.removeHeader('Warning');
       sendStatus(res, err);
-    });
+    } catch (again) {
+      // Even reporting failed (e.g. the socket is gone): this request is over, the server is not.
+      log(`apiserver: could not answer a failed request: ${String(again)}`);
+      res.destroy();
+    }
   };
-  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler);
+  const handler: RequestListener = (req, res) => {
+    try {
+      route(req, res).catch((e) => fail(req, res, e));
+    } catch (e) {
+      fail(req, res, e);
+    }
+  };
+  const server: Server = opts.tls
+    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, ...listenerOptions(opts.timeouts) }, handler)
+    : createServer(listenerOptions(opts.timeouts), handler);
+  // Expect: 100-continue: a body that will be refused is refused before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > ctx.maxBodyBytes) {
+      fail(req, res, tooLarge(ctx.maxBodyBytes));
+      return;
+    }
+    res.writeContinue();
+    handler(req, res);
+  });
   // Requests Node cannot even parse (bad framing, oversized headers) still get a Status body.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) {
@@ -212,4 +236,34 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       });
     },
   };
+}
+
+/** How long a refused upload may keep its connection open while the rest of it is thrown away. */
+const DRAIN_MS = 30_000;
+
+/**
+ * Answers with Connection: close but lets the client finish sending first. Node would destroy
+ * the socket as soon as the answer is written, and closing a socket with unread data resets the
+ * connection: the client then sees "broken pipe" instead of the 413. So the socket is only
+ * half-closed, the rest of the body is read and dropped (readBody keeps reading, up to
+ * `maxBytes`), and the socket closes when the client closes its side, or after DRAIN_MS.
+ */
+function closeAfterDrain(req: IncomingMessage, res: ServerResponse, maxBytes: number): void {
+  res.setHeader('Connection', 'close');
+  const socket = req.socket;
+  if (req.complete) return; // nothing left to read: a plain close is safe
+  const timer = setTimeout(() => socket.destroy(), DRAIN_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  // Node ends a Connection: close response with socket.destroySoon(); end only our side instead.
+  socket.destroySoon = function halfClose(this: typeof socket) {
+    this.end();
+  };
+  if (!req.listenerCount('data')) {
+    let drained = 0;
+    req.on('data', (c: Buffer) => {
+      drained += c.length;
+      if (drained > maxBytes) socket.destroy();
+    });
+  }
 }

@@ -25,7 +25,29 @@ function stripDirectives(v: unknown): unknown {
   return out;
 }
 
+/** The $patch values strategic merge knows; anything else is refused, as apimachinery does. */
+const PATCH_DIRECTIVES = new Set(['replace', 'merge', 'delete']);
+
+/** Go's %v of a map, which is how apimachinery quotes the offending patch in its message. */
+function goValue(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (isPlainObject(v)) {
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goValue(v[k])}`)
+      .join(' ')}]`;
+  }
+  return v === null ? '<nil>' : String(v);
+}
+
+function checkDirective(patch: Record<string, unknown>): void {
+  if (!hasOwn(patch, '$patch')) return;
+  const v = patch.$patch;
+  if (typeof v !== 'string' || !PATCH_DIRECTIVES.has(v)) throw badRequest(`unknown patch type: ${goValue(v)} in map: ${goValue(patch)}`);
+}
+
 function mergeMap(cur: Record<string, unknown>, patch: Record<string, unknown>, path: string): Record<string, unknown> | undefined {
+  checkDirective(patch);
   if (patch.$patch === 'delete') return undefined;
   if (patch.$patch === 'replace') return stripDirectives(patch) as Record<string, unknown>;
   const out: Record<string, unknown> = structuredClone(cur);
@@ -59,6 +81,7 @@ function mergeList(cur: unknown[], patch: unknown[], key: string | undefined): u
   const out = [...cur];
   for (const item of patch) {
     if (!isPlainObject(item)) continue;
+    checkDirective(item);
     const i = out.findIndex((x) => isPlainObject(x) && x[key] === item[key]);
     if (item.$patch === 'delete') {
       if (i >= 0) out.splice(i, 1);
