@@ -212,7 +212,8 @@ export class HttpKubeClient implements KubeClient {
       hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
       port: this.url.port || (this.url.protocol === 'https:' ? 443 : 80),
       path: base + path,
-      headers: { Accept: 'application/json', ...headers },
+      // The user agent names the field manager of writes that do not give one.
+      headers: { Accept: 'application/json', 'User-Agent': FIELD_MANAGER, ...headers },
     };
     await this.kc.applyToHTTPSOptions(opts);
     return opts;

@@ -1,9 +1,9 @@
 // Sluice on a Kubernetes cluster (`sluice controller`): the embedded controllers, autoscaler and
 // gateway, with KubeStore (CRDs through the API server) in place of SQLite and KubeRuntime
 // (Deployments, Pods) in place of local processes, plus the admission webhook. Replicas elect a
-// leader on a Lease; only the leader reconciles and autoscales (the others serve the webhook and
-// wait), and a replica that loses the Lease stops reconciling at once and ends (as client-go's
-// controllers do), so two never write at the same time.
+// leader on a Lease; only the leader reconciles, autoscales, points the webhook configurations at
+// its own webhook and reports Ready (the others wait), and a replica that loses the Lease stops
+// reconciling at once and ends (as client-go's controllers do), so two never write at the same time.
 
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
@@ -92,7 +92,6 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
     log,
   });
   const boundWebhookPort = await webhook.listen(webhookPort, host);
-  await registerWebhooks(client, target, webhook.cert.cert);
 
   const store = new KubeStore(client);
   const gateway = new Gateway({});
@@ -107,6 +106,8 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
   const leading = new Promise<void>((r) => (resolveLeading = r));
 
   const startReconciling = async () => {
+    // The leader's webhook is the one the configurations name (each replica has its own CA).
+    await registerWebhooks(client, target, webhook.cert.cert);
     servingConfig = new ServingConfigWatcher({ store, log });
     runtime = new KubeRuntime({
       client,
