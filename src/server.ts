@@ -25,6 +25,8 @@ import { Registry } from './observability/registry.js';
 import { RevisionNameIndex } from './observability/revision-names.js';
 import { openSqliteStore } from './store/index.js';
 import type { Store } from './store/store.js';
+import { watchLifecycle } from './events/lifecycle.js';
+import { StoreEventRecorder } from './events/recorder.js';
 
 export interface SluiceOptions {
   dataDir: string;
@@ -76,6 +78,8 @@ export interface RunningSluice {
   kubeconfigPath: string;
   dataDir: string;
   store: Store;
+  /** Writes core v1 Events (recordEvent) with aggregation and bounded retention. */
+  events: StoreEventRecorder;
   controllers: ControllerManager;
   autoscaler: AutoscalerController;
   /** config-features and config-defaults as currently parsed (admission and the gateway read them). */
@@ -120,6 +124,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   await revisionNames.start(store);
   registerGatewayMetrics(registry, gateway, revisionNames.labeler);
 
+  const events = new StoreEventRecorder({ store, log });
   // The autoscaler decides each revision's instance count and hands changes to the manager's queue.
   let controllers: ControllerManager | undefined;
   const autoscaler = new AutoscalerController({
@@ -131,6 +136,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     plugins,
     configOverrides: opts.autoscalerConfig,
     now: opts.clock,
+    events,
   });
   controllers = new ControllerManager({
     store,
@@ -177,6 +183,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   writeKubeconfig(kubeconfigPath, { server: apiUrl, token, certificateAuthority: cert.cert });
   // After the API server created the knative-serving namespace, before revisions are reconciled.
   await servingConfig.start();
+  const stopLifecycle = await watchLifecycle(store, events);
+  events.start();
   await autoscaler.start();
   await controllers.start();
   ready = true;
@@ -192,6 +200,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     kubeconfigPath,
     dataDir,
     store,
+    events,
     controllers,
     autoscaler,
     servingConfig,
@@ -208,6 +217,9 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       controllers!.stop();
       revisionNames.close();
       await admin.close();
+      stopLifecycle();
+      events.stop();
+      await events.flush();
       await api.close();
       await runtime.shutdown();
       await gateway.close();

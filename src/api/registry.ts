@@ -21,6 +21,13 @@ export interface ResourceKind {
   servedVersions: string[];
   hasStatus: boolean;
   columns: PrinterColumn[];
+  /** Field selector labels beyond metadata.name/metadata.namespace (e.g. involvedObject.name on Events). */
+  fieldLabels?: string[];
+  /**
+   * Another kind's storage this one is a view of (events.k8s.io/v1 Events are core v1 Events,
+   * converted on the way in and out, as Kubernetes serves them).
+   */
+  storedAs?: { resource: string; apiVersion: string };
 }
 
 const readyCols: PrinterColumn[] = [
@@ -29,6 +36,36 @@ const readyCols: PrinterColumn[] = [
 ];
 
 const servingVersions = ['v1', 'v1beta1', 'v1alpha1'];
+
+/** The field selectors Kubernetes supports on Events (kubectl describe and kubectl events use them). */
+const EVENT_FIELD_LABELS = [
+  'involvedObject.kind',
+  'involvedObject.namespace',
+  'involvedObject.name',
+  'involvedObject.uid',
+  'involvedObject.apiVersion',
+  'involvedObject.resourceVersion',
+  'involvedObject.fieldPath',
+  'reason',
+  'reportingComponent',
+  'source',
+  'type',
+];
+
+const EVENT_KIND: Omit<ResourceKind, 'group'> = {
+  kind: 'Event',
+  listKind: 'EventList',
+  plural: 'events',
+  singular: 'event',
+  shortNames: ['ev'],
+  categories: [],
+  namespaced: true,
+  storageVersion: 'v1',
+  servedVersions: ['v1'],
+  hasStatus: false,
+  columns: [],
+  fieldLabels: EVENT_FIELD_LABELS,
+};
 
 export const KINDS: ResourceKind[] = [
   {
@@ -149,6 +186,24 @@ export const KINDS: ResourceKind[] = [
     hasStatus: false,
     columns: [],
   },
+  {
+    group: '',
+    kind: 'Secret',
+    listKind: 'SecretList',
+    plural: 'secrets',
+    singular: 'secret',
+    shortNames: [],
+    categories: [],
+    namespaced: true,
+    storageVersion: 'v1',
+    servedVersions: ['v1'],
+    hasStatus: false,
+    columns: [{ name: 'Type', type: 'string', jsonPath: '.type' }],
+    fieldLabels: ['type'],
+  },
+  { ...EVENT_KIND, group: '' },
+  // Field selectors name the core fields, which is how Kubernetes stores both versions.
+  { ...EVENT_KIND, group: 'events.k8s.io', storedAs: { resource: 'events', apiVersion: 'v1' } },
 ];
 
 export function apiVersionOf(k: ResourceKind, version = k.storageVersion): string {
@@ -171,5 +226,6 @@ export function kindByKind(kind: string, group?: string): ResourceKind | undefin
 
 /** Storage key for a kind, e.g. "serving.knative.dev/services" or "namespaces". */
 export function resourceKey(k: ResourceKind): string {
+  if (k.storedAs) return k.storedAs.resource;
   return k.group ? `${k.group}/${k.plural}` : k.plural;
 }

@@ -71,6 +71,13 @@ const MESSAGES: Record<string, Message> = {
     3: { name: 'binaryData', type: 'map<string,bytes>' },
     4: { name: 'immutable', type: 'bool' },
   },
+  Secret: {
+    1: { name: 'metadata', type: objectMeta },
+    2: { name: 'data', type: 'map<string,bytes>' },
+    3: { name: 'type', type: 'string' },
+    4: { name: 'stringData', type: 'map<string,string>' },
+    5: { name: 'immutable', type: 'bool' },
+  },
   DeleteOptions: {
     1: { name: 'gracePeriodSeconds', type: 'int64' },
     2: { name: 'preconditions', type: { 1: { name: 'uid', type: 'string' }, 2: { name: 'resourceVersion', type: 'string' } } },

@@ -111,6 +111,8 @@ function out(c: Call, obj: KObject): KObject {
 }
 
 function toStorage(c: Call, obj: KObject): KObject {
+  const view = c.path.kind.storedAs;
+  if (view) return c.ctx.convert(obj, view.apiVersion);
   return toVersion(c.ctx.convert, c.path.kind, obj, c.path.kind.storageVersion);
 }
 
@@ -186,7 +188,7 @@ function parseLimit(v: string | null): number | undefined {
 }
 
 async function list(c: Call): Promise<void> {
-  const matcher = selectorMatcher(c.query.get('labelSelector'), c.query.get('fieldSelector'));
+  const matcher = selectorMatcher(c.query.get('labelSelector'), c.query.get('fieldSelector'), c.path.kind.fieldLabels);
   const limit = parseLimit(c.query.get('limit'));
   const after = decodeContinue(c.query.get('continue'));
   const listed = await c.ctx.store.list(key(c), scopeNs(c));
@@ -233,7 +235,7 @@ async function list(c: Call): Promise<void> {
 async function watch(c: Call, name?: string): Promise<void> {
   let fieldSelector = c.query.get('fieldSelector');
   if (name !== undefined) fieldSelector = fieldSelector ? `${fieldSelector},metadata.name=${name}` : `metadata.name=${name}`;
-  const matcher = selectorMatcher(c.query.get('labelSelector'), fieldSelector);
+  const matcher = selectorMatcher(c.query.get('labelSelector'), fieldSelector, c.path.kind.fieldLabels);
   const table = negotiate(c.req.headers.accept, { table: true }) === 'table';
   const includeObject = wantsIncludeObject(c.query.get('includeObject'));
   const timeout = c.query.get('timeoutSeconds');
@@ -495,7 +497,7 @@ async function deleteOne(c: Call): Promise<void> {
 
 async function deleteCollection(c: Call): Promise<void> {
   const opts = await readDeleteOptions(c);
-  const matcher = selectorMatcher(c.query.get('labelSelector'), c.query.get('fieldSelector'));
+  const matcher = selectorMatcher(c.query.get('labelSelector'), c.query.get('fieldSelector'), c.path.kind.fieldLabels);
   const { items, resourceVersion } = await c.ctx.store.list(key(c), scopeNs(c));
   const deleted: KObject[] = [];
   for (const o of items.filter(matcher)) {

@@ -51,6 +51,16 @@ export const objectMeta: Schema = obj(
   "Standard object's metadata.",
 );
 
+const objectReference = obj({
+  apiVersion: str(),
+  kind: str(),
+  namespace: str(),
+  name: str(),
+  uid: str(),
+  resourceVersion: str(),
+  fieldPath: str(),
+});
+
 const keyRef = obj({ name: str(), key: str(), optional: bool() });
 const envVar = obj({
   name: str('Name of the environment variable.'),
@@ -180,10 +190,60 @@ const SCHEMAS: Record<string, Schema> = {
     { data: mapOf(str()), binaryData: mapOf(str()), immutable: bool() },
     'ConfigMap holds configuration data.',
   ),
+  Secret: topLevel(
+    'Secret',
+    {
+      data: mapOf(str(), 'Secret data; each value is base64-encoded.'),
+      stringData: mapOf(str(), 'Write-only plain-text values, merged into data on write.'),
+      type: str('Used to facilitate programmatic handling of secret data (default Opaque).'),
+      immutable: bool(),
+    },
+    'Secret holds secret data of a certain type.',
+  ),
+  Event: topLevel(
+    'Event',
+    {
+      involvedObject: objectReference,
+      reason: str('A short, machine understandable string that gives the reason for the transition.'),
+      message: str('A human-readable description of the status of this operation.'),
+      source: obj({ component: str(), host: str() }),
+      firstTimestamp: str(),
+      lastTimestamp: str(),
+      count: int('The number of times this event has occurred.'),
+      type: str('Type of this event (Normal, Warning).'),
+      eventTime: str(),
+      series: obj({ count: int(), lastObservedTime: str() }),
+      action: str(),
+      related: objectReference,
+      reportingComponent: str(),
+      reportingInstance: str(),
+    },
+    'Event is a report of an event somewhere in the cluster.',
+  ),
+  'events.k8s.io/Event': topLevel(
+    'Event',
+    {
+      eventTime: str(),
+      series: obj({ count: int(), lastObservedTime: str() }),
+      reportingController: str(),
+      reportingInstance: str(),
+      action: str(),
+      reason: str(),
+      regarding: objectReference,
+      related: objectReference,
+      note: str('A human-readable description of the status of this operation.'),
+      type: str(),
+      deprecatedSource: obj({ component: str(), host: str() }),
+      deprecatedFirstTimestamp: str(),
+      deprecatedLastTimestamp: str(),
+      deprecatedCount: int(),
+    },
+    'Event is a report of an event somewhere in the cluster.',
+  ),
 };
 
 export function schemaFor(kind: ResourceKind): Schema {
-  return SCHEMAS[kind.kind] ?? topLevel(kind.kind, { spec: free(), status }, kind.kind);
+  return SCHEMAS[`${kind.group}/${kind.kind}`] ?? SCHEMAS[kind.kind] ?? topLevel(kind.kind, { spec: free(), status }, kind.kind);
 }
 
 // Every kind in the registry must have a schema; a missing one is a programming error.

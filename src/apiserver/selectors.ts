@@ -80,18 +80,19 @@ export function matchesLabels(reqs: Requirement[], labels: Record<string, string
 }
 
 interface FieldRequirement {
-  field: 'metadata.name' | 'metadata.namespace';
+  field: string;
   equal: boolean;
   value: string;
 }
 
-export function parseFieldSelector(selector: string): FieldRequirement[] {
+/** `extra`: the kind's own field labels (ResourceKind.fieldLabels). */
+export function parseFieldSelector(selector: string, extra: readonly string[] = []): FieldRequirement[] {
   const out: FieldRequirement[] = [];
   if (selector.trim() === '') return out;
   for (const req of splitTop(selector)) {
     const m = /^([^=!\s]+)\s*(==|=|!=)\s*(.*)$/.exec(req);
     if (!m) throw badRequest(`invalid field selector requirement "${req}": expected field=value or field!=value`);
-    if (m[1] !== 'metadata.name' && m[1] !== 'metadata.namespace') {
+    if (m[1] !== 'metadata.name' && m[1] !== 'metadata.namespace' && !extra.includes(m[1])) {
       throw badRequest(`field label not supported: ${m[1]}`);
     }
     out.push({ field: m[1], equal: m[2] !== '!=', value: m[3].trim() });
@@ -101,15 +102,23 @@ export function parseFieldSelector(selector: string): FieldRequirement[] {
 
 export function matchesFields(reqs: FieldRequirement[], obj: KObject): boolean {
   return reqs.every((r) => {
-    const actual = r.field === 'metadata.name' ? obj.metadata?.name : obj.metadata?.namespace;
-    return (actual === r.value) === r.equal;
+    return ((fieldValue(obj, r.field) ?? '') === r.value) === r.equal;
   });
 }
 
+/** The value a field label selects; an absent field selects as "" (as Kubernetes' field sets do). */
+function fieldValue(obj: KObject, field: string): string | undefined {
+  // Kubernetes names the Event field "source" for source.component.
+  const path = field === 'source' ? 'source.component' : field;
+  let v: unknown = obj;
+  for (const part of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
 /** Builds one matcher from the labelSelector and fieldSelector query parameters. */
-export function selectorMatcher(labelSelector: string | null, fieldSelector: string | null): Matcher {
+export function selectorMatcher(labelSelector: string | null, fieldSelector: string | null, fieldLabels: readonly string[] = []): Matcher {
   const labels = parseLabelSelector(labelSelector ?? '');
-  const fields = parseFieldSelector(fieldSelector ?? '');
+  const fields = parseFieldSelector(fieldSelector ?? '', fieldLabels);
   if (labels.length === 0 && fields.length === 0) return () => true;
   return (obj) => matchesLabels(labels, obj.metadata?.labels) && matchesFields(fields, obj);
 }

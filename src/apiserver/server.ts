@@ -15,6 +15,7 @@ import type { Store } from '../store/store.js';
 import { isPublicPath, makeAuthenticator } from './auth.js';
 import { declaredLength, DEFAULT_MAX_BODY_BYTES, maxDrainBytes } from './body.js';
 import { listenerOptions, type ListenerTimeouts } from '../net/listener.js';
+import { withCoreAdmission } from './core.js';
 import {
   AGGREGATED_CONTENT_TYPE,
   aggregatedDiscovery,
@@ -24,6 +25,7 @@ import {
   apiVersions,
   groups,
 } from './discovery.js';
+import { withEventConversion } from './events.js';
 import type { LogsHook } from './logs.js';
 import { negotiate } from './negotiate.js';
 import type { AdmitFn, ConvertFn } from './objects.js';
@@ -87,8 +89,8 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const streams = new Set<() => void>();
   const ctx: ResourceContext = {
     store: opts.store,
-    admit: opts.admit ?? knativeAdmit,
-    convert: opts.convert ?? knativeConvert,
+    admit: withCoreAdmission(opts.admit ?? knativeAdmit),
+    convert: withEventConversion(opts.convert ?? knativeConvert),
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     garbageCollect: opts.garbageCollect ?? true,
     logs: opts.logs,

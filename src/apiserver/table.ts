@@ -3,6 +3,7 @@
 
 import type { PrinterColumn, ResourceKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
+import { eventObject, lastSeen } from './events.js';
 import { evaluate } from './jsonpath.js';
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -83,10 +84,30 @@ function printerColumn(c: PrinterColumn): Column {
   };
 }
 
+const cell = (name: string, priority: number, get: (o: KObject, now: number) => unknown): Column => ({
+  def: { name, type: 'string', format: name === 'Name' ? 'name' : '', description: '', priority },
+  cell: get,
+});
+
+/** kubectl's columns for Events (LAST SEEN, TYPE, REASON, OBJECT, MESSAGE; more with -o wide). */
+const eventColumns: Column[] = [
+  cell('Last Seen', 0, (o, now) => age(lastSeen(o), now)),
+  cell('Type', 0, (o) => o.type ?? ''),
+  cell('Reason', 0, (o) => o.reason ?? ''),
+  cell('Object', 0, (o) => eventObject(o)),
+  cell('Subobject', 1, (o) => (o.involvedObject as { fieldPath?: string } | undefined)?.fieldPath ?? ''),
+  cell('Source', 1, (o) => (o.source as { component?: string } | undefined)?.component ?? o.reportingComponent ?? ''),
+  cell('Message', 0, (o) => o.message ?? o.note ?? ''),
+  cell('First Seen', 1, (o, now) => age(o.firstTimestamp ?? o.eventTime, now)),
+  cell('Count', 1, (o) => o.count ?? 1),
+  cell('Name', 1, (o) => o.metadata?.name ?? ''),
+];
+
 function columnsFor(kind: ResourceKind): Column[] {
+  if (kind.kind === 'Event') return eventColumns;
   const cols = [nameColumn, ...kind.columns.map(printerColumn)];
   // Core kinds print like kubectl shows them against Kubernetes.
-  if (kind.group === '' && kind.kind === 'ConfigMap') {
+  if (kind.group === '' && (kind.kind === 'ConfigMap' || kind.kind === 'Secret')) {
     cols.push({
       def: { name: 'Data', type: 'integer', format: '', description: 'Number of keys.', priority: 0 },
       cell: (o) => Object.keys((o.data as object) ?? {}).length + Object.keys((o.binaryData as object) ?? {}).length,

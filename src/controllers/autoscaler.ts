@@ -42,6 +42,7 @@ import {
 import type { RevisionLoad } from '../dataplane/gateway.js';
 import type { StatsReader } from '../dataplane/stats.js';
 import type { ResourceUsage, Runtime, WorkloadStatus } from '../runtime/runtime.js';
+import type { EventRecorder } from '../events/recorder.js';
 import type { Store, WatchEvent } from '../store/store.js';
 import {
   AUTOSCALER_CONFIGMAP,
@@ -90,6 +91,8 @@ export interface AutoscalerControllerOptions {
   sampleIntervalMs?: number;
   /** Least time between PodAutoscaler writes that only refresh metric values (default 5000 ms). */
   metricsWriteIntervalMs?: number;
+  /** Where user-facing Events go (cold-start failures). */
+  events?: EventRecorder;
 }
 
 interface Tracked {
@@ -696,8 +699,12 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       const held = this.o.gateway.load(key)?.queued ?? 0;
       if (held > 0) {
         // Knative leaves such requests hanging until they time out (knative/serving#11717).
-        const n = this.o.gateway.failHeld(key, 503, coldStartFailureMessage(t.name, st.failure.reason, st.failure.message));
-        if (n > 0) this.o.log(`autoscaler: ${key}: answered ${n} held request(s) with 503: ${st.failure.reason}`);
+        const message = coldStartFailureMessage(t.name, st.failure.reason, st.failure.message);
+        const n = this.o.gateway.failHeld(key, 503, message);
+        if (n > 0) {
+          this.o.log(`autoscaler: ${key}: answered ${n} held request(s) with 503: ${st.failure.reason}`);
+          this.o.events?.recordEvent(t.rev, 'Warning', 'ColdStartFailed', `${message} (${n} held request(s) answered 503)`);
+        }
       }
     }
     if (failed !== t.failed) {

@@ -163,3 +163,12 @@ spec:
             periodSeconds: 3
 ${traffic}`;
 }
+
+/** Runs kubectl and returns its output, failing the test (with kubectl's stderr) when it fails. */
+export function kubectlOk(h: Pick<Harness, 'kubectl'>) {
+  return async (args: string[], input?: string): Promise<string> => {
+    const r = await h.kubectl(args, { input });
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+    return r.stdout;
+  };
+}
