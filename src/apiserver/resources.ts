@@ -21,6 +21,7 @@ import {
   type AdmitFn,
   type ConvertFn,
 } from './objects.js';
+import { managerFor, parseForce, serverSideApply, trackUpdate, type ManagerOptions } from './apply/managed-fields.js';
 import { applyPatch, patchKindOf, type PatchKind } from './patch.js';
 import type { ResourcePath } from './paths.js';
 import { selectorMatcher } from './selectors.js';
@@ -289,6 +290,7 @@ async function create(c: Call): Promise<void> {
     if (generate) meta.name = generatedName(meta.generateName!);
     validateName(c.path.kind, meta.name!);
     const admitted = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, structuredClone(obj)), undefined);
+    trackUpdate(undefined, admitted, managerOptions(c, false));
     setWarnings(c.res, warnings);
     if (isDryRun(c.query)) {
       respondObject(c, 201, admitted);
@@ -304,8 +306,21 @@ async function create(c: Call): Promise<void> {
   }
 }
 
-/** Checks and admits an updated object, then writes it (or the status part of it). */
-async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: boolean): Promise<KObject> {
+/** Who is writing, for metadata.managedFields. */
+function managerOptions(c: Call, apply: boolean): ManagerOptions {
+  return {
+    manager: managerFor(c.query, c.req.headers['user-agent'], apply),
+    apiVersion: apiVersionOf(c.path.kind, c.path.version),
+    hasStatus: c.path.kind.hasStatus,
+    now: Date.now(),
+  };
+}
+
+/**
+ * Checks and admits an updated object, then writes it (or the status part of it). `applied`: the
+ * object comes from server-side apply, which already set its managedFields.
+ */
+async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: boolean, applied = false): Promise<KObject> {
   const name = c.path.name!;
   if (next.metadata.name === undefined || next.metadata.name === '') next.metadata.name = name;
   if (next.metadata.name !== name) {
@@ -317,6 +332,7 @@ async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: bo
     toWrite = { ...old, status: next.status, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion } };
   } else {
     toWrite = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, next), old);
+    if (!applied) trackUpdate(old, toWrite, managerOptions(c, false));
   }
   if (isDryRun(c.query)) return { ...toWrite, status: statusOnly ? toWrite.status : old.status };
   return c.ctx.store.update(key(c), toWrite, statusOnly ? { subresource: 'status' } : undefined);
@@ -350,24 +366,29 @@ async function patch(c: Call, statusOnly: boolean): Promise<void> {
   }
   const patchBody = await readObjectBody(c);
   const name = c.path.name!;
+  const force = parseForce(c.query.get('force'), kind === 'apply');
   // A resourceVersion inside the patch is a precondition; without one, lost races are retried.
   const pinnedRv = isPlainObject(patchBody) && isPlainObject(patchBody.metadata) ? patchBody.metadata.resourceVersion : undefined;
 
   for (let attempt = 0; ; attempt++) {
     const old = await c.ctx.store.get(key(c), scopeNs(c), name);
     if (!old) {
-      if (kind === 'apply' && !statusOnly) return applyCreate(c, patchBody, mode);
+      if (kind === 'apply' && !statusOnly) return applyCreate(c, patchBody, mode, force);
       throw notFoundFor(c.path.kind, name);
     }
     const current = out(c, old);
-    const patched =
-      kind === 'strategic' ? strategicMergePatch(current, patchBody) : applyPatch(kind, current as Record<string, unknown>, patchBody);
+    const applied = kind === 'apply' && !statusOnly;
+    const patched = applied
+      ? serverSideApply(current, applyConfig(c, patchBody, mode), { ...managerOptions(c, true), force })
+      : kind === 'strategic'
+        ? strategicMergePatch(current, patchBody)
+        : applyPatch(kind, current as Record<string, unknown>, patchBody);
     // A patch may nest a value under a deep path: the result obeys the same limit as a body.
     checkDepth(patched);
     const { obj, warnings } = decodeObject(c.path.kind, c.path.version, patched, mode, unknownFieldsOf(c.path.kind, current));
     if (pinnedRv === undefined) obj.metadata.resourceVersion = old.metadata.resourceVersion;
     try {
-      const written = await commitUpdate(c, obj, old, statusOnly);
+      const written = await commitUpdate(c, obj, old, statusOnly, applied);
       setWarnings(c.res, warnings);
       respondObject(c, 200, written);
       return;
@@ -377,9 +398,22 @@ async function patch(c: Call, statusOnly: boolean): Promise<void> {
   }
 }
 
-/** Server-side apply of an object that doesn't exist yet creates it. */
-async function applyCreate(c: Call, body: unknown, mode: ReturnType<typeof parseFieldValidation>): Promise<void> {
+/** The applied configuration, checked against the schema (unknown fields refused, warned or dropped). */
+function applyConfig(c: Call, body: unknown, mode: ReturnType<typeof parseFieldValidation>): KObject {
   const { obj, warnings } = decodeObject(c.path.kind, c.path.version, body, mode);
+  setWarnings(c.res, warnings);
+  return obj;
+}
+
+/** Server-side apply of an object that doesn't exist yet creates it. */
+async function applyCreate(c: Call, body: unknown, mode: ReturnType<typeof parseFieldValidation>, force: boolean): Promise<void> {
+  const config = applyConfig(c, body, mode);
+  const { obj, warnings } = decodeObject(
+    c.path.kind,
+    c.path.version,
+    serverSideApply(undefined, config, { ...managerOptions(c, true), force }),
+    'Ignore',
+  );
   if (obj.metadata.name !== undefined && obj.metadata.name !== c.path.name) {
     throw badRequest(`the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${c.path.name})`);
   }
