@@ -206,6 +206,11 @@ export const KINDS: ResourceKind[] = [
   { ...EVENT_KIND, group: 'events.k8s.io', storedAs: { resource: 'events', apiVersion: 'v1' } },
 ];
 
+/** Kinds every Kubernetes cluster serves itself (no CRD needed there). */
+export function isBuiltIn(k: ResourceKind): boolean {
+  return k.group === '' || k.group === 'events.k8s.io';
+}
+
 export function apiVersionOf(k: ResourceKind, version = k.storageVersion): string {
   return k.group ? `${k.group}/${version}` : version;
 }

@@ -3,14 +3,14 @@
 // embedded API server serves from, so the two cannot drift. config/300-crds.yaml is this output
 // (npm run gen:config writes it; a unit test checks it is in sync).
 
-import { KINDS, type PrinterColumn, type ResourceKind } from '../../api/registry.js';
+import { isBuiltIn, KINDS, type PrinterColumn, type ResourceKind } from '../../api/registry.js';
 import { toOpenApi } from '../../apiserver/openapi.js';
 import { schemaFor } from '../../apiserver/schema.js';
 
 export type Manifest = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; [k: string]: unknown } };
 
-/** The kinds that need a CRD on a cluster (the built-in ones, Namespace and ConfigMap, exist there). */
-export const crdKinds = (): ResourceKind[] => KINDS.filter((k) => k.group !== '');
+/** The kinds that need a CRD on a cluster (the built-in ones, Namespace, ConfigMap, Secret, Event, exist there). */
+export const crdKinds = (): ResourceKind[] => KINDS.filter((k) => !isBuiltIn(k));
 
 const DUCK: Record<string, Record<string, string>> = {
   Service: { 'duck.knative.dev/addressable': 'true', 'duck.knative.dev/podspecable': 'true' },
