@@ -11,6 +11,7 @@ import type { KObject } from '../../src/api/types.js';
 import { resolveScalingSpec } from '../../src/autoscaler/annotations.js';
 import { parseAutoscalerConfig } from '../../src/autoscaler/config.js';
 import { makeDeployment, makeHPA, makePrivateService, userPort } from '../../src/runtime/kube/builders.js';
+import { podFailure } from '../../src/runtime/kube/runtime.js';
 
 const goldenDir = join(import.meta.dirname, '..', '..', '..', 'test', 'unit', 'golden');
 
@@ -125,4 +126,36 @@ test('a user-set PORT or K_* variable is replaced, as Knative reserves them', ()
     env.map((e: any) => `${e.name}=${e.value}`),
     ['A=b', 'PORT=8080', 'K_REVISION=stock-service-example-v1', 'K_CONFIGURATION=stock-service-example', 'K_SERVICE=stock-service-example'],
   );
+});
+
+test("a pod's container statuses become the workload failure a Revision shows", () => {
+  const pod = (containerStatuses: unknown[], phase = 'Running') => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p' },
+    status: { phase, containerStatuses },
+  });
+  assert.deepEqual(
+    podFailure(
+      pod([
+        {
+          name: 'user-container',
+          restartCount: 3,
+          state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container' } },
+          lastState: { terminated: { exitCode: 3, reason: 'Error' } },
+        },
+      ]),
+    ),
+    { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container (last exit code 3, Error)' },
+  );
+  assert.deepEqual(podFailure(pod([{ name: 'c', state: { waiting: { reason: 'ErrImagePull', message: 'no such image' } } }])), {
+    reason: 'ErrImagePull',
+    message: 'no such image',
+  });
+  assert.deepEqual(podFailure(pod([{ name: 'c', state: { terminated: { exitCode: 1 } } }])), {
+    reason: 'ExitCode1',
+    message: 'container c exited with code 1',
+  });
+  assert.equal(podFailure(pod([{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }])), undefined, 'starting is not failing');
+  assert.equal(podFailure(pod([{ name: 'c', state: { running: {} } }])), undefined);
 });
