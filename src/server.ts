@@ -16,6 +16,7 @@ import { AutoscalerController } from './controllers/autoscaler.js';
 import { ServingConfigWatcher } from './controllers/serving-config.js';
 import { loadPlugins } from './autoscaler/index.js';
 import { Gateway } from './dataplane/gateway.js';
+import { RolloutController } from './progressive/controller.js';
 import { defaultImageMappings, loadImageMappings } from './runtime/image-map.js';
 import { LocalRuntime } from './runtime/local/runtime.js';
 import { registerGatewayMetrics } from './dataplane/metrics.js';
@@ -65,6 +66,8 @@ export interface SluiceOptions {
    * default Date.now. Tests move it to put "now" inside or outside a scheduled period.
    */
   clock?: () => number;
+  /** Milliseconds between Rollout (canary analysis) controller ticks (default 1000). */
+  rolloutTickMs?: number;
 }
 
 export interface RunningSluice {
@@ -187,6 +190,17 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   events.start();
   await autoscaler.start();
   await controllers.start();
+  const rollouts = new RolloutController({
+    store,
+    gateway,
+    runtime,
+    gatewayPort: () => gatewayPort,
+    domain: () => domain,
+    log,
+    tickMs: opts.rolloutTickMs,
+    now: opts.clock,
+  });
+  rollouts.start();
   ready = true;
 
   let stopped = false;
@@ -215,6 +229,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       servingConfig.stop();
       autoscaler.stop();
       controllers!.stop();
+      await rollouts.stop();
       revisionNames.close();
       await admin.close();
       stopLifecycle();

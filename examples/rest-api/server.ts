@@ -30,6 +30,9 @@ const startupDelayMs = intEnv('STARTUP_DELAY_MS', 0, 3_600_000) ?? 0;
 const upstream = process.env.STOCK_PRICE_UPSTREAM?.replace(/\/+$/, '');
 const logRequests = process.env.LOG_REQUESTS === '1' || process.env.LOG_REQUESTS === 'true';
 const MAX_WAIT_MS = 600_000;
+/** Percent of requests answered 500 (spread evenly: with 20, every fifth), for exercising canary gates. */
+const errorPercent = intEnv('ERROR_PERCENT', 0, 100) ?? 0;
+let served = 0;
 
 let closing = false;
 
@@ -74,6 +77,11 @@ async function stockPrice(res: http.ServerResponse, stockId: string): Promise<vo
 async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (logRequests) process.stdout.write(`${req.method} ${req.url}\n`);
+  if (errorPercent > 0) {
+    const n = served++;
+    if (Math.floor(((n + 1) * errorPercent) / 100) > Math.floor((n * errorPercent) / 100))
+      return send(res, 500, `${resource} failed on purpose (ERROR_PERCENT=${errorPercent})\n`);
+  }
   const sleep = msParam(url, 'sleep');
   if (typeof sleep === 'string') return send(res, 400, sleep);
   if (sleep) await new Promise((r) => setTimeout(r, sleep));

@@ -1,6 +1,7 @@
 // Admission for writes coming through the API: Knative's defaulting webhook, then its validating
 // webhook. Controllers write their children already in this shape.
 
+import { ROLLOUT_GROUP, validateRollout } from '../progressive/spec.js';
 import { defaultTemplate, defaultTraffic, defaultRevisionSpec } from './defaults.js';
 import { ApiError } from './errors.js';
 import { invalid } from './field-error.js';
@@ -61,6 +62,11 @@ export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined
         `admission webhook "config.webhook.serving.knative.dev" denied the request: validation failed: ${problem}`,
       );
     }
+    return obj;
+  }
+  if (kind.group === ROLLOUT_GROUP && kind.kind === 'Rollout') {
+    const errs = validateRollout(obj);
+    if (errs.length) throw invalid(kind.kind, obj.metadata?.name ?? '', errs);
     return obj;
   }
   if (kind.group !== 'serving.knative.dev') return obj;

@@ -184,6 +184,11 @@ const SCHEMAS: Record<string, Schema> = {
   Revision: topLevel('Revision', { spec: revisionSpec, status }, 'Revision is an immutable snapshot of code and configuration.'),
   Route: topLevel('Route', { spec: obj({ traffic }), status }, 'Route maps a network endpoint to Revisions.'),
   PodAutoscaler: topLevel('PodAutoscaler', { spec: free(), status }, 'PodAutoscaler scales a Revision (internal).'),
+  Rollout: topLevel(
+    'Rollout',
+    { spec: free(), status },
+    'Rollout is a canary policy for a Service: steps, gates on its per-revision numbers, webhooks.',
+  ),
   Namespace: topLevel('Namespace', { spec: obj({ finalizers: arr(str()) }), status }, 'Namespace provides a scope for names.'),
   ConfigMap: topLevel(
     'ConfigMap',

@@ -10,6 +10,7 @@ import { register as registerDescribe } from './commands/describe.js';
 import { register as registerGet } from './commands/get.js';
 import { register as registerLogs } from './commands/logs.js';
 import { register as registerRevision } from './commands/revision.js';
+import { register as registerRollout } from './commands/rollout.js';
 import { register as registerRoute } from './commands/route.js';
 import { register as registerController } from './commands/controller.js';
 import { register as registerServer } from './commands/server.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerService(program);
   registerRevision(program);
   registerRoute(program);
+  registerRollout(program);
   registerLogs(program);
   registerServer(program);
   registerController(program);
