@@ -113,6 +113,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
       client,
       autoscalerConfig: () => autoscaler!.currentConfig(),
       preStopSleepSeconds: o.preStopSleepSeconds ?? 3,
+      inFlight: (key) => new Map((gateway.load(key)?.endpoints ?? []).map((e) => [e.id, e.inFlight])),
       log,
     });
     runtime.setDrainer((key, id) => gateway.drain(key, id));

@@ -11,7 +11,7 @@ import type { KObject } from '../../src/api/types.js';
 import { resolveScalingSpec } from '../../src/autoscaler/annotations.js';
 import { parseAutoscalerConfig } from '../../src/autoscaler/config.js';
 import { makeDeployment, makeHPA, makePrivateService, userPort } from '../../src/runtime/kube/builders.js';
-import { podFailure } from '../../src/runtime/kube/runtime.js';
+import { chooseVictims, podFailure } from '../../src/runtime/kube/runtime.js';
 
 const goldenDir = join(import.meta.dirname, '..', '..', '..', 'test', 'unit', 'golden');
 
@@ -158,4 +158,30 @@ test("a pod's container statuses become the workload failure a Revision shows", 
   });
   assert.equal(podFailure(pod([{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }])), undefined, 'starting is not failing');
   assert.equal(podFailure(pod([{ name: 'c', state: { running: {} } }])), undefined);
+});
+
+test('scale-down takes not-ready pods first, then idle ones, then the newest', () => {
+  const pods = [
+    { id: 'old-busy', ready: true, createdAt: 1 },
+    { id: 'new-busy', ready: true, createdAt: 3 },
+    { id: 'idle', ready: true, createdAt: 2 },
+    { id: 'starting', ready: false, createdAt: 4 },
+  ];
+  const inFlight = new Map([
+    ['old-busy', 1],
+    ['new-busy', 1],
+  ]);
+  assert.deepEqual(
+    chooseVictims(pods, 1, inFlight).map((p) => p.id),
+    ['starting'],
+  );
+  assert.deepEqual(
+    chooseVictims(pods, 2, inFlight).map((p) => p.id),
+    ['starting', 'idle'],
+  );
+  assert.deepEqual(
+    chooseVictims(pods, 3, inFlight).map((p) => p.id),
+    ['starting', 'idle', 'new-busy'],
+  );
+  assert.deepEqual(chooseVictims(pods, 0, inFlight), []);
 });

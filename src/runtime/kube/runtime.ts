@@ -6,7 +6,7 @@
 // not yet report Ready are probed directly from here (HTTP/TCP readiness probes, as Knative's
 // activator does), so a cold start does not wait for the kubelet's probe period and the
 // EndpointSlice round trip; terminating pods are never ready, so the gateway only drains them. On
-// scale-down the victims are chosen here, drained in the gateway, and marked with the lowest
+// scale-down the victims (idle pods first) are chosen here, drained in the gateway, and marked with the lowest
 // pod-deletion-cost so the ReplicaSet controller removes exactly those.
 
 import type { KObject } from '../../api/types.js';
@@ -17,7 +17,6 @@ import { isAlreadyExists, type KubeClient } from '../../kube/client.js';
 import { Informer } from '../../kube/reflector.js';
 import { T, typeForKey } from '../../kube/resources.js';
 import { normalizeProbe, ProbeLoop } from '../local/probe.js';
-import { pickVictims } from '../local/workload.js';
 import type {
   InstancePhase,
   InstanceStatus,
@@ -61,6 +60,8 @@ export interface KubeRuntimeOptions extends BuildOptions {
   autoscalerConfig: () => AutoscalerConfig;
   /** Probe not-ready pods from here (default true; needs a route to pod IPs). */
   directProbing?: boolean;
+  /** Requests in flight per pod (the gateway's view), so scale-down takes idle pods first. */
+  inFlight?: (key: string) => ReadonlyMap<string, number>;
   log?: (msg: string) => void;
 }
 
@@ -78,6 +79,22 @@ function servingContainer(p: KObject): any {
   return (
     (p.spec?.containers ?? []).find((c: any) => (c.ports ?? []).some((x: any) => x.name === USER_PORT_NAME)) ?? p.spec?.containers?.[0]
   );
+}
+
+/**
+ * Which pods go on a scale-down by `n` (pure): not-ready ones first, then the idle ones (fewest
+ * requests in flight — the event-gateway class releases *its idle* pod), then the newest.
+ */
+export function chooseVictims<T extends { id: string; ready: boolean; createdAt: number }>(
+  candidates: readonly T[],
+  n: number,
+  inFlight: ReadonlyMap<string, number>,
+): T[] {
+  if (n <= 0) return [];
+  const busy = (c: T) => inFlight.get(c.id) ?? 0;
+  return [...candidates]
+    .sort((a, b) => (a.ready !== b.ready ? (a.ready ? 1 : -1) : busy(a) !== busy(b) ? busy(a) - busy(b) : b.createdAt - a.createdAt))
+    .slice(0, n);
 }
 
 /** What a pod's container statuses say is wrong with it, in Knative's words (pure). */
@@ -350,11 +367,12 @@ export class KubeRuntime implements Runtime {
   private async prepareScaleDown(key: string, n: number): Promise<void> {
     const pods = this.pods.byIndex('revision', key).filter((p) => !p.metadata.deletionTimestamp);
     const candidates = pods.map((p) => ({
+      id: p.metadata.name!,
       pod: p,
       ready: this.isReady(p),
       createdAt: Date.parse(p.metadata.creationTimestamp ?? '') || 0,
     }));
-    const victims = pickVictims(candidates, n);
+    const victims = chooseVictims(candidates, n, this.o.inFlight?.(key) ?? new Map());
     await Promise.all(
       victims.map(async ({ pod }) => {
         await this.o.client.patch(
