@@ -74,12 +74,12 @@ export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined
   const oldDefaulted = old ? applyDefaults(kind.kind, old, undefined, old, cfg) : undefined;
   const errs =
     kind.kind === 'Service'
-      ? validateService(defaulted, oldDefaulted)
+      ? validateService(defaulted, oldDefaulted, cfg)
       : kind.kind === 'Configuration'
-        ? validateConfiguration(defaulted, oldDefaulted)
+        ? validateConfiguration(defaulted, oldDefaulted, cfg)
         : kind.kind === 'Route'
           ? validateRoute(defaulted)
-          : validateRevision(defaulted, oldDefaulted);
+          : validateRevision(defaulted, oldDefaulted, cfg);
   if (errs.length) throw invalid(kind.kind, obj.metadata?.name ?? '', errs);
   return defaulted;
 }

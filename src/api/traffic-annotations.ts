@@ -6,6 +6,7 @@
 import { parse as parseYaml } from 'yaml';
 import { parseGoDuration } from '../autoscaler/goparse.js';
 import { fe, type FieldError } from './field-error.js';
+import { validateRolloutDuration } from './metadata-validation.js';
 
 export const ROLLOUT_DURATION_ANNOTATION = 'serving.knative.dev/rollout-duration';
 export const TRAFFIC_RULES_ANNOTATION = 'sluice.dev/traffic-rules';
@@ -55,18 +56,6 @@ export function rolloutDurationSeconds(v: string | undefined): number {
   } catch {
     return 0;
   }
-}
-
-function validateRolloutDuration(v: string, path: string): FieldError[] {
-  let ms: number;
-  try {
-    ms = parseGoDuration(v);
-  } catch {
-    return [fe(`invalid value: ${v}`, path)];
-  }
-  if (Math.round(ms / 1000) * 1000 !== ms) return [fe(`rollout-duration=${v} is not at second precision`, path)];
-  if (ms < 0) return [fe(`rollout-duration=${v} must be positive`, path)];
-  return [];
 }
 
 // ---- traffic rules ----
@@ -168,8 +157,7 @@ export function parseSticky(v: string): StickySpec | string {
 export function validateRoutingAnnotations(annotations: Record<string, string> | undefined, tags: ReadonlySet<string>): FieldError[] {
   if (!annotations) return [];
   const errs: FieldError[] = [];
-  const rd = annotations[ROLLOUT_DURATION_ANNOTATION];
-  if (rd) errs.push(...validateRolloutDuration(rd, ROLLOUT_DURATION_ANNOTATION));
+  errs.push(...validateRolloutDuration(annotations));
   const rules = annotations[TRAFFIC_RULES_ANNOTATION];
   if (rules !== undefined) {
     const parsed = parseTrafficRules(rules);

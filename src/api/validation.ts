@@ -2,7 +2,6 @@
 // with Knative's messages and field paths (see field-error.ts for how they print).
 
 import { isDeepStrictEqual } from 'node:util';
-import { DEFAULTS, type ServingDefaults } from './defaults.js';
 import {
   disallowedFields,
   fe,
@@ -14,23 +13,23 @@ import {
   outOfBounds,
   via,
 } from './field-error.js';
+import { dns1035LabelErrors, qualifiedNameErrors } from './k8s-names.js';
+import { localRuntimeLimits } from './runtime-limits.js';
+import {
+  validateNoAutoscalingAnnotations,
+  validateObjectName,
+  validateOwnerLabel,
+  validateProgressDeadline,
+  validateQueueSidecarAnnotations,
+  validateTemplateNetworkingAnnotations,
+} from './metadata-validation.js';
+import { validatePodSpec } from './podspec-validation.js';
 import { validateRoutingAnnotations } from './traffic-annotations.js';
-import type { Container, KObject, ObjectMeta, Probe, RevisionSpec, RevisionTemplate, TrafficTarget } from './types.js';
-
-const DNS1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1035_MSG =
-  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+import { DEFAULT_SERVING_CONFIG, type ServingConfig } from './serving-config.js';
+import { Labels, type KObject, type ObjectMeta, type RevisionSpec, type RevisionTemplate, type TrafficTarget } from './types.js';
 
 const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-
-export function dns1035Errors(name: string): string[] {
-  const errs: string[] = [];
-  if (name.length > 63) errs.push('must be no more than 63 characters');
-  if (!DNS1035.test(name)) errs.push(DNS1035_MSG);
-  return errs;
-}
 
 /** Annotation validation is plugged in by the autoscaler module (it owns those names and messages). */
 export type AnnotationValidator = (annotations: Record<string, string>) => FieldError[];
@@ -39,111 +38,67 @@ export function setAnnotationValidator(v: AnnotationValidator): void {
   annotationValidator = v;
 }
 
-export function validateObjectName(meta: ObjectMeta): FieldError[] {
-  if (!meta.name) return meta.generateName ? [] : [missingField('metadata.name')];
-  const msgs = dns1035Errors(meta.name);
-  return msgs.length ? [invalidValue(`not a DNS 1035 label: [${msgs.join(' ')}]`, 'metadata.name')] : [];
+const annotationsOf = (meta: unknown): Record<string, string> | undefined =>
+  isObject(meta) && isObject(meta.annotations) ? (meta.annotations as Record<string, string>) : undefined;
+
+/** Metadata of a Service, Configuration or Route: its name, and no autoscaling annotations (they belong on the template). */
+function validateParentMeta(meta: ObjectMeta): FieldError[] {
+  return [...validateObjectName(meta), ...via('annotations', validateNoAutoscalingAnnotations(annotationsOf(meta)))];
 }
 
-function validateProbe(p: unknown, path: string): FieldError[] {
-  if (p === undefined) return [];
-  if (!isObject(p)) return [invalidValue('must be an object', path)];
-  const probe = p as Probe;
-  const handlers = (['httpGet', 'tcpSocket', 'exec', 'grpc'] as const).filter((h) => (probe as any)[h] !== undefined);
-  const errs: FieldError[] = [];
-  if (handlers.length > 1) errs.push(multipleOneOf(...handlers.map((h) => `${path}.${h}`)));
-  if (handlers.includes('grpc')) errs.push(fe('Sluice does not run gRPC probes yet; use httpGet or tcpSocket', `${path}.grpc`));
-  for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'failureThreshold', 'successThreshold'] as const) {
-    const v = probe[f];
-    if (v !== undefined && (!isInt(v) || v < 0)) errs.push(outOfBounds(v, 0, 2147483647, `${path}.${f}`));
-  }
-  if (probe.periodSeconds !== undefined && (!isInt(probe.periodSeconds) || probe.periodSeconds < 0)) {
-    errs.push(outOfBounds(probe.periodSeconds, 0, 2147483647, `${path}.periodSeconds`));
-  }
-  return errs;
-}
-
-function validateContainer(c: unknown, path: string): FieldError[] {
-  if (!isObject(c)) return [invalidValue('must be an object', path)];
-  const ctr = c as Container;
-  const errs: FieldError[] = [];
-  // Sluice's local runtime also runs a bare command; Knative itself requires an image.
-  if (!ctr.image && !(Array.isArray(ctr.command) && ctr.command.length > 0)) errs.push(missingField(`${path}.image`));
-  if (ctr.image !== undefined && typeof ctr.image !== 'string') errs.push(invalidValue(ctr.image, `${path}.image`));
-  for (const f of ['command', 'args'] as const) {
-    const v = ctr[f];
-    if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) {
-      errs.push(invalidValue('must be a list of strings', `${path}.${f}`));
-    }
-  }
-  if (ctr.env !== undefined) {
-    if (!Array.isArray(ctr.env)) errs.push(invalidValue('must be a list', `${path}.env`));
-    else
-      ctr.env.forEach((e, i) => {
-        if (!isObject(e) || typeof e.name !== 'string' || e.name === '') errs.push(missingField(`${path}.env[${i}].name`));
-        else if (!ENV_NAME.test(e.name)) errs.push(invalidValue(e.name, `${path}.env[${i}].name`));
-        if (isObject(e) && e.value !== undefined && typeof e.value !== 'string') {
-          errs.push(invalidValue(String(e.value), `${path}.env[${i}].value`));
-        }
-        if (isObject(e) && e.valueFrom !== undefined) {
-          errs.push(fe('Sluice does not resolve valueFrom (no Secrets or ConfigMaps in env yet)', `${path}.env[${i}].valueFrom`));
-        }
-      });
-  }
-  if (ctr.ports !== undefined) {
-    if (!Array.isArray(ctr.ports)) errs.push(invalidValue('must be a list', `${path}.ports`));
-    else if (ctr.ports.length > 1) errs.push(fe('more than one container port is set', `${path}.ports`));
-    else if (ctr.ports.length === 1) {
-      const port = ctr.ports[0]?.containerPort;
-      if (!isInt(port) || port < 0 || port > 65535) errs.push(outOfBounds(port, 0, 65535, `${path}.ports[0].containerPort`));
-    }
-  }
-  errs.push(...validateProbe(ctr.readinessProbe, `${path}.readinessProbe`));
-  errs.push(...validateProbe(ctr.livenessProbe, `${path}.livenessProbe`));
-  if (ctr.workingDir !== undefined && typeof ctr.workingDir !== 'string') errs.push(invalidValue(ctr.workingDir, `${path}.workingDir`));
-  return errs;
-}
-
-export function validateRevisionSpec(spec: unknown, d: ServingDefaults = DEFAULTS): FieldError[] {
+export function validateRevisionSpec(spec: unknown, cfg: ServingConfig = DEFAULT_SERVING_CONFIG): FieldError[] {
   if (!isObject(spec)) return [missingField('')];
   const rs = spec as RevisionSpec;
-  const errs: FieldError[] = [];
-  if (!Array.isArray(rs.containers) || rs.containers.length === 0) {
-    errs.push(missingField('containers'));
-  } else if (rs.containers.length > 1) {
-    errs.push(fe('Sluice runs one container per revision; sidecars are not supported yet', 'containers'));
-  } else {
-    errs.push(...validateContainer(rs.containers[0], 'containers[0]'));
+  const d = cfg.defaults;
+  const errs = validatePodSpec(rs, cfg.features);
+  // timeoutSeconds 0 means "the default" to Knative.
+  if (rs.timeoutSeconds !== undefined && rs.timeoutSeconds !== 0) {
+    if (!isInt(rs.timeoutSeconds) || rs.timeoutSeconds < 0 || rs.timeoutSeconds > d.maxRevisionTimeoutSeconds) {
+      errs.push(outOfBounds(rs.timeoutSeconds, 0, d.maxRevisionTimeoutSeconds, 'timeoutSeconds'));
+    }
   }
-  if (
-    rs.timeoutSeconds !== undefined &&
-    (!isInt(rs.timeoutSeconds) || rs.timeoutSeconds < 0 || rs.timeoutSeconds > d.maxRevisionTimeoutSeconds)
-  ) {
-    errs.push(outOfBounds(rs.timeoutSeconds, 0, d.maxRevisionTimeoutSeconds, 'timeoutSeconds'));
+  if (rs.containerConcurrency !== undefined) {
+    const min = d.allowContainerConcurrencyZero ? 0 : 1;
+    const cc = rs.containerConcurrency;
+    if (!isInt(cc) || cc < min || cc > d.containerConcurrencyMaxLimit) {
+      errs.push(outOfBounds(cc, min, d.containerConcurrencyMaxLimit, 'containerConcurrency'));
+    }
   }
-  if (
-    rs.containerConcurrency !== undefined &&
-    (!isInt(rs.containerConcurrency) || rs.containerConcurrency < 0 || rs.containerConcurrency > d.containerConcurrencyMaxLimit)
-  ) {
-    errs.push(outOfBounds(rs.containerConcurrency, 0, d.containerConcurrencyMaxLimit, 'containerConcurrency'));
+  for (const k of ['responseStartTimeoutSeconds', 'idleTimeoutSeconds'] as const) {
+    const v = rs[k];
+    if (v !== undefined && (!isInt(v) || v < 0)) errs.push(outOfBounds(v, 0, d.maxRevisionTimeoutSeconds, k));
   }
+  errs.push(...localRuntimeLimits(rs));
   return errs;
 }
 
 /** Template of a Configuration or Service; parentName is that object's name (for the BYO prefix). */
-export function validateTemplate(t: unknown, parent: ObjectMeta): FieldError[] {
+export function validateTemplate(t: unknown, parent: ObjectMeta, cfg: ServingConfig = DEFAULT_SERVING_CONFIG): FieldError[] {
   if (!isObject(t)) return [missingField('template')];
   const tpl = t as RevisionTemplate;
-  const errs = via('template.spec', validateRevisionSpec(tpl.spec));
+  const errs = via('template.spec', validateRevisionSpec(tpl.spec, cfg));
   const meta = tpl.metadata;
   if (meta !== undefined && !isObject(meta)) return [...errs, invalidValue('must be an object', 'template.metadata')];
-  if (meta?.annotations !== undefined) {
-    errs.push(...via('template.metadata.annotations', annotationValidator(meta.annotations)));
+  const anns = annotationsOf(meta);
+  if (anns !== undefined) {
+    errs.push(
+      ...via('template.metadata.annotations', [
+        ...annotationValidator(anns),
+        ...validateTemplateNetworkingAnnotations(anns),
+        ...validateQueueSidecarAnnotations(anns),
+        ...validateProgressDeadline(anns),
+      ]),
+    );
+  }
+  const generateName = meta?.generateName;
+  if (typeof generateName === 'string' && generateName !== '') {
+    const msgs = dns1035LabelErrors(generateName.replace(/-$/, 'a'));
+    if (msgs.length) errs.push(invalidValue(`not a DNS 1035 label prefix: [${msgs.join(' ')}]`, 'template.metadata.generateName'));
   }
   const name = meta?.name;
   if (name !== undefined && name !== '') {
     if (typeof name !== 'string') return [...errs, invalidValue(String(name), 'template.metadata.name')];
-    const msgs = dns1035Errors(name);
+    const msgs = dns1035LabelErrors(name);
     if (msgs.length) errs.push(invalidValue(`not a DNS 1035 label: [${msgs.join(' ')}]`, 'template.metadata.name'));
     else if (!parent.name && parent.generateName) errs.push(disallowedFields('template.metadata.name'));
     else if (!name.startsWith(`${parent.name}-`)) {
@@ -151,6 +106,14 @@ export function validateTemplate(t: unknown, parent: ObjectMeta): FieldError[] {
     }
   }
   return errs;
+}
+
+/** Traffic names are Kubernetes qualified names; Knative reports them as an invalid key name. */
+function qualifiedNameProblem(name: unknown, path: string): FieldError[] {
+  const msgs = qualifiedNameErrors(String(name));
+  return typeof name === 'string' && !msgs.length
+    ? []
+    : [{ message: `invalid key name ${JSON.stringify(String(name))}`, paths: [path], details: msgs.join(', ') }];
 }
 
 function validateTarget(tt: unknown, inService: boolean): FieldError[] {
@@ -165,11 +128,9 @@ function validateTarget(tt: unknown, inService: boolean): FieldError[] {
   }
   if (inService && t.configurationName) errs.push(disallowedFields('configurationName'));
   else if (t.revisionName && t.configurationName) errs.push(multipleOneOf('revisionName', 'configurationName'));
-  else if (t.revisionName !== undefined && (typeof t.revisionName !== 'string' || dns1035Errors(t.revisionName).length)) {
-    errs.push(invalidValue(String(t.revisionName), 'revisionName'));
-  } else if (!inService && !t.revisionName && !t.configurationName) {
-    errs.push(missingOneOf('revisionName', 'configurationName'));
-  }
+  else if (t.revisionName) errs.push(...qualifiedNameProblem(t.revisionName, 'revisionName'));
+  else if (t.configurationName) errs.push(...qualifiedNameProblem(t.configurationName, 'configurationName'));
+  else if (!inService) errs.push(missingOneOf('revisionName', 'configurationName'));
   if (t.percent !== undefined && (!isInt(t.percent) || t.percent < 0 || t.percent > 100)) {
     errs.push(outOfBounds(t.percent, 0, 100, 'percent'));
   }
@@ -189,8 +150,9 @@ export function validateTraffic(traffic: unknown, inService: boolean): FieldErro
     if (isInt(tt.percent)) sum += tt.percent;
     const tag = tt.tag;
     if (tag === undefined || tag === '') return;
-    if (typeof tag !== 'string' || dns1035Errors(tag).length) {
-      errs.push(invalidValue(`not a DNS 1035 label: [${dns1035Errors(String(tag)).join(' ')}]`, `traffic[${i}].tag`));
+    if (typeof tag !== 'string' || dns1035LabelErrors(tag).length) {
+      // Knative indexes this one under the field name (traffic.tag[i]).
+      errs.push(invalidValue(`not a DNS 1035 label: [${dns1035LabelErrors(String(tag)).join(' ')}]`, `traffic.tag[${i}]`));
     }
     const prev = tags.get(tag);
     if (prev !== undefined) errs.push(fe(`Multiple definitions for "${tag}"`, `traffic[${i}].tag`, `traffic[${prev}].tag`));
@@ -225,26 +187,32 @@ export function verifyNameChange(newT: RevisionTemplate | undefined, oldT: Revis
   ];
 }
 
-export function validateService(obj: KObject, old?: KObject): FieldError[] {
-  const errs = validateObjectName(obj.metadata);
+export function validateService(obj: KObject, old?: KObject, cfg: ServingConfig = DEFAULT_SERVING_CONFIG): FieldError[] {
+  const meta = obj.metadata;
+  const errs = via('metadata', validateParentMeta(meta));
   if (!isObject(obj.spec)) return [...errs, missingField('spec')];
-  errs.push(...via('spec', validateTemplate(obj.spec.template, obj.metadata)));
+  errs.push(...via('spec', validateTemplate(obj.spec.template, meta, cfg)));
   errs.push(...via('spec', validateTraffic(obj.spec.traffic, true)));
   errs.push(...routingAnnotationErrors(obj));
   if (old) errs.push(...via('spec', verifyNameChange(obj.spec.template, old.spec?.template)));
   return errs;
 }
 
-export function validateConfiguration(obj: KObject, old?: KObject): FieldError[] {
-  const errs = validateObjectName(obj.metadata);
+export function validateConfiguration(obj: KObject, old?: KObject, cfg: ServingConfig = DEFAULT_SERVING_CONFIG): FieldError[] {
+  const meta = obj.metadata;
+  const errs = via('metadata', [...validateParentMeta(meta), ...via('labels', validateOwnerLabel(meta, Labels.service, 'Service'))]);
   if (!isObject(obj.spec)) return [...errs, missingField('spec')];
-  errs.push(...via('spec', validateTemplate(obj.spec.template, obj.metadata)));
+  errs.push(...via('spec', validateTemplate(obj.spec.template, meta, cfg)));
   if (old) errs.push(...via('spec', verifyNameChange(obj.spec.template, old.spec?.template)));
   return errs;
 }
 
 export function validateRoute(obj: KObject): FieldError[] {
-  const errs = validateObjectName(obj.metadata);
+  const meta = obj.metadata;
+  const errs = via('metadata', [
+    ...validateParentMeta(meta),
+    ...via('labels', validateOwnerLabel(meta, Labels.service, 'Service')),
+  ]);
   if (!isObject(obj.spec)) return [...errs, missingField('spec')];
   return [...errs, ...via('spec', validateTraffic(obj.spec.traffic, false)), ...routingAnnotationErrors(obj)];
 }
@@ -259,16 +227,19 @@ function routingAnnotationErrors(obj: KObject): FieldError[] {
   return via('metadata.annotations', validateRoutingAnnotations(anns as Record<string, string>, tags));
 }
 
-export function validateRevision(obj: KObject, old?: KObject): FieldError[] {
-  const errs = validateObjectName(obj.metadata);
+export function validateRevision(obj: KObject, old?: KObject, cfg: ServingConfig = DEFAULT_SERVING_CONFIG): FieldError[] {
+  const meta = obj.metadata;
+  // A Revision carries its autoscaling annotations on its own metadata.
+  const errs = via('metadata', [
+    ...validateObjectName(meta),
+    ...via('annotations', annotationValidator(annotationsOf(meta) ?? {})),
+    ...via('labels', validateOwnerLabel(meta, Labels.configuration, 'Configuration')),
+  ]);
   if (old) {
     const diff = shortDiff(old.spec, obj.spec);
     if (diff.length) return [{ message: 'Immutable fields changed (-old +new)', paths: ['spec'], details: diff.join('\n') }];
     return errs;
   }
-  errs.push(...via('spec', validateRevisionSpec(obj.spec)));
-  // A Revision created directly carries its autoscaling annotations on its own metadata.
-  const anns = obj.metadata?.annotations;
-  if (anns !== undefined && isObject(anns)) errs.push(...via('metadata.annotations', annotationValidator(anns as Record<string, string>)));
+  errs.push(...via('spec', validateRevisionSpec(obj.spec, cfg)));
   return errs;
 }

@@ -2,6 +2,7 @@
 // schema validation (unknown fields per fieldValidation, wrong types), name rules, and the
 // admission hook whose Knative-style refusals reach kubectl in the webhook's wording.
 
+import { dns1123LabelErrors, dns1123SubdomainErrors, DNS1123_LABEL_MSG, DNS1123_SUBDOMAIN_MSG } from '../api/k8s-names.js';
 import { ApiError, badRequest } from '../api/errors.js';
 import { apiVersionOf, type ResourceKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
@@ -95,17 +96,12 @@ export function unknownFieldsOf(kind: ResourceKind, obj: unknown): Set<string> {
   return new Set(checkAgainstSchema(obj, schemaFor(kind)).unknownFields);
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /** Kubernetes' generic name rules: DNS-1123 labels for namespaces, subdomains for everything else. */
 export function validateName(kind: ResourceKind, name: string): void {
   const label = kind.kind === 'Namespace';
-  const ok = label ? DNS1123_LABEL.test(name) && name.length <= 63 : DNS1123_SUBDOMAIN.test(name) && name.length <= 253;
-  if (ok) return;
-  const message = label
-    ? `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`
-    : `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`;
+  const problems = label ? dns1123LabelErrors(name) : dns1123SubdomainErrors(name);
+  if (problems.length === 0) return;
+  const message = `Invalid value: "${name}": ${label ? DNS1123_LABEL_MSG : DNS1123_SUBDOMAIN_MSG}`;
   throw invalidObject(kind, name, [{ field: 'metadata.name', message }]);
 }
 

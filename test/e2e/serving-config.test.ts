@@ -42,3 +42,41 @@ test('config-features and config-defaults: defaults, refused and accepted edits,
   assert.equal((await kubectl(kc, ['delete', 'cm', 'config-features', ...NS])).code, 0);
   await waitFor('config-features written back', async () => (await get('config-features', 'multi-container')).stdout === 'enabled');
 });
+
+test('kubectl: a field Knative disallows is refused with its message; a gated one is accepted once config-features enables it', async (t) => {
+  const s = await startTestSluice(t);
+  const kc = s.kubeconfigPath;
+  const withSpec = (name: string, extra: Record<string, unknown>, ctrExtra: Record<string, unknown> = {}) => {
+    const doc = JSON.parse(exampleService(name, { revision: null }));
+    Object.assign(doc.spec.template.spec, extra);
+    Object.assign(doc.spec.template.spec.containers[0], ctrExtra);
+    return JSON.stringify(doc);
+  };
+  const stdin = await kubectl(kc, ['apply', '-f', '-'], withSpec('tty', {}, { stdin: true }));
+  assert.notEqual(stdin.code, 0);
+  assert.match(stdin.stderr, /validation failed: must not set the field\(s\): spec\.template\.spec\.containers\[0\]\.stdin/);
+
+  const gated = withSpec('pinned', { nodeSelector: { disk: 'ssd' } });
+  const before = await kubectl(kc, ['apply', '-f', '-'], gated);
+  assert.notEqual(before.code, 0);
+  assert.match(before.stderr, /must not set the field\(s\): spec\.template\.spec\.nodeSelector/);
+  const on = await kubectl(kc, [
+    'patch',
+    'cm',
+    'config-features',
+    ...NS,
+    '--type=merge',
+    '-p',
+    '{"data":{"kubernetes.podspec-nodeselector":"enabled"}}',
+  ]);
+  assert.equal(on.code, 0, on.stderr);
+  await waitFor('podspec-nodeselector enabled', () => s.servingConfig.current().features['kubernetes.podspec-nodeselector'] === 'Enabled');
+  const after = await kubectl(kc, ['apply', '-f', '-'], gated);
+  assert.equal(after.code, 0, after.stderr);
+
+  const image = await kubectl(kc, ['apply', '-f', '-'], withSpec('badimage', {}, { image: 'foo:bar:baz' }));
+  assert.match(
+    image.stderr,
+    /Failed to parse image reference: spec\.template\.spec\.containers\[0\]\.image\nimage: "foo:bar:baz", error: could not parse reference: foo:bar:baz/,
+  );
+});

@@ -141,3 +141,107 @@ test('wrong types and missing fields are refused with a field path, never a cras
     'invalid value: must be a list: spec.traffic',
   );
 });
+
+test('metadata rules: autoscaling annotations only on the template, networking and rollout annotations, reserved labels', () => {
+  const cfg = findKind('configuration')!;
+  const rev = findKind('revision')!;
+  const withMeta = (meta: Record<string, unknown>, tplAnns?: Record<string, string>): KObject => {
+    const s = service(undefined, 'stock-v9');
+    s.metadata = { ...s.metadata, ...meta };
+    if (tplAnns) s.spec.template.metadata.annotations = tplAnns;
+    return s;
+  };
+  const cases: [string, KObject, string][] = [
+    [
+      'autoscaling annotation on the Service',
+      withMeta({ annotations: { 'autoscaling.knative.dev/min-scale': '1' } }),
+      'invalid key name "autoscaling.knative.dev/min-scale": metadata.annotations\nautoscaling annotations must be put under "spec.template.metadata.annotations" to work',
+    ],
+    [
+      'visibility on the template',
+      withMeta({}, { 'networking.knative.dev/visibility': 'cluster-local' }),
+      'invalid key name "networking.knative.dev/visibility": spec.template.metadata.annotations',
+    ],
+    [
+      'rollout-duration unparsable',
+      withMeta({ annotations: { 'serving.knative.dev/rollout-duration': 'soon' } }),
+      'invalid value: soon: metadata.annotations.serving.knative.dev/rollout-duration',
+    ],
+    [
+      'rollout-duration below a second',
+      withMeta({ annotations: { 'serving.knative.dev/rollout-duration': '1500ms' } }),
+      'rollout-duration=1500ms is not at second precision: metadata.annotations.serving.knative.dev/rollout-duration',
+    ],
+    [
+      'rollout-duration negative',
+      withMeta({ annotations: { 'serving.knative.dev/rolloutDuration': '-5s' } }),
+      'rollout-duration=-5s must be positive: metadata.annotations.serving.knative.dev/rolloutDuration',
+    ],
+    [
+      'progress-deadline precision',
+      withMeta({}, { 'serving.knative.dev/progress-deadline': '10.5s' }),
+      'progress-deadline=10.5s is not at second precision: spec.template.metadata.annotations.serving.knative.dev/progress-deadline',
+    ],
+    [
+      'queue-proxy resource annotation',
+      withMeta({}, { 'queue.sidecar.serving.knative.dev/cpu-resource-request': 'lots' }),
+      'invalid value: lots: spec.template.metadata.annotations.queue.sidecar.serving.knative.dev/cpu-resource-request',
+    ],
+    [
+      'bad name',
+      withMeta({ name: 'Stock' }),
+      'invalid value: "stock-v9" must have prefix "Stock-": spec.template.metadata.name\n' +
+        "not a DNS 1035 label: [a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')]: metadata.name",
+    ],
+  ];
+  for (const [name, obj, want] of cases)
+    assert.equal(
+      messageOf(() => admit(ksvc, obj, undefined)),
+      want,
+      name,
+    );
+  assert.doesNotThrow(() => admit(ksvc, withMeta({ annotations: { 'serving.knative.dev/rollout-duration': '120s' } }), undefined));
+  assert.doesNotThrow(() => admit(ksvc, withMeta({}, { 'networking.knative.dev/http-protocol': 'redirected' }), undefined));
+
+  const config: KObject = {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Configuration',
+    metadata: { name: 'stock', namespace: 'default', labels: { 'serving.knative.dev/service': 'stock' } },
+    spec: { template: { spec: { containers: [{ image: 'img' }] } } },
+  };
+  assert.equal(
+    messageOf(() => admit(cfg, config, undefined)),
+    'missing field(s): metadata.labels.serving.knative.dev/service',
+  );
+  const owned = {
+    ...config,
+    metadata: { ...config.metadata, ownerReferences: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'stock', uid: 'u' }] },
+  };
+  assert.doesNotThrow(() => admit(cfg, owned, undefined));
+  const revision: KObject = {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Revision',
+    metadata: { name: 'stock-1', namespace: 'default', labels: { 'serving.knative.dev/configuration': 'stock' } },
+    spec: { containers: [{ image: 'img' }] },
+  };
+  assert.equal(
+    messageOf(() => admit(rev, revision, undefined)),
+    'missing field(s): metadata.labels.serving.knative.dev/configuration',
+  );
+
+  assert.equal(
+    messageOf(() =>
+      admit(
+        route,
+        {
+          apiVersion: 'serving.knative.dev/v1',
+          kind: 'Route',
+          metadata: { name: 'r', namespace: 'default' },
+          spec: { traffic: [{ revisionName: 'b ar', percent: 100 }] },
+        },
+        undefined,
+      ),
+    ),
+    "invalid key name \"b ar\": spec.traffic[0].revisionName\nname part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+  );
+});
