@@ -209,10 +209,7 @@ export function validateConfiguration(obj: KObject, old?: KObject, cfg: ServingC
 
 export function validateRoute(obj: KObject): FieldError[] {
   const meta = obj.metadata;
-  const errs = via('metadata', [
-    ...validateParentMeta(meta),
-    ...via('labels', validateOwnerLabel(meta, Labels.service, 'Service')),
-  ]);
+  const errs = via('metadata', [...validateParentMeta(meta), ...via('labels', validateOwnerLabel(meta, Labels.service, 'Service'))]);
   if (!isObject(obj.spec)) return [...errs, missingField('spec')];
   return [...errs, ...via('spec', validateTraffic(obj.spec.traffic, false)), ...routingAnnotationErrors(obj)];
 }
