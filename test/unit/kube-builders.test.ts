@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import type { KObject } from '../../src/api/types.js';
 import { resolveScalingSpec } from '../../src/autoscaler/annotations.js';
 import { parseAutoscalerConfig } from '../../src/autoscaler/config.js';
+import { plannedCapacity } from '../../src/autoscaler/schedule.js';
 import { makeDeployment, makeHPA, makePrivateService, userPort } from '../../src/runtime/kube/builders.js';
 import { chooseVictims, podFailure } from '../../src/runtime/kube/runtime.js';
 
@@ -184,4 +185,17 @@ test('scale-down takes not-ready pods first, then idle ones, then the newest', (
     ['starting', 'idle', 'new-busy'],
   );
   assert.deepEqual(chooseVictims(pods, 0, inFlight), []);
+});
+
+test('scheduled capacity in force raises the HPA floor, within max-scale', () => {
+  const anns = {
+    'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev',
+    'autoscaling.knative.dev/max-scale': '4',
+    'sluice.dev/scheduled-capacity': '[{"schedule": "0 9 * * *", "duration": "8h", "replicas": 3}]',
+  };
+  const scaling = resolveScalingSpec(anns, 0, config);
+  const at = (iso: string) => makeHPA(pa, scaling, undefined, plannedCapacity(scaling.schedule, Date.parse(iso))).spec;
+  assert.equal(at('2026-12-01T10:00:00Z').minReplicas, 3, 'inside 09:00–17:00');
+  assert.equal(at('2026-12-01T20:00:00Z').minReplicas, 1, 'outside it');
+  assert.equal(makeHPA(pa, scaling, undefined, 9).spec.minReplicas, 4, 'never above max-scale');
 });

@@ -173,15 +173,18 @@ const MAX_INT32 = 2147483647;
  * An autoscaling/v2 HPA for an hpa-class PodAutoscaler, as Knative's MakeHPA: bounds from the
  * scale annotations (max 0 ⇒ unlimited), cpu → Utilization, memory → AverageValue in MiB, any
  * other metric → a Pods metric of that name (needs a custom-metrics adapter), and the window
- * annotation as both stabilization windows.
+ * annotation as both stabilization windows. A scheduled capacity in force raises minReplicas.
  */
-export function makeHPA(pa: KObject, scaling: ScalingSpec, windowSeconds?: number): KObject {
+export function makeHPA(pa: KObject, scaling: ScalingSpec, windowSeconds?: number, plannedCapacity = 0): KObject {
   const target = pa.spec?.scaleTargetRef ?? {};
+  const max = scaling.maxScale > 0 ? scaling.maxScale : MAX_INT32;
   const spec: Record<string, unknown> = {
     scaleTargetRef: { apiVersion: target.apiVersion ?? 'apps/v1', kind: target.kind ?? 'Deployment', name: target.name },
-    maxReplicas: scaling.maxScale > 0 ? scaling.maxScale : MAX_INT32,
+    maxReplicas: max,
   };
-  if (scaling.minScale > 0) spec.minReplicas = scaling.minScale;
+  // Scheduled capacity raises the floor while a period is active (the cron-HPA pattern).
+  const min = Math.min(max, Math.max(scaling.minScale, plannedCapacity));
+  if (min > 0) spec.minReplicas = min;
   if (scaling.targetFromAnnotation) {
     if (scaling.metricName === 'cpu') {
       spec.metrics = [

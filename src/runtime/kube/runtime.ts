@@ -12,6 +12,7 @@
 import type { KObject } from '../../api/types.js';
 import { Labels } from '../../api/types.js';
 import { resolveScalingSpec } from '../../autoscaler/annotations.js';
+import { plannedCapacity } from '../../autoscaler/schedule.js';
 import { HPA_CLASS, type AutoscalerConfig } from '../../autoscaler/config.js';
 import { isAlreadyExists, type KubeClient } from '../../kube/client.js';
 import { Informer } from '../../kube/reflector.js';
@@ -348,6 +349,7 @@ export class KubeRuntime implements Runtime {
         { ...pa, spec: { ...pa.spec, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName(spec.revision) } } },
         scaling,
         window ? Math.round(scaling.stableWindowMs / 1000) : undefined,
+        plannedCapacity(scaling.schedule, Date.now()),
       );
       const hpaText = JSON.stringify(hpa);
       if (done.hpa !== hpaText) {
