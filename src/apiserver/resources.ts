@@ -14,6 +14,7 @@ import {
   decodeObject,
   invalidObject,
   parseFieldValidation,
+  qualifiedKind,
   runAdmission,
   toVersion,
   unknownFieldsOf,
@@ -21,6 +22,7 @@ import {
   type AdmitFn,
   type ConvertFn,
 } from './objects.js';
+import { afterUpdate, checkUpdate, deleteWithPolicy, type GcContext, type PropagationPolicy } from './finalizers.js';
 import { managerFor, parseForce, serverSideApply, trackUpdate, type ManagerOptions } from './apply/managed-fields.js';
 import { applyPatch, patchKindOf, type PatchKind } from './patch.js';
 import type { ResourcePath } from './paths.js';
@@ -327,6 +329,7 @@ async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: bo
     throw badRequest(`the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`);
   }
   placeInScope(c, next);
+  if (!statusOnly) checkUpdate(qualifiedKind(c.path.kind), old, next);
   let toWrite: KObject;
   if (statusOnly) {
     toWrite = { ...old, status: next.status, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion } };
@@ -335,7 +338,10 @@ async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: bo
     if (!applied) trackUpdate(old, toWrite, managerOptions(c, false));
   }
   if (isDryRun(c.query)) return { ...toWrite, status: statusOnly ? toWrite.status : old.status };
-  return c.ctx.store.update(key(c), toWrite, statusOnly ? { subresource: 'status' } : undefined);
+  const written = await c.ctx.store.update(key(c), toWrite, statusOnly ? { subresource: 'status' } : undefined);
+  // Clearing the last finalizer of an object being deleted lets it go.
+  if (!statusOnly) await afterUpdate(gcOf(c), key(c), written);
+  return written;
 }
 
 async function update(c: Call, statusOnly: boolean): Promise<void> {
@@ -455,26 +461,6 @@ async function readDeleteOptions(c: Call): Promise<DeleteOptions> {
   return opts;
 }
 
-/** Deletes objects owned by `owner`, then what they own (what Kubernetes' garbage collector does). */
-async function deleteDependents(store: Store, owner: KObject): Promise<void> {
-  const uid = owner.metadata.uid;
-  if (!uid) return;
-  const ns = owner.metadata.namespace;
-  for (const k of KINDS) {
-    if (!k.namespaced) continue;
-    const { items } = await store.list(resourceKey(k), ns);
-    for (const o of items) {
-      if (!o.metadata.ownerReferences?.some((r) => r.uid === uid)) continue;
-      try {
-        const gone = await store.delete(resourceKey(k), o.metadata.namespace, o.metadata.name!);
-        await deleteDependents(store, gone);
-      } catch (e) {
-        if (!(e instanceof ApiError && e.code === 404)) throw e; // someone else deleted it first
-      }
-    }
-  }
-}
-
 /** Deleting a namespace deletes everything in it. */
 async function emptyNamespace(store: Store, ns: string): Promise<void> {
   for (const k of KINDS) {
@@ -490,7 +476,7 @@ async function emptyNamespace(store: Store, ns: string): Promise<void> {
   }
 }
 
-async function deleteObject(c: Call, obj: KObject, opts: DeleteOptions): Promise<KObject> {
+async function deleteObject(c: Call, obj: KObject, opts: DeleteOptions): Promise<{ obj: KObject; removed: boolean }> {
   const k = c.path.kind;
   const name = obj.metadata.name!;
   if (k.kind === 'Namespace' && UNDELETABLE_NAMESPACES.has(name)) {
@@ -510,18 +496,18 @@ async function deleteObject(c: Call, obj: KObject, opts: DeleteOptions): Promise
       `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
     );
   }
-  if (isDryRun(c.query)) return obj;
+  if (isDryRun(c.query)) return { obj, removed: true };
   if (k.kind === 'Namespace') await emptyNamespace(c.ctx.store, name);
-  const gone = await c.ctx.store.delete(key(c), obj.metadata.namespace, name);
-  if (c.ctx.garbageCollect && opts.propagationPolicy !== 'Orphan') await deleteDependents(c.ctx.store, gone);
-  return gone;
+  return deleteWithPolicy(gcOf(c), key(c), obj, opts.propagationPolicy as PropagationPolicy | undefined);
 }
+
+const gcOf = (c: Call): GcContext => ({ store: c.ctx.store, garbageCollect: c.ctx.garbageCollect });
 
 async function deleteOne(c: Call): Promise<void> {
   const opts = await readDeleteOptions(c);
   const obj = await load(c, c.path.name!);
-  const gone = await deleteObject(c, obj, opts);
-  if (c.path.kind.group === '' && c.path.kind.kind !== 'Namespace') {
+  const { obj: gone, removed } = await deleteObject(c, obj, opts);
+  if (removed && c.path.kind.group === '' && c.path.kind.kind !== 'Namespace') {
     // Built-in kinds answer a finished delete with a Success Status.
     sendJson(c.res, 200, successStatus({ name: gone.metadata.name, kind: c.path.kind.plural }));
     return;
@@ -536,7 +522,7 @@ async function deleteCollection(c: Call): Promise<void> {
   const deleted: KObject[] = [];
   for (const o of items.filter(matcher)) {
     try {
-      deleted.push(await deleteObject(c, o, opts));
+      deleted.push((await deleteObject(c, o, opts)).obj);
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 404)) throw e;
     }
