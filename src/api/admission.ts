@@ -4,7 +4,8 @@
 import { ROLLOUT_GROUP, validateRollout } from '../progressive/spec.js';
 import { defaultTemplate, defaultTraffic, defaultRevisionSpec } from './defaults.js';
 import { ApiError } from './errors.js';
-import { invalid } from './field-error.js';
+import { fe, invalid } from './field-error.js';
+import { validateAnnotations, validateLabels } from './object-meta.js';
 import type { ResourceKind } from './registry.js';
 import { configMapProblem, DEFAULT_SERVING_CONFIG, type ServingConfig } from './serving-config.js';
 import type { KObject } from './types.js';
@@ -80,6 +81,14 @@ export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined
         : kind.kind === 'Route'
           ? validateRoute(defaulted)
           : validateRevision(defaulted, oldDefaulted, cfg);
+  if (kind.kind === 'Service' || kind.kind === 'Configuration') {
+    // The template's labels and annotations become the Revision's: apimachinery's rules apply to them.
+    const tm = defaulted.spec?.template?.metadata;
+    const path = 'spec.template.metadata';
+    for (const e of [...validateLabels(tm?.labels, `${path}.labels`), ...validateAnnotations(tm?.annotations, `${path}.annotations`)]) {
+      errs.push(fe(e.message, e.field));
+    }
+  }
   if (errs.length) throw invalid(kind.kind, obj.metadata?.name ?? '', errs);
   return defaulted;
 }

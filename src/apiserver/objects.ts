@@ -1,9 +1,9 @@
 // Turning a decoded request body into an object the store may hold: type and version checks,
-// schema validation (unknown fields per fieldValidation, wrong types), name rules, and the
-// admission hook whose Knative-style refusals reach kubectl in the webhook's wording.
+// schema validation (unknown fields per fieldValidation, wrong types), apimachinery's metadata
+// rules, and the admission hook whose Knative-style refusals reach kubectl in the webhook's wording.
 
-import { dns1123LabelErrors, dns1123SubdomainErrors, DNS1123_LABEL_MSG, DNS1123_SUBDOMAIN_MSG } from '../api/k8s-names.js';
 import { ApiError, badRequest } from '../api/errors.js';
+import { nameRuleFor, validateConfigMap, validateObjectMeta } from '../api/object-meta.js';
 import { apiVersionOf, type ResourceKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
 import { isPlainObject } from './body.js';
@@ -96,13 +96,15 @@ export function unknownFieldsOf(kind: ResourceKind, obj: unknown): Set<string> {
   return new Set(checkAgainstSchema(obj, schemaFor(kind)).unknownFields);
 }
 
-/** Kubernetes' generic name rules: DNS-1123 labels for namespaces, subdomains for everything else. */
-export function validateName(kind: ResourceKind, name: string): void {
-  const label = kind.kind === 'Namespace';
-  const problems = label ? dns1123LabelErrors(name) : dns1123SubdomainErrors(name);
-  if (problems.length === 0) return;
-  const message = `Invalid value: "${name}": ${label ? DNS1123_LABEL_MSG : DNS1123_SUBDOMAIN_MSG}`;
-  throw invalidObject(kind, name, [{ field: 'metadata.name', message }]);
+/**
+ * apimachinery's ObjectMeta rules (src/api/object-meta.ts) plus a kind's own (ConfigMap keys),
+ * as kube-apiserver checks them before admission: a 422 Invalid naming the kind. On an update
+ * the name is the stored one and is not checked again.
+ */
+export function checkObjectRules(kind: ResourceKind, obj: KObject, opts: { update?: boolean } = {}): void {
+  const errs = validateObjectMeta(obj.metadata, nameRuleFor(kind.kind), opts);
+  if (kind.group === '' && kind.kind === 'ConfigMap') errs.push(...validateConfigMap(obj as { data?: unknown; binaryData?: unknown }));
+  if (errs.length) throw invalidObject(kind, typeof obj.metadata?.name === 'string' ? obj.metadata.name : '', errs);
 }
 
 const WEBHOOK_GROUPS = new Set(['serving.knative.dev', 'autoscaling.internal.knative.dev']);

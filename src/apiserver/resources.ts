@@ -11,6 +11,7 @@ import { checkDepth, decodeBody, isPlainObject, mediaType, readBody } from './bo
 import { serveRevisionLog, type LogsHook } from './logs.js';
 import { negotiate } from './negotiate.js';
 import {
+  checkObjectRules,
   decodeObject,
   invalidObject,
   parseFieldValidation,
@@ -18,7 +19,6 @@ import {
   runAdmission,
   toVersion,
   unknownFieldsOf,
-  validateName,
   type AdmitFn,
   type ConvertFn,
 } from './objects.js';
@@ -290,7 +290,7 @@ async function create(c: Call): Promise<void> {
 
   for (let attempt = 0; ; attempt++) {
     if (generate) meta.name = generatedName(meta.generateName!);
-    validateName(c.path.kind, meta.name!);
+    checkObjectRules(c.path.kind, obj);
     const admitted = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, structuredClone(obj)), undefined);
     trackUpdate(undefined, admitted, managerOptions(c, false));
     setWarnings(c.res, warnings);
@@ -331,6 +331,7 @@ async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: bo
   placeInScope(c, next);
   if (!statusOnly) checkUpdate(qualifiedKind(c.path.kind), old, next);
   let toWrite: KObject;
+  if (!statusOnly) checkObjectRules(c.path.kind, next, { update: true });
   if (statusOnly) {
     toWrite = { ...old, status: next.status, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion } };
   } else {
@@ -428,7 +429,7 @@ async function applyCreate(c: Call, body: unknown, mode: ReturnType<typeof parse
   for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'generation']) delete obj.metadata[f];
   if (c.path.kind.hasStatus) delete obj.status;
   await requireNamespace(c);
-  validateName(c.path.kind, obj.metadata.name!);
+  checkObjectRules(c.path.kind, obj);
   const admitted = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, obj), undefined);
   setWarnings(c.res, warnings);
   respondObject(c, 201, isDryRun(c.query) ? admitted : await c.ctx.store.create(key(c), admitted));

@@ -179,3 +179,68 @@ test('percent-encoded dot segments and slashes in a namespace or name are refuse
   // A literal ".." is not resolved either: it names no resource, so it cannot list every namespace.
   assertStatus(await h.http('GET', '/api/v1/namespaces/default/../configmaps'), 404);
 });
+
+test("apimachinery's metadata rules hold on every kind and through every write: create, merge patch, JSON patch", async () => {
+  const cm = (metadata: Record<string, unknown>, data: Record<string, string> = {}) =>
+    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata, data });
+  const post = (body: string, path = CM) => h.http('POST', path, { body, contentType: 'application/json' });
+  assertStatus(
+    await post(cm({ name: 'l1', labels: { app: 'x'.repeat(64) } })),
+    422,
+    /^ConfigMap "l1" is invalid: metadata\.labels: Invalid value: "x{64}": must be no more than 63 characters$/,
+  );
+  assertStatus(
+    await post(cm({ name: 'l2', labels: { 'bad key': 'v' } })),
+    422,
+    /metadata\.labels: Invalid value: "bad key": name part must consist/,
+  );
+  assertStatus(await post(cm({ name: 'l3', labels: { app: 'a\u0007b' } })), 422, /a valid label must be an empty string/);
+  assertStatus(
+    await post(cm({ name: 'l4' }, { 'no/slash': 'v' })),
+    422,
+    /data\[no\/slash\]: Invalid value: "no\/slash": a valid config key/,
+  );
+  assertStatus(
+    await post(cm({ name: 'l5', annotations: { a: 'x'.repeat(200 * 1024), b: 'y'.repeat(100 * 1024) } })),
+    422,
+    /metadata\.annotations: Too long: must have at most 262144 bytes/,
+  );
+  assertStatus(await post(cm({ generateName: 'Bad-' })), 422, /metadata\.generateName: Invalid value: "Bad-"/);
+  // A Knative kind: the same rules, in kube-apiserver's wording (not the webhook's).
+  const ksvc = JSON.stringify({
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name: 'meta', labels: { 'example.com/': 'v' } },
+    spec: { template: { spec: { containers: [{ image: 'example.com/app:1' }] } } },
+  });
+  assertStatus(
+    await post(ksvc, SVC),
+    422,
+    /^Service\.serving\.knative\.dev "meta" is invalid: \[?metadata\.labels: Invalid value: "example\.com\/": name part must be non-empty/,
+  );
+
+  // Updates: a valid object cannot be patched into an invalid one.
+  assert.equal((await post(cm({ name: 'patched', labels: { app: 'web' } }, { k: 'v' }))).status, 201);
+  const patch = (body: unknown, contentType: string) => h.http('PATCH', `${CM}/patched`, { body: JSON.stringify(body), contentType });
+  assertStatus(
+    await patch([{ op: 'add', path: '/metadata/labels/bad key', value: 'v' }], 'application/json-patch+json'),
+    422,
+    /metadata\.labels/,
+  );
+  assertStatus(
+    await patch([{ op: 'replace', path: '/metadata/labels/app', value: '-web-' }], 'application/json-patch+json'),
+    422,
+    /a valid label/,
+  );
+  assertStatus(await patch({ metadata: { labels: { app: 'y'.repeat(70) } } }, 'application/merge-patch+json'), 422, /no more than 63/);
+  assertStatus(await patch({ data: { '..hidden': 'v' } }, 'application/merge-patch+json'), 422, /must not start with '\.\.'/);
+  assertStatus(await patch({ metadata: { labels: { 'a/b/c': 'v' } } }, 'application/strategic-merge-patch+json'), 422, /a qualified name/);
+  const stored = JSON.parse((await h.http('GET', `${CM}/patched`)).body);
+  assert.deepEqual(stored.metadata.labels, { app: 'web' });
+  assert.deepEqual(stored.data, { k: 'v' });
+});
+
+test('a watch or list with a resourceVersion that is not a number is a 400 Status', async () => {
+  assertStatus(await h.http('GET', `${CM}?watch=true&resourceVersion=abc`), 400, /resourceVersion/);
+  assertStatus(await h.http('GET', `${CM}?watch=1&resourceVersion=-1`), 400, /resourceVersion/);
+});
