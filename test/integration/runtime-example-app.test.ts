@@ -7,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { allocatePort, releasePort } from '../../src/runtime/local/ports.js';
 import { waitFor } from '../support/poll.js';
-import { httpGet } from '../support/http.js';
+import { httpGet, statusAndBody } from '../support/http.js';
 
 const server = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/rest-api/server.js');
 
@@ -57,26 +57,26 @@ test('answers like the Go rest-api: welcome, ticker index, price', async (t) => 
   const upstreamPort = (upstream.address() as { port: number }).port;
 
   const app = await startReady(t, { RESOURCE: 'v1', STOCK_PRICE_UPSTREAM: `http://127.0.0.1:${upstreamPort}/` });
-  assert.deepEqual(await httpGet(app.port, '/'), { status: 200, body: 'Welcome to the v1 app! \n' });
+  assert.deepEqual(statusAndBody(await httpGet(app.port, '/')), { status: 200, body: 'Welcome to the v1 app! \n' });
   assert.equal((await httpGet(app.port, '/anything/else')).body, 'Welcome to the v1 app! \n');
-  assert.deepEqual(await httpGet(app.port, '/v1'), { status: 200, body: 'v1 ticker not found!, require /v1/{ticker}\n' });
-  assert.deepEqual(await httpGet(app.port, '/v1/AAPL'), { status: 200, body: 'v1 price for ticker AAPL is 123.45\n' });
-  assert.deepEqual(await httpGet(app.port, '/v1/NOPE'), { status: 404, body: 'v1 not found for ticker : NOPE \n' });
+  assert.deepEqual(statusAndBody(await httpGet(app.port, '/v1')), { status: 200, body: 'v1 ticker not found!, require /v1/{ticker}\n' });
+  assert.deepEqual(statusAndBody(await httpGet(app.port, '/v1/AAPL')), { status: 200, body: 'v1 price for ticker AAPL is 123.45\n' });
+  assert.deepEqual(statusAndBody(await httpGet(app.port, '/v1/NOPE')), { status: 404, body: 'v1 not found for ticker : NOPE \n' });
 
   await new Promise<void>((r) => upstream.close(() => r()));
-  assert.deepEqual(await httpGet(app.port, '/v1/AAPL'), { status: 502, body: 'v1 not found for ticker : AAPL \n' });
+  assert.deepEqual(statusAndBody(await httpGet(app.port, '/v1/AAPL')), { status: 502, body: 'v1 not found for ticker : AAPL \n' });
 });
 
 test('defaults RESOURCE and says when no price upstream is configured', async (t) => {
   const app = await startReady(t, {});
   assert.equal((await httpGet(app.port, '/')).body, 'Welcome to the NOT SPECIFIED app! \n');
-  assert.deepEqual(await httpGet(app.port, '/NOT%20SPECIFIED/IBM'), {
+  assert.deepEqual(statusAndBody(await httpGet(app.port, '/NOT%20SPECIFIED/IBM')), {
     status: 503,
     body: 'NOT SPECIFIED: no price upstream configured (set STOCK_PRICE_UPSTREAM)\n',
   });
   assert.equal((await httpGet(app.port, '/%E0%A4%A')).status, 400, 'a malformed path is a 400, not a crash');
   const v2 = await startReady(t, { RESOURCE: 'v2' });
-  assert.deepEqual(await httpGet(v2.port, '/v2/IBM'), {
+  assert.deepEqual(statusAndBody(await httpGet(v2.port, '/v2/IBM')), {
     status: 503,
     body: 'v2: no price upstream configured (set STOCK_PRICE_UPSTREAM)\n',
   });
@@ -90,7 +90,7 @@ test('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {
   await waitFor('signal noticed', () => app.out().includes('SIGTERM received'));
   // New connections are refused once it stops accepting.
   await assert.rejects(httpGet(app.port, '/'), /ECONNREFUSED/);
-  assert.deepEqual(await slow, { status: 200, body: 'Welcome to the v1 app! \n' });
+  assert.deepEqual(statusAndBody(await slow), { status: 200, body: 'Welcome to the v1 app! \n' });
   assert.deepEqual(await app.exited, { code: 0, signal: null });
 });
 
@@ -104,7 +104,7 @@ test('test knobs: EXIT_AT_START, bad values, /crash, /burn, bad sleep', async (t
   assert.match(bad.out(), /STARTUP_DELAY_MS must be an integer from 0 to 3600000, got "soon"/);
 
   const app = await startReady(t, { RESOURCE: 'v1', STARTUP_DELAY_MS: '50' });
-  assert.deepEqual(await httpGet(app.port, '/burn?ms=20'), { status: 200, body: 'burned 20 ms of CPU\n' });
+  assert.deepEqual(statusAndBody(await httpGet(app.port, '/burn?ms=20')), { status: 200, body: 'burned 20 ms of CPU\n' });
   const badSleep = await httpGet(app.port, '/?sleep=-1');
   assert.equal(badSleep.status, 400);
   assert.match(badSleep.body, /sleep must be an integer number of milliseconds/);

@@ -11,7 +11,7 @@ import { LocalRuntime } from '../../src/runtime/local/index.js';
 import type { WorkloadSpec, WorkloadStatus } from '../../src/runtime/runtime.js';
 import { waitFor } from '../support/poll.js';
 import { alive } from '../support/process.js';
-import { httpGet } from '../support/http.js';
+import { httpGet, statusAndBody } from '../support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -119,7 +119,7 @@ test('a stopping instance finishes its in-flight request before exiting', async 
   await waitFor('request arrived', async () => (await collectLogs(rt, key)).includes('GET /?sleep=1000'));
   rt.apply(spec('graceful', 0));
   assert.equal(rt.status(key)!.instances[0].phase, 'terminating');
-  assert.deepEqual(await slow, { status: 200, body: 'Welcome to the v1 app! \n' });
+  assert.deepEqual(statusAndBody(await slow), { status: 200, body: 'Welcome to the v1 app! \n' });
   await waitFor('gone', () => rt.status(key)?.instances.length === 0);
   assert.equal(alive(inst.pid!), false);
   const log = await collectLogs(rt, key);

@@ -12,7 +12,7 @@ import { LocalRuntime, type LocalRuntimeOptions } from '../../src/runtime/local/
 import type { WorkloadSpec, WorkloadStatus } from '../../src/runtime/runtime.js';
 import { waitFor } from '../support/poll.js';
 import { alive } from '../support/process.js';
-import { httpGet } from '../support/http.js';
+import { httpGet, statusAndBody } from '../support/http.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -64,7 +64,7 @@ test('runs the walkthrough image as a local process: ready, PORT, K_* env, ready
   assert.ok(inst.readyAt && inst.readyAt >= inst.startedAt);
   assert.equal(s.failure, undefined);
   assert.ok(changes.includes('default/stock-service-example-v1'));
-  assert.deepEqual(await httpGet(inst.port, '/'), { status: 200, body: 'Welcome to the v1 app! \n' });
+  assert.deepEqual(statusAndBody(await httpGet(inst.port, '/')), { status: 200, body: 'Welcome to the v1 app! \n' });
 
   const env = fs.readFileSync(`/proc/${inst.pid}/environ`, 'utf8').split('\0');
   for (const want of [

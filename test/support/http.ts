@@ -27,3 +27,8 @@ export function httpGet(
     req.end();
   });
 }
+
+/** The part of a response most assertions compare: status and body, without the headers. */
+export function statusAndBody(r: { status: number; body: string }): { status: number; body: string } {
+  return { status: r.status, body: r.body };
+}
