@@ -28,6 +28,14 @@ import { openSqliteStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { watchLifecycle } from './events/lifecycle.js';
 import { StoreEventRecorder } from './events/recorder.js';
+import { EventLog } from './observability/events.js';
+import { instrumentStore } from './store/metrics.js';
+import { observeRuntime } from './runtime/metrics.js';
+import { observeAutoscaler } from './controllers/autoscaling/metrics.js';
+import { registerControllerMetrics } from './controllers/metrics.js';
+import { Console } from './console/server.js';
+import { LiveFeed } from './console/live.js';
+import { TrafficActions } from './console/actions.js';
 
 export interface SluiceOptions {
   dataDir: string;
@@ -114,11 +122,15 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const log = (msg: string) => logger.info(msg);
   // One registry for the process; components register their series beside their own code.
   const registry = new Registry();
+  // What happened, for people: logged, and shown by the console.
+  const activity = new EventLog({ logger });
   const domain = opts.domain ?? 'example.com';
 
   // Plugins first: a bad path fails the start before anything is opened.
   const plugins = await loadPlugins(opts.pluginPaths ?? []);
-  const store = openSqliteStore(dataDir, { log });
+  const sqlite = openSqliteStore(dataDir, { log });
+  // Everything that writes goes through the instrumented store, so every write is timed.
+  const store = instrumentStore(sqlite, registry);
   const mappings = [...(opts.imagesFile ? loadImageMappings(opts.imagesFile) : []), ...defaultImageMappings(projectRoot)];
   const runtime = new LocalRuntime({ dataDir, imageMappings: mappings, gracePeriodMs: opts.gracePeriodMs });
   const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision });
@@ -126,11 +138,15 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const revisionNames = new RevisionNameIndex();
   await revisionNames.start(store);
   registerGatewayMetrics(registry, gateway, revisionNames.labeler);
+  const stopRuntimeMetrics = observeRuntime(registry, runtime, activity);
 
   const events = new StoreEventRecorder({ store, log });
   // The autoscaler decides each revision's instance count and hands changes to the manager's queue.
   let controllers: ControllerManager | undefined;
-  const autoscaler = new AutoscalerController({
+  // oxlint-disable-next-line prefer-const -- assigned right below; the metrics read it at scrape time
+  let autoscaler: AutoscalerController | undefined;
+  const onDecision = observeAutoscaler(registry, () => autoscaler, runtime, revisionNames.labeler, activity);
+  autoscaler = new AutoscalerController({
     store,
     runtime,
     gateway,
@@ -140,16 +156,20 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     configOverrides: opts.autoscalerConfig,
     now: opts.clock,
     events,
+    onDecision,
   });
-  controllers = new ControllerManager({
-    store,
-    runtime,
-    dataplane: gateway,
-    scale: autoscaler,
-    domain: () => domain,
-    log,
-    now: opts.clock,
-  });
+  controllers = new ControllerManager(
+    {
+      store,
+      runtime,
+      dataplane: gateway,
+      scale: autoscaler,
+      domain: () => domain,
+      log,
+      now: opts.clock,
+    },
+    registerControllerMetrics(registry, () => controllers?.queueDepth ?? 0, activity),
+  );
 
   const servingConfig = new ServingConfigWatcher({ store, log, overrides: opts.servingConfig });
 
@@ -182,6 +202,26 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const adminHost = opts.adminHost ?? DEFAULT_ADMIN_HOST;
   const adminPort = await admin.listen(opts.adminPort ?? DEFAULT_ADMIN_PORT, adminHost);
   const apiUrl = `https://${host}:${apiPort}`;
+  const scaler = autoscaler;
+  const webConsole = new Console({
+    admin,
+    store,
+    events: activity,
+    live: new LiveFeed({
+      reader: gateway.reader(),
+      keys: () => [...gateway.revisionViews().map((v) => v.key), ...scaler.deciders().map((d) => d.key)],
+      instances: (key) => ({ readyInstances: runtime.status(key)?.readyReplicas ?? 0, desired: scaler.decider(key)?.requested }),
+    }),
+    liveState: (key) => {
+      const d = scaler.decider(key);
+      return {
+        readyInstances: runtime.status(key)?.readyReplicas ?? 0,
+        ...(d ? { desired: d.requested, class: d.class, mode: d.mode, ...(d.reason ? { scaleReason: d.reason } : {}) } : {}),
+      };
+    },
+    actions: new TrafficActions({ url: apiUrl, token, ca: cert.cert }),
+    onRuntimeChange: (cb) => runtime.onChange(cb),
+  });
   const kubeconfigPath = join(dataDir, 'kubeconfig.yaml');
   writeKubeconfig(kubeconfigPath, { server: apiUrl, token, certificateAuthority: cert.cert });
   // After the API server created the knative-serving namespace, before revisions are reconciled.
@@ -201,6 +241,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     now: opts.clock,
   });
   rollouts.start();
+  await webConsole.start();
   ready = true;
 
   let stopped = false;
@@ -231,6 +272,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       controllers!.stop();
       await rollouts.stop();
       revisionNames.close();
+      webConsole.stop();
+      stopRuntimeMetrics();
       await admin.close();
       stopLifecycle();
       events.stop();

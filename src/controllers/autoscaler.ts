@@ -93,6 +93,47 @@ export interface AutoscalerControllerOptions {
   metricsWriteIntervalMs?: number;
   /** Where user-facing Events go (cold-start failures). */
   events?: EventRecorder;
+  /** Told of every decision applied (logs, events, metrics); must be cheap and must not throw. */
+  onDecision?: (r: DecisionRecord) => void;
+}
+
+/** One applied decision, for observers. */
+export interface DecisionRecord {
+  key: string;
+  class: string;
+  mode: string;
+  /** Instances asked of the runtime before and after. */
+  from: number;
+  to: number;
+  reason?: string;
+  error?: string;
+}
+
+/** A tracked revision's decider state, read at scrape time (Knative's autoscaler_* gauges). */
+export interface DeciderView {
+  key: string;
+  class: string;
+  /** The scaling metric (concurrency, rps, cpu, memory, or a plugin's name). */
+  metric: string;
+  /** What the last decision wanted, and what was asked of the runtime. */
+  desired: number;
+  requested: number;
+  /** stable | panic | hpa | event-gateway | plugin ... (the last decision's). */
+  mode: string;
+  panic: boolean;
+  stable?: number;
+  panicValue?: number;
+  target?: number;
+  excessBurstCapacity?: number;
+  /** Why the last decision set the count it set. */
+  reason?: string;
+}
+
+/** Why a decision set the count it set, in words for people (PodAutoscaler status, logs). */
+export function decisionReason(d: Decision): string | undefined {
+  if (d.planned > d.metricDesired && d.desired > d.metricDesired)
+    return `scheduled capacity: ${d.planned} planned, the metric wants ${d.metricDesired}`;
+  return typeof d.details?.reason === 'string' && d.details.reason !== '' ? d.details.reason : undefined;
 }
 
 interface Tracked {
@@ -147,6 +188,26 @@ export function coldStartFailureMessage(name: string, reason: string, message: s
 }
 
 let validatorOwner: object | null = null;
+
+function deciderView(t: Tracked): DeciderView {
+  const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+  const det = t.last?.details ?? {};
+  const reason = t.last ? decisionReason(t.last) : undefined;
+  return {
+    key: t.key,
+    class: t.spec.class,
+    metric: t.spec.metricName || t.spec.metric,
+    desired: t.last?.desired ?? t.desired,
+    requested: t.desired,
+    mode: t.last?.mode ?? (t.state.kpa?.panicTime != null ? 'panic' : 'stable'),
+    panic: t.last ? t.last.mode === 'panic' : t.state.kpa?.panicTime != null,
+    stable: num(det.observedStable),
+    panicValue: num(det.observedPanic),
+    target: num(det.target),
+    excessBurstCapacity: num(det.excessBurstCapacity),
+    ...(reason ? { reason } : {}),
+  };
+}
 
 export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint {
   private config: AutoscalerConfig = defaultAutoscalerConfig();
@@ -595,8 +656,21 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     t.version++;
     t.state = d.state;
     t.last = d;
+    const from = t.desired;
     if (d.desired !== t.desired) this.setDesired(t, d.desired);
     this.requestPaSync(t);
+    this.o.onDecision?.({ key: t.key, class: d.class, mode: d.mode, from, to: d.desired, reason: decisionReason(d), error: d.error });
+  }
+
+  /** Every tracked revision's decider state (read at scrape time; allocates only then). */
+  deciders(): DeciderView[] {
+    return [...this.tracked.values()].map((t) => deciderView(t));
+  }
+
+  /** One revision's decider state; undefined when the autoscaler does not track it. */
+  decider(key: string): DeciderView | undefined {
+    const t = this.tracked.get(key);
+    return t ? deciderView(t) : undefined;
   }
 
   private setDesired(t: Tracked, n: number): void {
@@ -774,12 +848,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
           }
         : undefined,
       // While a scheduled period is active, say when the plan (not the metric) set the count.
-      reason:
-        d && d.planned > d.metricDesired && d.desired > d.metricDesired
-          ? `scheduled capacity: ${d.planned} planned, the metric wants ${d.metricDesired}`
-          : typeof d?.details?.reason === 'string'
-            ? d.details.reason
-            : undefined,
+      reason: d ? decisionReason(d) : undefined,
       error: error || undefined,
       previous: pa.status?.conditions,
     });

@@ -12,6 +12,11 @@ import { reconcileService } from './service.js';
 
 type Ctx = Omit<ControllerContext, 'enqueue' | 'enqueueAfter' | 'now'> & { now?: () => number };
 
+/** Told of every reconcile (metrics, events); see controllers/metrics.ts. */
+export interface ReconcileObserver {
+  reconciled(kind: ReconcileKind, key: string, seconds: number, err?: Error & { code?: number }): void;
+}
+
 export class ControllerManager {
   private readonly pending = new Map<string, { kind: ReconcileKind; ns: string; name: string; attempts: number }>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
@@ -25,7 +30,10 @@ export class ControllerManager {
   readonly routes: RouteTable;
   private readonly ctx: ControllerContext;
 
-  constructor(base: Ctx) {
+  constructor(
+    base: Ctx,
+    private readonly observer?: ReconcileObserver,
+  ) {
     this.ctx = {
       ...base,
       now: base.now ?? Date.now,
@@ -64,6 +72,11 @@ export class ControllerManager {
   idle(): Promise<void> {
     if (!this.running && this.pending.size === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  /** Keys waiting to be reconciled (the work queue's depth). */
+  get queueDepth(): number {
+    return this.pending.size;
   }
 
   enqueue(kind: ReconcileKind, ns: string, name: string, attempts = 0): void {
@@ -145,10 +158,13 @@ export class ControllerManager {
           { kind: ReconcileKind; ns: string; name: string; attempts: number },
         ];
         this.pending.delete(key);
+        const started = performance.now();
         try {
           await this.reconcile(item.kind, item.ns, item.name);
+          this.observer?.reconciled(item.kind, key, (performance.now() - started) / 1000);
         } catch (err) {
           const e = err as Error & { code?: number };
+          this.observer?.reconciled(item.kind, key, (performance.now() - started) / 1000, e);
           if (e.code !== 409) this.ctx.log(`reconcile ${key} failed: ${e.message}`);
           this.retry(key, item);
         }

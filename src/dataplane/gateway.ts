@@ -18,6 +18,7 @@ import { DEFAULT_TIMEOUT_SECONDS, RevisionState, type QueueNode } from './revisi
 import { StatsReader } from './stats.js';
 import { registerGatewayMetrics, type GatewayMetricsSource, type RevisionMetricsView } from './metrics.js';
 import { Registry } from '../observability/registry.js';
+import { requestChannel, type RequestRecord } from './request-log.js';
 import {
   downstreamHeaders,
   errorCode,
@@ -518,6 +519,7 @@ class Core {
     const now = this.clock();
     rev.stats.meter.change(-1, now);
     rev.stats.observe(status, (now - ex.start) / 1000);
+    if (requestChannel.hasSubscribers) publishRequest(ex, status, (now - ex.start) / 1000);
     if (!rev.known) this.maybeCollect(rev);
   }
 
@@ -545,6 +547,19 @@ class Core {
     }
     return held.length;
   }
+}
+
+function publishRequest(ex: Exchange, status: number, seconds: number): void {
+  const req = ex.req;
+  const r: RequestRecord = {
+    revision: ex.rev.key,
+    method: req.method ?? '',
+    path: req.url ?? '',
+    host: req.headers.host ?? '',
+    status,
+    seconds,
+  };
+  requestChannel.publish(r);
 }
 
 function positiveInt(v: number | undefined, def: number, what: string): number {

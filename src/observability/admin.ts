@@ -31,8 +31,11 @@ export interface AdminRoute {
   method: 'GET' | 'POST';
   /** Exact path, or a prefix ending in '/' that matches everything below it. */
   path: string;
-  /** 'always': the token is needed even on loopback (changes); default: as reads are. */
-  auth?: 'always';
+  /**
+   * 'always': the token is needed even on loopback (changes); 'never': static files that carry
+   * no data (the console's page, which then asks for the token); default: as reads are.
+   */
+  auth?: 'always' | 'never';
   handle(r: AdminRequest): void | Promise<void>;
 }
 
@@ -130,7 +133,7 @@ export class AdminServer {
     }
     const authenticated = this.authenticate(req);
     const route = this.find(method ?? '', path);
-    const needsToken = route?.auth === 'always' || !this.loopback;
+    const needsToken = route?.auth === 'always' || (route?.auth !== 'never' && !this.loopback);
     if (needsToken && !authenticated) {
       res.setHeader('www-authenticate', 'Bearer realm="sluice"');
       return sendJson(res, 401, {
@@ -164,5 +167,6 @@ export class AdminServer {
 }
 
 function matches(pattern: string, path: string): boolean {
-  return pattern.endsWith('/') ? path.startsWith(pattern) || path === pattern.slice(0, -1) : path === pattern;
+  // '/' itself is exact: it must not swallow every unknown path.
+  return pattern !== '/' && pattern.endsWith('/') ? path.startsWith(pattern) || path === pattern.slice(0, -1) : path === pattern;
 }

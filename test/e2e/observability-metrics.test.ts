@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../support/poll.js';
 import { httpGet } from '../support/http.js';
-import { applyDoc, exampleService, gatewayGet, startTestSluice } from '../support/sluice.js';
+import { applyDoc, exampleService, gatewayGet, paStatus, startTestSluice } from '../support/sluice.js';
 
 /** Every sample of one series name: labels text → value. */
 export function series(text: string, name: string): Map<string, number> {
@@ -64,4 +64,56 @@ test('a known load shows on the admin /metrics: request counts by code, latency 
   assert.equal(value(after, 'activator_request_concurrency', kn), 0);
   assert.match(after, /^# TYPE revision_request_latencies histogram$/m);
   assert.match(after, /^# TYPE revision_request_count counter$/m);
+});
+
+test('the autoscaler, runtime, controllers and store series agree with what the server did', async (t) => {
+  const s = await startTestSluice(t);
+  await applyDoc(s, exampleService('obs'));
+  const host = 'obs.default.example.com';
+  await waitFor('obs serves', async () => (await gatewayGet(s.gatewayPort, host, '/')).status === 200, 30_000);
+  const kn = 'namespace_name="default",service_name="obs",configuration_name="obs",revision_name="obs-v1"';
+  const sl = 'namespace="default",revision="obs-v1"';
+  // Once the autoscaler has decided at least once and its PodAutoscaler carries the numbers.
+  const pa = await waitFor('a decision on the PodAutoscaler', async () => {
+    const st = await paStatus(s, 'obs-v1');
+    return typeof st?.metrics?.target === 'number' ? st : undefined;
+  });
+  await s.controllers.idle();
+  const text = (await httpGet(s.adminPort, '/metrics')).body;
+
+  // Autoscaler: Knative's names, the same numbers as the PodAutoscaler's status.
+  assert.equal(value(text, 'autoscaler_desired_pods', kn), pa.desiredScale);
+  assert.equal(value(text, 'autoscaler_requested_pods', kn), 1);
+  assert.equal(value(text, 'autoscaler_actual_pods', kn), 1);
+  assert.equal(value(text, 'autoscaler_not_ready_pods', kn), 0);
+  assert.equal(value(text, 'autoscaler_panic_mode', kn), pa.mode === 'panic' ? 1 : 0);
+  assert.equal(value(text, 'autoscaler_target_concurrency_per_pod', kn), pa.metrics.target);
+  assert.ok(series(text, 'autoscaler_stable_request_concurrency').has(kn));
+  assert.ok(series(text, 'autoscaler_panic_request_concurrency').has(kn));
+  assert.ok(!series(text, 'autoscaler_stable_requests_per_second').has(kn), 'a concurrency revision has no rps series');
+
+  // Runtime: one instance started, one cold start whose duration is the instance's start to ready.
+  assert.equal(value(text, 'sluice_runtime_instance_starts_total', sl), 1);
+  assert.equal(value(text, 'sluice_runtime_cold_start_seconds_count', sl), 1);
+  const inst = s.runtime.status('default/obs-v1')!.instances[0];
+  const cold = value(text, 'sluice_runtime_cold_start_seconds_sum', sl);
+  assert.ok(Math.abs(cold - (inst.readyAt! - inst.startedAt) / 1000) < 1e-6, `cold start ${cold} s`);
+  assert.equal(series(text, 'sluice_runtime_instance_failures_total').size, 0);
+
+  // Controllers: every reconcile counted once by result and timed once; the queue is empty when idle.
+  for (const kind of ['Service', 'Configuration', 'Revision', 'Route']) {
+    const results = ['success', 'conflict', 'error'].map((r) => value(text, 'sluice_reconcile_total', `kind="${kind}",result="${r}"`));
+    assert.ok(results[0] >= 1, `${kind} reconciled`);
+    assert.equal(value(text, 'sluice_reconcile_duration_seconds_count', `kind="${kind}"`), results[0] + results[1] + results[2]);
+  }
+  assert.equal(value(text, 'sluice_workqueue_depth', ''), 0);
+
+  // Store: the one Service create, timed; revisions created once.
+  const svcCreate = 'resource="serving.knative.dev/services",operation="create"';
+  assert.equal(value(text, 'sluice_store_writes_total', `${svcCreate},result="ok"`), 1);
+  assert.equal(value(text, 'sluice_store_write_duration_seconds_count', svcCreate), 1);
+  assert.ok(value(text, 'sluice_store_write_duration_seconds_sum', svcCreate) > 0);
+  assert.equal(value(text, 'sluice_store_writes_total', 'resource="serving.knative.dev/revisions",operation="create",result="ok"'), 1);
+  for (const name of ['sluice_autoscaler_scale_changes_total', 'sluice_autoscaler_decision_errors_total'])
+    assert.match(text, new RegExp(`^# TYPE ${name} counter$`, 'm'));
 });

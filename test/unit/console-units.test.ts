@@ -1,0 +1,118 @@
+// The console's pure parts: the snapshot it draws, the traffic an action means, the live ticks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { KObject } from '../../src/api/types.js';
+import { buildSnapshot } from '../../src/console/snapshot.js';
+import { type ActionError, trafficFlags } from '../../src/console/actions.js';
+import { LiveFeed } from '../../src/console/live.js';
+import { RevisionStats, StatsReader } from '../../src/dataplane/stats.js';
+
+const ready = { conditions: [{ type: 'Ready', status: 'True' }] };
+
+function rev(name: string, extra: Record<string, unknown> = {}): KObject {
+  return {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Revision',
+    metadata: {
+      namespace: 'default',
+      name,
+      labels: { 'serving.knative.dev/service': 'stock', 'serving.knative.dev/configuration': 'stock' },
+    },
+    status: ready,
+    ...extra,
+  } as KObject;
+}
+
+test('snapshot: the served split per service, each revision its share, tags and live state', () => {
+  const svc = {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { namespace: 'default', name: 'stock' },
+    spec: { traffic: [{ revisionName: 'stock-v1', percent: 40 }] },
+    status: {
+      ...ready,
+      url: 'http://stock.default.example.com',
+      latestReadyRevisionName: 'stock-v3',
+      traffic: [
+        { tag: 'v1', revisionName: 'stock-v1', percent: 40 },
+        { tag: 'v2', revisionName: 'stock-v2', percent: 30 },
+        { revisionName: 'stock-v3', percent: 30 },
+        { tag: 'latest', revisionName: 'stock-v3', latestRevision: true, percent: 0 },
+      ],
+    },
+  } as unknown as KObject;
+  const failing = rev('stock-v4', { status: { conditions: [{ type: 'Ready', status: 'False', message: 'exit code 1' }] } });
+  const snap = buildSnapshot(
+    { services: [svc], revisions: [rev('stock-v3'), rev('stock-v1'), rev('stock-v2'), failing], time: 5 },
+    (key) => ({
+      readyInstances: key.endsWith('v1') ? 2 : 0,
+      desired: 2,
+    }),
+  );
+  assert.deepEqual(
+    snap.services[0].traffic.map((t) => [t.revisionName, t.percent, t.tag ?? '']),
+    [
+      ['stock-v1', 40, 'v1'],
+      ['stock-v2', 30, 'v2'],
+      ['stock-v3', 30, ''],
+      ['stock-v3', 0, 'latest'],
+    ],
+  );
+  assert.deepEqual(
+    snap.revisions.map((r) => [r.name, r.percent, r.tags.join(','), r.readyInstances, r.ready]),
+    [
+      ['stock-v1', 40, 'v1', 2, 'True'],
+      ['stock-v2', 30, 'v2', 0, 'True'],
+      ['stock-v3', 30, 'latest', 0, 'True'],
+      ['stock-v4', 0, '', 0, 'False'],
+    ],
+  );
+  assert.equal(snap.revisions[3].message, 'exit code 1');
+  assert.equal(snap.revisions[0].service, 'stock');
+});
+
+test('actions: traffic, rollback and promote as traffic flags; bad bodies refused with reasons', () => {
+  assert.deepEqual(trafficFlags('traffic', { traffic: { 'stock-v1': 60, v2: 40 } }), ['stock-v1=60', 'v2=40']);
+  assert.deepEqual(trafficFlags('rollback', { revision: 'stock-v1' }), ['stock-v1=100']);
+  assert.deepEqual(trafficFlags('promote', {}), ['@latest=100']);
+  assert.throws(() => trafficFlags('traffic', { traffic: { a: 101 } }), /percent for "a" must be a whole number 0-100, got 101/);
+  assert.throws(() => trafficFlags('traffic', { traffic: [] }), /"traffic" must be an object/);
+  assert.throws(() => trafficFlags('rollback', { revision: 'Bad_Name' }), /"revision" must be a lower-case DNS label/);
+  assert.throws(
+    () => trafficFlags('delete', {}),
+    (e: ActionError) => e.status === 404 && /unknown action "delete"/.test(e.message),
+  );
+});
+
+test('live feed: per-second rates, error rate and quantiles from its own reader; history bounded', () => {
+  let now = 0;
+  const stats = new RevisionStats(0);
+  const reader = new StatsReader({ now: () => now, revision: (k) => (k === 'ns/r' ? { stats, queued: 0, inFlight: 0 } : undefined) });
+  const feed = new LiveFeed({
+    reader,
+    keys: () => ['ns/r', 'ns/r'],
+    instances: () => ({ readyInstances: 2, desired: 3 }),
+    now: () => now,
+    history: 2,
+  });
+  for (let i = 0; i < 4; i++) {
+    stats.arrivals++;
+    stats.observe(i === 0 ? 503 : 200, 0.03);
+  }
+  now = 2000;
+  const t1 = feed.tick();
+  assert.deepEqual(t1.revisions['ns/r'], {
+    rps: 2,
+    errorsPerSecond: 0.5,
+    errorRate: 0.25,
+    p50Ms: 30,
+    p99Ms: 39.8,
+    concurrency: 0,
+    readyInstances: 2,
+    desired: 3,
+  });
+  now = 3000;
+  assert.equal(feed.tick().revisions['ns/r'].p50Ms, null, 'no responses in the second: no latency');
+  feed.tick();
+  assert.equal(feed.history().length, 2);
+});
