@@ -857,7 +857,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private async syncPa(t: Tracked): Promise<void> {
     if (this.tracked.get(t.key) !== t) return;
     const { store } = this.o;
-    const want = podAutoscalerFor(t.rev, t.routing, t.reachability);
+    const want = podAutoscalerFor(t.rev, t.routing, t.reachability, this.o.runtime.scaleTarget?.(t.rev.metadata.name!));
     let pa = await store.get(PA, t.ns, t.name);
     if (!pa) {
       pa = await store.create(PA, want);

@@ -73,6 +73,8 @@ export interface Runtime {
   setDrainer(drain: (key: string, instanceId: string) => Promise<void>): void;
   /** Streams log lines (oldest first) to `write`; returns a function that stops following. */
   logs(key: string, opts: LogOptions, write: (line: string) => void): Promise<() => void>;
+  /** What a PodAutoscaler's scaleTargetRef names for the revision (absent: the runtime's own workload). */
+  scaleTarget?(revision: string): { apiVersion: string; kind: string; name: string };
   /** CPU and memory of each running instance, for HPA. */
   usage(key: string): Promise<ResourceUsage[]>;
   /** Stop everything (server shutdown). */

@@ -50,7 +50,12 @@ export function reachabilityOf(routing: RoutingState, failed: boolean): Reachabi
 const COPIED_ANNOTATION_PREFIXES = ['autoscaling.knative.dev/', 'sluice.dev/'];
 
 /** Metadata and spec of a revision's PodAutoscaler (status is written separately). */
-export function podAutoscalerFor(rev: KObject, routing: RoutingState, reachability: Reachability): KObject {
+export function podAutoscalerFor(
+  rev: KObject,
+  routing: RoutingState,
+  reachability: Reachability,
+  scaleTarget?: { apiVersion: string; kind: string; name: string },
+): KObject {
   const name = rev.metadata.name!;
   const labels: Record<string, string> = {
     ...(rev.metadata.labels ?? {}),
@@ -74,8 +79,8 @@ export function podAutoscalerFor(rev: KObject, routing: RoutingState, reachabili
     },
     spec: {
       containerConcurrency: rev.spec?.containerConcurrency ?? 0,
-      // Sluice has no Deployment: the target is the local runtime's workload of the revision.
-      scaleTargetRef: { apiVersion: 'runtime.sluice.dev/v1', kind: 'Workload', name },
+      // What the runtime scales: a Deployment on Kubernetes, else the local runtime's workload.
+      scaleTargetRef: scaleTarget ?? { apiVersion: 'runtime.sluice.dev/v1', kind: 'Workload', name },
       protocolType: 'http1',
       reachability,
     },

@@ -259,6 +259,10 @@ export class KubeRuntime implements Runtime {
     return { key, replicas: dep?.spec?.replicas ?? pods.length, readyReplicas, instances, ...(failure ? { failure } : {}) };
   }
 
+  scaleTarget(revision: string) {
+    return { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName(revision) };
+  }
+
   onChange(listener: (key: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -346,7 +350,7 @@ export class KubeRuntime implements Runtime {
       if (!pa) throw new Error(`PodAutoscaler ${ns}/${spec.revision} not there yet`);
       const window = rev.metadata.annotations?.['autoscaling.knative.dev/window'];
       const hpa = makeHPA(
-        { ...pa, spec: { ...pa.spec, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName(spec.revision) } } },
+        { ...pa, spec: { ...pa.spec, scaleTargetRef: this.scaleTarget(spec.revision) } },
         scaling,
         window ? Math.round(scaling.stableWindowMs / 1000) : undefined,
         plannedCapacity(scaling.schedule, Date.now()),
