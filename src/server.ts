@@ -237,6 +237,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     gatewayPort: () => gatewayPort,
     domain: () => domain,
     log,
+    events,
     tickMs: opts.rolloutTickMs,
     now: opts.clock,
   });

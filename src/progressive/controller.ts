@@ -12,6 +12,7 @@ import type { KObject, TrafficTarget } from '../api/types.js';
 import type { StatsReader } from '../dataplane/stats.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
+import type { EventRecorder } from '../events/recorder.js';
 import { analyse } from './analysis.js';
 import { type Observation, decide, preStepFailed, trafficFor } from './machine.js';
 import {
@@ -33,6 +34,8 @@ export interface RolloutControllerOptions {
   gatewayPort: () => number;
   domain: () => string;
   log: (msg: string) => void;
+  /** Events on the Rollout for every step, pause, failure and promotion (kubectl describe / get events). */
+  events?: EventRecorder;
   /** Milliseconds between ticks (default 1000). */
   tickMs?: number;
   now?: () => number;
@@ -129,7 +132,11 @@ export class RolloutController {
       delete annotations[ROLLOUT_ACTION_ANNOTATION];
       ro = await this.o.store.update(ROLLOUT_RESOURCE, { ...ro, metadata: { ...ro.metadata, annotations } });
     }
-    if (d.effects.event && status.message !== prev.message) this.o.log(`rollout ${ns}/${ro.metadata.name}: ${status.message}`);
+    if (d.effects.event && status.message !== prev.message) {
+      this.o.log(`rollout ${ns}/${ro.metadata.name}: ${status.message}`);
+      const failed = status.phase === 'Failed' || (status.failedChecks ?? 0) > (prev.failedChecks ?? 0);
+      this.o.events?.recordEvent(ro, failed ? 'Warning' : 'Normal', eventReason(status, prev), status.message ?? '');
+    }
     await this.writeStatus(ro, { ...status, observedGeneration: ro.metadata.generation });
   }
 
@@ -156,6 +163,22 @@ export class RolloutController {
       while (left-- > 0) await get(this.o.gatewayPort(), host, path).catch(() => undefined);
     };
     await Promise.all(Array.from({ length: Math.min(4, n) }, worker));
+  }
+}
+
+function eventReason(st: RolloutStatus, prev: RolloutStatus): string {
+  if ((st.failedChecks ?? 0) > (prev.failedChecks ?? 0) && st.phase !== 'Failed') return 'CheckFailed';
+  switch (st.phase) {
+    case 'Waiting':
+      return 'NewRevision';
+    case 'Succeeded':
+      return 'Promoted';
+    case 'Failed':
+      return 'RolledBack';
+    case 'Progressing':
+      return 'StepAdvanced';
+    default:
+      return st.phase ?? 'Unknown';
   }
 }
 
