@@ -15,6 +15,8 @@ export interface WrkOptions {
   url: string;
   /** Host header sent with every request. */
   host?: string;
+  /** Further headers sent with every request (e.g. a cookie). */
+  headers?: Record<string, string>;
   threads: number;
   connections: number;
   /** Whole seconds. */
@@ -46,9 +48,10 @@ export interface WrkResult {
 
 let scriptSeq = 0;
 
-function luaScript(host: string | undefined, delayMs: number): string {
+function luaScript(host: string | undefined, delayMs: number, headers: Record<string, string> = {}): string {
   const lines: string[] = [];
   if (host) lines.push(`wrk.headers["Host"] = ${JSON.stringify(host)}`);
+  for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
   if (delayMs > 0) {
     const base = Math.floor(delayMs);
     const frac = delayMs - base;
@@ -77,7 +80,7 @@ export async function runWrk(procs: ProcessGroup, o: WrkOptions): Promise<WrkRes
   if (!Number.isInteger(o.durationS) || o.durationS < 1)
     throw new Error(`wrk duration must be a whole number of seconds, got ${o.durationS}`);
   const script = path.join(o.scriptDir, `wrk-${++scriptSeq}.lua`);
-  writeFileSync(script, luaScript(o.host, delayMs));
+  writeFileSync(script, luaScript(o.host, delayMs, o.headers));
   const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.durationS}s`, '--latency', '-s', script, o.url];
   const p = procs.start('wrk', 'wrk', args);
   o.onStart?.();
@@ -89,6 +92,7 @@ export async function runWrk(procs: ProcessGroup, o: WrkOptions): Promise<WrkRes
   const durationS = j.duration_us / 1e6;
   const shownArgs = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.durationS}s`, '--latency'];
   if (o.host) shownArgs.push('-H', `'Host: ${o.host}'`);
+  for (const [k, v] of Object.entries(o.headers ?? {})) shownArgs.push('-H', `'${k}: ${v}'`);
   return {
     requests: j.requests,
     durationS,

@@ -4,9 +4,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteRule, ValueMatch } from './types.js';
 
-/** One request's headers, with its cookies parsed on first use. */
+/** One request's headers; cookies are looked up by scanning the Cookie header, without parsing all of it. */
 export class RequestView {
-  private jar: Map<string, string> | undefined;
   constructor(readonly headers: IncomingHttpHeaders) {}
 
   header(name: string): string | undefined {
@@ -15,9 +14,31 @@ export class RequestView {
   }
 
   cookie(name: string): string | undefined {
-    this.jar ??= parseCookies(this.header('cookie'));
-    return this.jar.get(name);
+    const h = this.headers.cookie;
+    return h === undefined ? undefined : cookieValue(h, name);
   }
+}
+
+/** The first cookie called `name` in a Cookie header (same answer as parseCookies(h).get(name)). */
+export function cookieValue(h: string, name: string): string | undefined {
+  let from = 0;
+  while (from <= h.length) {
+    const at = h.indexOf(name, from);
+    if (at < 0) return undefined;
+    // It must be a whole name: at the start of a pair, followed by "=" (spaces allowed around both).
+    let before = at - 1;
+    while (before >= 0 && (h.charCodeAt(before) === 32 || h.charCodeAt(before) === 9)) before--;
+    let after = at + name.length;
+    while (after < h.length && (h.charCodeAt(after) === 32 || h.charCodeAt(after) === 9)) after++;
+    if ((before < 0 || h.charCodeAt(before) === 59) /* ; */ && h.charCodeAt(after) === 61 /* = */) {
+      const end = h.indexOf(';', after + 1);
+      let value = h.slice(after + 1, end < 0 ? h.length : end).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      return value;
+    }
+    from = at + 1;
+  }
+  return undefined;
 }
 
 /** `a=1; b=2` -> {a: "1", b: "2"}; the first of repeated names wins, as browsers send the most specific first. */

@@ -55,11 +55,17 @@ export function pointOfKey(key: string): number {
   return h >>> 0;
 }
 
-const COOKIE_VALUE = /^[0-9a-f]{8}$/;
-
-/** The point a gateway-issued cookie holds, or undefined when the value is not one. */
+/** The point a gateway-issued cookie holds (8 lower-case hex digits), or undefined when the value is not one. */
 export function pointOfCookie(value: string | undefined): number | undefined {
-  return value !== undefined && COOKIE_VALUE.test(value) ? Number.parseInt(value, 16) : undefined;
+  if (value === undefined || value.length !== 8) return undefined;
+  let n = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = value.charCodeAt(i);
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (d < 0) return undefined;
+    n = n * 16 + d;
+  }
+  return n;
 }
 
 /** A fresh random point and the cookie value that carries it. */

@@ -104,7 +104,12 @@ test('canary analysis: a healthy revision is promoted step by step, a failing on
   for (let i = 0; i < 10; i++) assert.equal((await httpGet(s.gatewayPort, '/', { host })).body, welcome('v2'));
 
   const events = await waitFor('rollout events', async () => {
-    const r = await kubectl(s.kubeconfigPath, ['get', 'events', '--field-selector', `involvedObject.kind=Rollout,involvedObject.name=${name}`]);
+    const r = await kubectl(s.kubeconfigPath, [
+      'get',
+      'events',
+      '--field-selector',
+      `involvedObject.kind=Rollout,involvedObject.name=${name}`,
+    ]);
     return /RolledBack/.test(r.stdout) ? r.stdout : undefined;
   });
   for (const reason of ['Initialized', 'NewRevision', 'StepAdvanced', 'Promoted', 'RolledBack']) assert.match(events, new RegExp(reason));

@@ -2,7 +2,7 @@
 // Route programs, and the admission checks of the routing annotations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequestView, compileRuleMatch, compileValueMatch, parseCookies } from '../../src/dataplane/match.js';
+import { RequestView, compileRuleMatch, compileValueMatch, cookieValue, parseCookies } from '../../src/dataplane/match.js';
 import { SPACE, pointOfCookie, pointOfKey, slotOf, stickyLayout } from '../../src/dataplane/sticky.js';
 import { RoutingTable } from '../../src/dataplane/router.js';
 import { hostRoutesFor } from '../../src/controllers/route-ingress.js';
@@ -194,4 +194,10 @@ test('admission: routing annotations are checked with clear messages', () => {
     check({ 'sluice.dev/sticky': 'always' }),
     'invalid value: always (want set-cookie, set-cookie:NAME, header:NAME or cookie:NAME): sluice.dev/sticky',
   );
+});
+
+test('cookie lookup by scanning agrees with parsing the whole header', () => {
+  const headers = ['a=1; b=2', 'xa=1; a=2', 'a =3;a=4', ' a=5', 'b=1', 'ab=1; a=', 'a="q"; a=z', '', 'sluice-sticky=1a2b3c4d; theme=dark'];
+  for (const h of headers)
+    for (const name of ['a', 'b', 'sluice-sticky']) assert.equal(cookieValue(h, name), parseCookies(h).get(name), `${name} in "${h}"`);
 });
