@@ -177,7 +177,9 @@ function eventReason(st: RolloutStatus, prev: RolloutStatus): string {
       return 'RolledBack';
     case 'Progressing':
       return 'StepAdvanced';
-    default:
+    case 'Initialized':
+    case 'Paused':
+    case undefined:
       return st.phase ?? 'Unknown';
   }
 }
