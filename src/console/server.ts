@@ -30,6 +30,7 @@ import { buildSnapshot, type LiveRevisionState, type Snapshot } from './snapshot
 import type { LiveFeed, Tick } from './live.js';
 import type { TrafficActions } from './actions.js';
 import { ActionError } from './actions.js';
+import { ROLLOUT_RESOURCE } from '../progressive/spec.js';
 
 /** src/console/web, found from this compiled file (dist/src/console/server.js) or the source. */
 const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'src', 'console', 'web');
@@ -47,6 +48,7 @@ const RES = {
   services: 'serving.knative.dev/services',
   revisions: 'serving.knative.dev/revisions',
   routes: 'serving.knative.dev/routes',
+  rollouts: ROLLOUT_RESOURCE,
 };
 
 export interface ConsoleOptions {
@@ -86,7 +88,7 @@ export class Console {
     admin.route({ method: 'GET', path: '/api/v1/requests', handle: (r) => this.requests(r) });
     admin.route({ method: 'POST', path: '/api/v1/actions/', auth: 'always', handle: (r) => this.action(r) });
     await this.refresh(false);
-    for (const res of [RES.services, RES.revisions, RES.routes])
+    for (const res of [RES.services, RES.revisions, RES.routes, RES.rollouts])
       this.stops.push(await this.o.store.watch(res, {}, { onEvent: () => this.scheduleRefresh() }));
     this.stops.push(this.o.onRuntimeChange(() => this.scheduleRefresh()));
     this.stops.push(this.o.events.subscribe((e) => this.broadcast('event', e, e.id)));
@@ -180,8 +182,15 @@ export class Console {
   private async refresh(announce: boolean): Promise<void> {
     const run = (async () => {
       const { store } = this.o;
-      const [services, revisions] = await Promise.all([store.list(RES.services), store.list(RES.revisions)]);
-      const snap = buildSnapshot({ services: services.items, revisions: revisions.items, time: Date.now() }, this.o.liveState);
+      const [services, revisions, rollouts] = await Promise.all([
+        store.list(RES.services),
+        store.list(RES.revisions),
+        store.list(RES.rollouts),
+      ]);
+      const snap = buildSnapshot(
+        { services: services.items, revisions: revisions.items, rollouts: rollouts.items, time: Date.now() },
+        this.o.liveState,
+      );
       this.noteTraffic(snap, announce);
       const json = JSON.stringify({ ...snap, time: 0 });
       this.snapshot = snap;

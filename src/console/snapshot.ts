@@ -50,10 +50,28 @@ export interface RevisionView {
   scaleReason?: string;
 }
 
+/** A canary Rollout (sluice.dev/v1alpha1): its steps and where it is. */
+export interface RolloutView {
+  namespace: string;
+  name: string;
+  service: string;
+  steps: number[];
+  phase?: string;
+  /** Index into steps; -1 before the first. */
+  step?: number;
+  canaryRevision?: string;
+  stableRevision?: string;
+  canaryWeight?: number;
+  message?: string;
+  /** The last analysis' verdict and numbers, as the Rollout's status has them. */
+  lastAnalysis?: unknown;
+}
+
 export interface Snapshot {
   time: number;
   services: ServiceView[];
   revisions: RevisionView[];
+  rollouts: RolloutView[];
 }
 
 export interface LiveRevisionState {
@@ -84,7 +102,7 @@ export function trafficShares(status: { traffic?: TrafficTarget[] } | undefined)
 }
 
 export function buildSnapshot(
-  input: { services: KObject[]; revisions: KObject[]; time: number },
+  input: { services: KObject[]; revisions: KObject[]; rollouts?: KObject[]; time: number },
   live: (key: string) => LiveRevisionState,
 ): Snapshot {
   const services: ServiceView[] = input.services
@@ -131,5 +149,24 @@ export function buildSnapshot(
       };
     })
     .sort((a, b) => a.key.localeCompare(b.key));
-  return { time: input.time, services, revisions };
+  const rollouts: RolloutView[] = (input.rollouts ?? []).map((r) => {
+    const st = (r.status ?? {}) as Record<string, unknown>;
+    const opt = <T>(k: string, ok: (v: unknown) => boolean) => (ok(st[k]) ? { [k]: st[k] as T } : {});
+    const isNum = (v: unknown) => typeof v === 'number';
+    const isStr = (v: unknown) => typeof v === 'string';
+    return {
+      namespace: r.metadata.namespace ?? '',
+      name: r.metadata.name!,
+      service: (r.spec?.service as string | undefined) || r.metadata.name!,
+      steps: Array.isArray(r.spec?.steps) ? (r.spec.steps as number[]) : [],
+      ...opt('phase', isStr),
+      ...opt('step', isNum),
+      ...opt('canaryRevision', isStr),
+      ...opt('stableRevision', isStr),
+      ...opt('canaryWeight', isNum),
+      ...opt('message', isStr),
+      ...(st.lastAnalysis ? { lastAnalysis: st.lastAnalysis } : {}),
+    };
+  });
+  return { time: input.time, services, revisions, rollouts };
 }

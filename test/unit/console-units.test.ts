@@ -68,6 +68,37 @@ test('snapshot: the served split per service, each revision its share, tags and 
     ],
   );
   assert.equal(snap.revisions[3].message, 'exit code 1');
+  assert.deepEqual(snap.rollouts, []);
+  const withRollout = buildSnapshot(
+    {
+      services: [],
+      revisions: [],
+      rollouts: [
+        {
+          apiVersion: 'sluice.dev/v1alpha1',
+          kind: 'Rollout',
+          metadata: { namespace: 'default', name: 'stock' },
+          spec: { steps: [10, 50] },
+          status: { phase: 'Progressing', step: 0, canaryRevision: 'stock-v2', canaryWeight: 10, message: 'step 1 of 2' },
+        } as KObject,
+      ],
+      time: 0,
+    },
+    () => ({ readyInstances: 0 }),
+  );
+  assert.deepEqual(withRollout.rollouts, [
+    {
+      namespace: 'default',
+      name: 'stock',
+      service: 'stock',
+      steps: [10, 50],
+      phase: 'Progressing',
+      step: 0,
+      canaryRevision: 'stock-v2',
+      canaryWeight: 10,
+      message: 'step 1 of 2',
+    },
+  ]);
   assert.equal(snap.revisions[0].service, 'stock');
 });
 

@@ -148,7 +148,8 @@ function renderServices() {
   }
   // Keep inputs the user is typing in: only rebuild cards whose content changed.
   const cards = services.map((svc) => {
-    const key = JSON.stringify([svc, state.authorized, revisionsOf(svc).map((r) => [r.name, r.ready])]);
+    const rollouts = (state.snapshot?.rollouts ?? []).filter((r) => r.namespace === svc.namespace && r.service === svc.name);
+    const key = JSON.stringify([svc, state.authorized, revisionsOf(svc).map((r) => [r.name, r.ready]), rollouts]);
     const id = `service-${svc.namespace}-${svc.name}`;
     const old = document.getElementById(id);
     if (old && old.dataset.key === key) return old;
@@ -199,7 +200,26 @@ function serviceCard(svc) {
     bar,
     el('div', { class: 'muted' }, `asked: ${desired}`, servedText ? ` · served: ${servedText}` : ''),
     tagsOnly.length ? el('div', {}, 'tags without traffic: ', tagsOnly.map((t) => `${t.tag} → ${t.revisionName}`).join(', ')) : null,
+    rolloutLine(svc),
     state.authorized ? trafficEditor(svc) : null,
+  );
+}
+
+/** A canary Rollout driving this service: its steps, the current one marked, and its message. */
+function rolloutLine(svc) {
+  const ro = (state.snapshot?.rollouts ?? []).find((r) => r.namespace === svc.namespace && r.service === svc.name);
+  if (!ro) return null;
+  const steps = ro.steps.map((p, i) =>
+    el('span', { class: `step${i === ro.step ? ' current' : i < (ro.step ?? -1) ? ' done' : ''}`, 'data-step': i }, `${p}%`),
+  );
+  return el(
+    'div',
+    { class: 'canary', 'data-testid': `rollout-${svc.name}`, 'data-phase': ro.phase ?? '' },
+    `canary ${ro.name}: ${ro.phase ?? 'pending'} `,
+    ro.canaryRevision ? `${ro.canaryRevision} at ${ro.canaryWeight ?? 0}% · ` : '',
+    'steps ',
+    steps,
+    ro.message ? el('span', { class: 'muted' }, ` — ${ro.message}`) : null,
   );
 }
 
