@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject } from '../api/types.js';
 import { resourceKey, type ResourceKind } from '../api/registry.js';
 import type { Store, WatchEvent } from '../store/store.js';
+import { clampDelay } from '../timers.js';
 import type { Matcher } from './selectors.js';
 
 export interface WatchRequest {
@@ -82,7 +83,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     if (!res.writableEnded) res.end();
   }
   untrack = w.track(stop);
-  timer = setTimeout(stop, (w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000);
+  timer = setTimeout(stop, clampDelay((w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000));
   timer.unref();
   res.on('close', stop);
 

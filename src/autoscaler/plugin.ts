@@ -11,6 +11,7 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { clampDelay } from '../timers.js';
 import type { TimedSample } from './metrics.js';
 
 export interface PluginContext {
@@ -128,7 +129,7 @@ export async function runPlugin(plugin: ScalingPlugin, ctx: PluginContext, timeo
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<PluginResult>((done) => {
     // Not unref'd: a hung plugin must still get its answer when nothing else keeps the loop alive.
-    timer = setTimeout(() => done({ error: `plugin "${plugin.name}" did not answer within ${timeoutMs} ms` }), timeoutMs);
+    timer = setTimeout(() => done({ error: `plugin "${plugin.name}" did not answer within ${timeoutMs} ms` }), clampDelay(timeoutMs));
   });
   const work = (async (): Promise<PluginResult> => {
     let indicators: Indicators;

@@ -3,6 +3,7 @@
 // start gets a fresh port, so a port stolen in the allocation window costs one restart, no more.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { clampDelay } from '../../timers.js';
 import fs from 'node:fs';
 import type { InstancePhase, InstanceStatus, WorkloadFailure } from '../runtime.js';
 import { backoffDelay, crashFailure, describeExit, nextStreak, type BackoffOptions } from './backoff.js';
@@ -237,7 +238,7 @@ export class Instance {
     clearTimeout(run.killTimer);
     run.killTimer = setTimeout(() => {
       if (!run.ended && run.pid !== undefined && !signalGroup(run.pid, 'SIGKILL')) run.child?.kill('SIGKILL');
-    }, graceMs);
+    }, clampDelay(graceMs));
   }
 
   /** The process of `run` is gone (or never started, when startError is given). */
@@ -277,7 +278,7 @@ export class Instance {
       if (this.terminating) return;
       this.restarts++;
       void this.launch();
-    }, delayMs);
+    }, clampDelay(delayMs));
   }
 
   /**
@@ -311,7 +312,7 @@ export class Instance {
             .catch(() => undefined),
           new Promise<void>((r) => {
             this.endDrainEarly = r;
-            timer = setTimeout(r, grace);
+            timer = setTimeout(r, clampDelay(grace));
           }),
           run.exited,
         ]);

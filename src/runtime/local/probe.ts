@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { ContainerPort, Probe } from '../../api/types.js';
+import { clampDelay } from '../../timers.js';
 
 export const STARTUP_PROBE_INTERVAL_MS = 10;
 /** The first seconds of a start are probed every 2 ms: a refused connect costs microseconds. */
@@ -69,10 +70,11 @@ function probePort(raw: number | string | undefined, ports: ContainerPort[] | un
  * after the first success we fall back to Kubernetes' 10 s default then.
  */
 export function normalizeProbe(p: Probe | undefined, ports: ContainerPort[] | undefined, which: string): ProbeConfig | { error: string } {
+  // Valid periods (int32 seconds) reach far past setTimeout's range: clamped, not overflowed into 1 ms.
   const timing = {
-    initialDelayMs: Math.max(0, Number(p?.initialDelaySeconds) || 0) * 1000,
-    periodMs: posInt(p?.periodSeconds, 10) * 1000,
-    timeoutMs: posInt(p?.timeoutSeconds, 1) * 1000,
+    initialDelayMs: clampDelay(Math.max(0, Number(p?.initialDelaySeconds) || 0) * 1000),
+    periodMs: clampDelay(posInt(p?.periodSeconds, 10) * 1000),
+    timeoutMs: clampDelay(posInt(p?.timeoutSeconds, 1) * 1000),
     successThreshold: posInt(p?.successThreshold, 1),
     failureThreshold: posInt(p?.failureThreshold, 3),
   };
@@ -248,7 +250,7 @@ export class ProbeLoop {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), ms);
+    this.timer = setTimeout(() => void this.tick(), clampDelay(ms));
   }
 
   private async tick(): Promise<void> {
