@@ -9,6 +9,7 @@ import { admitWithStore } from './api/admission.js';
 import { convert } from './api/conversion.js';
 import { R } from './api/resources.js';
 import { createApiServer } from './apiserver/server.js';
+import type { ListenerTimeouts } from './net/listener.js';
 import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { loadOrCreateServingCert } from './apiserver/certs.js';
 import { ControllerManager } from './controllers/manager.js';
@@ -69,6 +70,10 @@ export interface SluiceOptions {
   pluginPaths?: string[];
   /** Most requests the gateway holds per revision while it has no capacity (default 1000). */
   maxQueuedPerRevision?: number;
+  /** Header and idle keep-alive timeouts of the API and gateway listeners (default 60 s, 75 s). */
+  listenerTimeouts?: Partial<ListenerTimeouts>;
+  /** Largest request body the API accepts (default 3 MiB, as Kubernetes). */
+  maxBodyBytes?: number;
   /**
    * Epoch milliseconds for the autoscaler's decisions (scheduled capacity, windows, stabilization);
    * default Date.now. Tests move it to put "now" inside or outside a scheduled period.
@@ -76,6 +81,11 @@ export interface SluiceOptions {
   clock?: () => number;
   /** Milliseconds between Rollout (canary analysis) controller ticks (default 1000). */
   rolloutTickMs?: number;
+}
+
+/** Drops undefined entries, so unset CLI flags fall back to the defaults. */
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export interface RunningSluice {
@@ -133,7 +143,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const store = instrumentStore(sqlite, registry);
   const mappings = [...(opts.imagesFile ? loadImageMappings(opts.imagesFile) : []), ...defaultImageMappings(projectRoot)];
   const runtime = new LocalRuntime({ dataDir, imageMappings: mappings, gracePeriodMs: opts.gracePeriodMs });
-  const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision });
+  const listenerTimeouts = definedOnly(opts.listenerTimeouts);
+  const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision, timeouts: listenerTimeouts });
   runtime.setDrainer((key, id) => gateway.drain(key, id));
   const revisionNames = new RevisionNameIndex();
   await revisionNames.start(store);
@@ -180,6 +191,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     store,
     token,
     tls: cert,
+    timeouts: listenerTimeouts,
+    maxBodyBytes: opts.maxBodyBytes,
     admit: admitWithStore(
       (ns, name) => store.get(R.revisions, ns, name),
       () => servingConfig.current(),

@@ -18,6 +18,11 @@ export interface ServerCommandOptions {
   images?: string;
   /** Scaling plugin modules (--plugin, repeatable). */
   plugins?: string[];
+  /** --header-timeout and --idle-timeout, in milliseconds. */
+  headersTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** --max-body-bytes */
+  maxBodyBytes?: number;
 }
 
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
@@ -33,6 +38,8 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     logLevel: opts.logLevel,
     imagesFile: opts.images,
     pluginPaths: opts.plugins,
+    listenerTimeouts: { headersTimeoutMs: opts.headersTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs },
+    maxBodyBytes: opts.maxBodyBytes,
   });
   console.log(`Sluice is running.
   API:        ${sluice.apiUrl}

@@ -17,6 +17,7 @@ import type { EndpointState } from './revision.js';
 import { DEFAULT_TIMEOUT_SECONDS, RevisionState, type QueueNode } from './revision.js';
 import { StatsReader } from './stats.js';
 import { registerGatewayMetrics, type GatewayMetricsSource, type RevisionMetricsView } from './metrics.js';
+import { listenerOptions, type ListenerTimeouts } from '../net/listener.js';
 import { Registry } from '../observability/registry.js';
 import { requestChannel, type RequestRecord } from './request-log.js';
 import {
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   maxQueuedPerRevision?: number;
   /** Retry-After value sent with 503 when the hold queue is full (default 1). */
   retryAfterSeconds?: number;
+  /** Header and idle keep-alive timeouts of the listener (default nginx's, see src/net/listener.ts). */
+  timeouts?: Partial<ListenerTimeouts>;
 }
 
 export const DEFAULT_MAX_QUEUED_PER_REVISION = 1000;
@@ -572,8 +575,10 @@ export class Gateway implements GatewayMetricsSource {
   private readonly core: Core;
   private ownMetrics: Registry | undefined;
   private server: Server | null = null;
+  private readonly listenerOpts: ReturnType<typeof listenerOptions>;
 
   constructor(opts: GatewayOptions = {}) {
+    this.listenerOpts = listenerOptions(opts.timeouts);
     const clock = opts.clock ?? (() => performance.now());
     const maxQueued = positiveInt(opts.maxQueuedPerRevision, DEFAULT_MAX_QUEUED_PER_REVISION, 'maxQueuedPerRevision');
     const retryAfter = opts.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
@@ -587,7 +592,10 @@ export class Gateway implements GatewayMetricsSource {
     if (this.server) throw new Error('gateway is already listening');
     // requestTimeout 0: held requests may legitimately wait for their body to be read longer than
     // Node's default; the revision's timeoutSeconds bounds them instead.
-    const server = http.createServer({ requestTimeout: 0, noDelay: true }, (req, res) => this.core.handleRequest(req, res));
+    // The header and idle timeouts still cut off clients that trickle headers or sit idle.
+    const server = http.createServer({ requestTimeout: 0, noDelay: true, ...this.listenerOpts }, (req, res) =>
+      this.core.handleRequest(req, res),
+    );
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.core.handleUpgrade(req, socket, head));
     this.server = server;
     await new Promise<void>((resolve, reject) => {

@@ -11,6 +11,25 @@ export function parsePort(v: string | undefined, flag: string): number | undefin
   return n;
 }
 
+/** A positive whole number of seconds for a timeout flag, in milliseconds. */
+export function parseSeconds(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n * 1000 > 2 ** 31 - 1) {
+    throw new CliError(`invalid --${flag} "${v}": expected a whole number of seconds from 1 to 2147483`);
+  }
+  return n * 1000;
+}
+
+/** A positive whole number of bytes (plain, or with a Ki/Mi suffix). */
+export function parseBytes(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)(Ki|Mi)?$/.exec(v);
+  const n = m ? Number(m[1]) * (m[2] === 'Mi' ? 1024 * 1024 : m[2] === 'Ki' ? 1024 : 1) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new CliError(`invalid --${flag} "${v}": expected a number of bytes, e.g. 3145728 or 3Mi`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('server')
@@ -25,6 +44,9 @@ export function register(program: Command): void {
     .option('--log-format <format>', 'json (one object per line) or text (default text)')
     .option('--log-level <level>', 'debug (every scaling decision), info, warn or error (default info)')
     .option('--images <file>', 'extra image -> command mappings (YAML or JSON)')
+    .option('--header-timeout <seconds>', 'longest a client may take to send request headers, API and gateway (default 60)')
+    .option('--idle-timeout <seconds>', 'how long an idle keep-alive connection stays open, API and gateway (default 75)')
+    .option('--max-body-bytes <bytes>', 'largest request body the API accepts, e.g. 3Mi (default 3Mi, as Kubernetes)')
     .option(
       '--plugin <path>',
       'load a scaling plugin module (.js/.mjs) for the plugin.autoscaling.sluice.dev class; repeatable',
@@ -43,6 +65,9 @@ export function register(program: Command): void {
         logFormat?: string;
         logLevel?: string;
         images?: string;
+        headerTimeout?: string;
+        idleTimeout?: string;
+        maxBodyBytes?: string;
         plugin: string[];
       }>();
       if (o.logFormat !== undefined && o.logFormat !== 'json' && o.logFormat !== 'text')
@@ -61,6 +86,9 @@ export function register(program: Command): void {
         logLevel: o.logLevel as 'debug' | 'info' | 'warn' | 'error' | undefined,
         images: o.images,
         plugins: o.plugin,
+        headersTimeoutMs: parseSeconds(o.headerTimeout, 'header-timeout'),
+        keepAliveTimeoutMs: parseSeconds(o.idleTimeout, 'idle-timeout'),
+        maxBodyBytes: parseBytes(o.maxBodyBytes, 'max-body-bytes'),
       };
       const { runServer } = await import('../server.js');
       await runServer(opts);
