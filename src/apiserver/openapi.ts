@@ -2,7 +2,7 @@
 // decide (1) that the server validates fields itself (the PATCH operation of each kind lists the
 // fieldValidation query parameter), and (2) which patch type `kubectl apply` should send: custom
 // resources list no strategic-merge patch type, so kubectl falls back to a JSON merge patch.
-// /openapi/v2 is not served (kubectl only uses it as a fallback and copes with its absence).
+// /openapi/v2 (Swagger 2.0, JSON) is derived from the same documents for clients that read it.
 
 import { createHash } from 'node:crypto';
 import { KINDS, type ResourceKind } from '../api/registry.js';
@@ -222,4 +222,76 @@ export function openApiV3Root() {
 /** The document for "apis/{group}/{version}" or "api/v1", or undefined. */
 export function openApiV3Doc(key: string): { text: string; hash: string } | undefined {
   return publish().docs.get(key);
+}
+
+/** Rewrites OpenAPI v3 component references to Swagger 2.0 definitions. */
+function v2Refs(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(v2Refs);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    out[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/components/schemas/', '#/definitions/') : v2Refs(x);
+  }
+  return out;
+}
+
+type V3Operation = {
+  parameters?: { name: string; in: string; required?: boolean; description?: string; schema?: { type?: string } }[];
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses?: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+  [k: string]: unknown;
+};
+
+function v2Parameters(params: V3Operation['parameters'] = []) {
+  return params.map(({ schema, ...p }) => ({ ...p, type: schema?.type ?? 'string', uniqueItems: true }));
+}
+
+function v2Operation(op: V3Operation) {
+  const { parameters, requestBody, responses, ...rest } = op;
+  const body = requestBody ? Object.values(requestBody.content)[0] : undefined;
+  return {
+    ...rest,
+    consumes: requestBody ? Object.keys(requestBody.content) : undefined,
+    produces: ['application/json', 'application/yaml'],
+    schemes: ['https'],
+    parameters: [...v2Parameters(parameters), ...(body ? [{ name: 'body', in: 'body', required: true, schema: v2Refs(body.schema) }] : [])],
+    responses: Object.fromEntries(
+      Object.entries(responses ?? {}).map(([code, r]) => {
+        const schema = r.content ? Object.values(r.content)[0]?.schema : undefined;
+        return [code, { description: r.description, ...(schema ? { schema: v2Refs(schema) } : {}) }];
+      }),
+    ),
+  };
+}
+
+let v2: { text: string; hash: string } | undefined;
+
+/** One Swagger 2.0 document for every group version (what /openapi/v2 serves). */
+export function openApiV2(): { text: string; hash: string } {
+  if (v2) return v2;
+  const definitions: Record<string, unknown> = {};
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const { text } of publish().docs.values()) {
+    const doc = JSON.parse(text) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    for (const [name, schema] of Object.entries(doc.components.schemas)) definitions[name] = v2Refs(schema);
+    for (const [p, item] of Object.entries(doc.paths)) {
+      const converted: Record<string, unknown> = {};
+      for (const [method, op] of Object.entries(item)) {
+        converted[method] = method === 'parameters' ? v2Parameters(op as V3Operation['parameters']) : v2Operation(op as V3Operation);
+      }
+      paths[p] = converted;
+    }
+  }
+  const text = JSON.stringify({ swagger: '2.0', info: { title: 'Sluice', version: 'v1.32.0-sluice' }, paths, definitions });
+  v2 = { text, hash: createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase() };
+  return v2;
+}
+
+/** Whether an Accept header takes JSON (kubectl's v2 client asks for protobuf only). */
+export function acceptsJson(accept: string | undefined): boolean {
+  if (!accept) return true;
+  return accept.split(',').some((part) => {
+    const t = part.split(';')[0].trim().toLowerCase();
+    return t === 'application/json' || t === '*/*' || t === 'application/*';
+  });
 }

@@ -78,6 +78,33 @@ const MESSAGES: Record<string, Message> = {
     4: { name: 'stringData', type: 'map<string,string>' },
     5: { name: 'immutable', type: 'bool' },
   },
+  // kubectl auth can-i / whoami send these through typed clients.
+  SelfSubjectAccessReview: {
+    1: { name: 'metadata', type: objectMeta },
+    2: {
+      name: 'spec',
+      type: {
+        1: {
+          name: 'resourceAttributes',
+          type: {
+            1: { name: 'namespace', type: 'string' },
+            2: { name: 'verb', type: 'string' },
+            3: { name: 'group', type: 'string' },
+            4: { name: 'version', type: 'string' },
+            5: { name: 'resource', type: 'string' },
+            6: { name: 'subresource', type: 'string' },
+            7: { name: 'name', type: 'string' },
+          },
+        },
+        2: { name: 'nonResourceAttributes', type: { 1: { name: 'path', type: 'string' }, 2: { name: 'verb', type: 'string' } } },
+      },
+    },
+  },
+  SelfSubjectRulesReview: {
+    1: { name: 'metadata', type: objectMeta },
+    2: { name: 'spec', type: { 1: { name: 'namespace', type: 'string' } } },
+  },
+  SelfSubjectReview: { 1: { name: 'metadata', type: objectMeta } },
   DeleteOptions: {
     1: { name: 'gracePeriodSeconds', type: 'int64' },
     2: { name: 'preconditions', type: { 1: { name: 'uid', type: 'string' }, 2: { name: 'resourceVersion', type: 'string' } } },

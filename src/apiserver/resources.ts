@@ -259,6 +259,10 @@ async function watch(c: Call, name?: string): Promise<void> {
       return table ? toTable(c.path.kind, [view], { includeObject, noHeaders: !first }) : view;
     },
     track: c.ctx.trackWatch,
+    bookmarks: isTrue(c.query.get('allowWatchBookmarks'))
+      ? { apiVersion: apiVersionOf(c.path.kind, c.path.version), kind: c.path.kind.kind }
+      : undefined,
+    initialEventsEnd: isTrue(c.query.get('sendInitialEvents')),
   });
 }
 

@@ -29,10 +29,21 @@ import { withEventConversion } from './events.js';
 import type { LogsHook } from './logs.js';
 import { negotiate } from './negotiate.js';
 import type { AdmitFn, ConvertFn } from './objects.js';
-import { openApiV3Doc, openApiV3Root } from './openapi.js';
+import { acceptsJson, openApiV2, openApiV3Doc, openApiV3Root } from './openapi.js';
+import { REVIEW_PATHS, serveReview } from './reviews.js';
 import { matchPath, rawPathOf, splitPath } from './paths.js';
 import { handleResource, type ResourceContext } from './resources.js';
-import { methodNotAllowed, pathNotFound, sendJson, sendStatus, statusOf, toApiError, tooLarge, unauthorized } from './status.js';
+import {
+  methodNotAllowed,
+  notAcceptable,
+  pathNotFound,
+  sendJson,
+  sendStatus,
+  statusOf,
+  toApiError,
+  tooLarge,
+  unauthorized,
+} from './status.js';
 
 export type { AdmitFn, ConvertFn } from './objects.js';
 export type { LogsHook, LogOptions } from './logs.js';
@@ -123,6 +134,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     };
 
     if (path === '/version') return get(() => VERSION_INFO);
+    if (REVIEW_PATHS[path]) return serveReview(req, res, REVIEW_PATHS[path], ctx.maxBodyBytes);
+    if (path === '/openapi/v2') {
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
+      // JSON only: a client asking for the protobuf form alone gets 406 (see openapi.ts).
+      if (!acceptsJson(req.headers.accept)) throw notAcceptable(String(req.headers.accept));
+      const doc = openApiV2();
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(doc.text), Etag: `"${doc.hash}"` });
+      res.end(doc.text);
+      return;
+    }
     if (path === '/api') return discovery(true, () => apiVersions(address));
     if (path === '/apis') return discovery(false, apiGroupList);
     if (path === '/openapi/v3') return get(openApiV3Root);

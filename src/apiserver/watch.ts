@@ -21,9 +21,17 @@ export interface WatchRequest {
   render: (obj: KObject, first: boolean) => unknown;
   /** Registers a stopper so the server can end every watch when it closes. */
   track: (stop: () => void) => () => void;
+  /**
+   * allowWatchBookmarks: BOOKMARK events carrying the newest resourceVersion this watch has
+   * reached, every minute and before the watch times out, so a client resumes from there.
+   */
+  bookmarks?: { apiVersion: string; kind: string; intervalMs?: number };
+  /** sendInitialEvents=true: a bookmark annotated k8s.io/initial-events-end follows the initial ADDED events. */
+  initialEventsEnd?: boolean;
 }
 
 const DEFAULT_TIMEOUT_SECONDS = 30 * 60;
+const BOOKMARK_INTERVAL_MS = 60_000;
 /** A client that stops reading must not make the server buffer without bound. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
@@ -39,6 +47,9 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   const emit = (type: string, obj: KObject) => {
     const line = JSON.stringify({ type, object: w.render(obj, first) }) + '\n';
     first = false;
+    emitRaw(line);
+  };
+  const emitRaw = (line: string) => {
     if (!started) pending.push(line);
     else if (!stopped) {
       res.write(line);
@@ -46,8 +57,18 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     }
   };
 
+  let lastRv: string | undefined = w.resourceVersion && w.resourceVersion !== '0' ? w.resourceVersion : undefined;
+  const replaying = lastRv !== undefined;
+  const bookmark = (annotations?: Record<string, string>) => {
+    if (!w.bookmarks || lastRv === undefined) return;
+    const metadata = { resourceVersion: lastRv, ...(annotations ? { annotations } : {}) };
+    emitRaw(JSON.stringify({ type: 'BOOKMARK', object: { kind: w.bookmarks.kind, apiVersion: w.bookmarks.apiVersion, metadata } }) + '\n');
+  };
+
   const onEvent = (e: Pick<WatchEvent, 'type' | 'object'>) => {
     const o = e.object;
+    // Live events (and a replay from a resourceVersion) come in order; initial ADDED ones do not.
+    if ((synced || replaying) && typeof o.metadata?.resourceVersion === 'string') lastRv = o.metadata.resourceVersion;
     if (w.namespace !== undefined && o.metadata?.namespace !== w.namespace) return;
     const k = id(o);
     const matches = w.matcher(o);
@@ -64,15 +85,30 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     }
   };
 
+  let synced = false;
+  function onSynced() {
+    synced = true;
+    if (!w.bookmarks) return;
+    // The list's resourceVersion covers every initial object (their own ones are not ordered).
+    void w.store.list(key, w.namespace).then(
+      (l) => {
+        lastRv ??= l.resourceVersion;
+        if (w.initialEventsEnd) bookmark({ 'k8s.io/initial-events-end': 'true' });
+      },
+      () => {},
+    );
+  }
+
   // Without a resourceVersion the store sends the current objects as ADDED first. Rejects (e.g.
   // 410 Expired) before the response starts, so the caller can send a Status.
   const unsubscribe = await w.store.watch(
     key,
     { resourceVersion: w.resourceVersion, namespace: w.namespace },
-    { onEvent, onClosed: () => stop() },
+    { onEvent, onSynced, onClosed: () => stop() },
   );
 
   let timer: NodeJS.Timeout | undefined;
+  let ticker: NodeJS.Timeout | undefined;
   let untrack = () => {};
   function stop() {
     if (stopped) return;
@@ -80,11 +116,22 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
     unsubscribe();
     untrack();
     if (timer) clearTimeout(timer);
+    if (ticker) clearInterval(ticker);
     if (!res.writableEnded) res.end();
   }
   untrack = w.track(stop);
-  timer = setTimeout(stop, clampDelay((w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000));
+  timer = setTimeout(
+    () => {
+      bookmark(); // where to resume from
+      stop();
+    },
+    clampDelay((w.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000),
+  );
   timer.unref();
+  if (w.bookmarks) {
+    ticker = setInterval(() => bookmark(), w.bookmarks.intervalMs ?? BOOKMARK_INTERVAL_MS);
+    ticker.unref();
+  }
   res.on('close', stop);
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });

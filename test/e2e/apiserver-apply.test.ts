@@ -4,24 +4,17 @@
 // client-side apply) owning what they change.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { kubectlOk, startHarness, type Harness } from '../support/apiserver-harness.js';
+import { test } from 'node:test';
+import { useHarness } from '../support/apiserver-harness.js';
 
-let h: Harness;
-let ok: (args: string[], input?: string) => Promise<string>;
-before(async () => {
-  h = await startHarness();
-  ok = kubectlOk(h);
-});
-after(async () => {
-  await h?.stop();
-});
+const suite = useHarness();
+const ok = suite.ok;
 
 const cm = (data: Record<string, string>, labels?: Record<string, string>) =>
   JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', ...(labels ? { labels } : {}) }, data });
 
 const applyAs = (manager: string, body: string, ...extra: string[]) =>
-  h.kubectl(['apply', '--server-side', `--field-manager=${manager}`, ...extra, '-f', '-'], { input: body });
+  suite.h.kubectl(['apply', '--server-side', `--field-manager=${manager}`, ...extra, '-f', '-'], { input: body });
 
 const get = async () => JSON.parse(await ok(['get', 'configmap', 'settings', '-o', 'json', '--show-managed-fields']));
 const managers = (o: any) =>
@@ -90,11 +83,11 @@ test('client-side apply records kubectl-client-side-apply; server-side apply of 
   assert.equal(csa.operation, 'Update');
   assert.ok(csa.fieldsV1['f:spec']['f:template']['f:spec']['f:containers'], JSON.stringify(csa.fieldsV1));
 
-  const r = await h.kubectl(['apply', '--server-side', '--field-manager=flux', '-f', '-'], { input: svc('example.com/app:v2') });
+  const r = await suite.h.kubectl(['apply', '--server-side', '--field-manager=flux', '-f', '-'], { input: svc('example.com/app:v2') });
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /conflict with "kubectl-client-side-apply" using serving\.knative\.dev\/v1: \.spec\.template\.spec\.containers/);
 
-  const forced = await h.kubectl(['apply', '--server-side', '--field-manager=flux', '--force-conflicts', '-f', '-'], {
+  const forced = await suite.h.kubectl(['apply', '--server-side', '--field-manager=flux', '--force-conflicts', '-f', '-'], {
     input: svc('example.com/app:v2'),
   });
   assert.equal(forced.code, 0, forced.stderr);
@@ -105,11 +98,11 @@ test('client-side apply records kubectl-client-side-apply; server-side apply of 
 
 test('apply without a field manager, or with managedFields in the body, is refused as Kubernetes does', async () => {
   const path = '/api/v1/namespaces/default/configmaps/settings';
-  let r = await h.http('PATCH', path, { body: cm({ c: '3' }), contentType: 'application/apply-patch+yaml' });
+  let r = await suite.h.http('PATCH', path, { body: cm({ c: '3' }), contentType: 'application/apply-patch+yaml' });
   assert.equal(r.status, 422);
   assert.match(r.json().message, /fieldManager: Required value: is required for apply patch/);
   const withFields = JSON.stringify({ ...JSON.parse(cm({ c: '3' })), metadata: { name: 'settings', managedFields: [] } });
-  r = await h.http('PATCH', `${path}?fieldManager=x`, { body: withFields, contentType: 'application/apply-patch+yaml' });
+  r = await suite.h.http('PATCH', `${path}?fieldManager=x`, { body: withFields, contentType: 'application/apply-patch+yaml' });
   assert.equal(r.status, 400);
   assert.match(r.json().message, /metadata\.managedFields must be nil/);
 });

@@ -4,21 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { parse } from 'yaml';
 import { StoreEventRecorder } from '../../src/events/recorder.js';
 import { waitFor } from '../support/poll.js';
-import { KUBECTL, kubectlOk, startHarness, type Harness } from '../support/apiserver-harness.js';
+import { KUBECTL, useHarness } from '../support/apiserver-harness.js';
 
-let h: Harness;
-before(async () => {
-  h = await startHarness();
-});
-after(async () => {
-  await h?.stop();
-});
-
-const ok = (args: string[], input?: string) => kubectlOk(h)(args, input);
+const suite = useHarness();
+const ok = suite.ok;
 
 test('ConfigMap: create from literals, -o yaml, apply, get columns, delete', async () => {
   assert.match(
@@ -32,7 +25,7 @@ test('ConfigMap: create from literals, -o yaml, apply, get columns, delete', asy
   const applied = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-config\ndata:\n  greeting: bonjour\n`;
   assert.match(await ok(['apply', '-f', '-'], applied), /configmap\/app-config (configured|serverside-applied)/);
   assert.equal(await ok(['get', 'cm', 'app-config', '-o', 'jsonpath={.data.greeting}']), 'bonjour');
-  const bad = await h.kubectl(['create', 'configmap', 'bad-keys', '--from-literal=a b=1']);
+  const bad = await suite.h.kubectl(['create', 'configmap', 'bad-keys', '--from-literal=a b=1']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /a valid config key must consist of alphanumeric characters|is not a valid key name/);
   assert.match(await ok(['delete', 'configmap', 'app-config']), /configmap "app-config" deleted/);
@@ -55,7 +48,7 @@ test('Secret: data is base64 as on Kubernetes, stringData merges in, describe sh
   assert.match(described, /password:\s+12 bytes/);
   assert.doesNotMatch(described, /s3cr3t-value/);
 
-  const r = await h.http('POST', '/api/v1/namespaces/default/secrets', {
+  const r = await suite.h.http('POST', '/api/v1/namespaces/default/secrets', {
     body: JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'broken' }, data: { k: 'not base64!' } }),
     contentType: 'application/json',
   });
@@ -65,7 +58,12 @@ test('Secret: data is base64 as on Kubernetes, stringData merges in, describe sh
 
 test('kubectl get secret --watch sees a change as it happens', async () => {
   const child = spawn(KUBECTL, ['get', 'secret', 'db', '--watch', '-o', 'jsonpath={.data.password}{"\\n"}'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin', HOME: h.dir, KUBECONFIG: h.kubeconfig, KUBECACHEDIR: `${h.dir}/kube-cache` },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin',
+      HOME: suite.h.dir,
+      KUBECONFIG: suite.h.kubeconfig,
+      KUBECACHEDIR: `${suite.h.dir}/kube-cache`,
+    },
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -79,7 +77,7 @@ test('kubectl get secret --watch sees a change as it happens', async () => {
 });
 
 test('Events: written by the recorder, aggregated, listed by kubectl in both API groups', async () => {
-  const recorder = new StoreEventRecorder({ store: h.store });
+  const recorder = new StoreEventRecorder({ store: suite.h.store });
   const svc = { apiVersion: 'serving.knative.dev/v1', kind: 'Service', metadata: { name: 'hello', namespace: 'default', uid: 'u-1' } };
   recorder.recordEvent(svc, 'Normal', 'RevisionReady', 'Revision "hello-00001" is ready');
   recorder.recordEvent(svc, 'Normal', 'RevisionReady', 'Revision "hello-00001" is ready');

@@ -4,19 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { waitFor } from '../support/poll.js';
-import { KUBECTL, kubectlOk, startHarness, type Harness } from '../support/apiserver-harness.js';
+import { KUBECTL, useHarness } from '../support/apiserver-harness.js';
 
-let h: Harness;
-let ok: (args: string[], input?: string) => Promise<string>;
-before(async () => {
-  h = await startHarness();
-  ok = kubectlOk(h);
-});
-after(async () => {
-  await h?.stop();
-});
+const suite = useHarness();
+const ok = suite.ok;
 
 const HOLD = 'example.com/hold';
 
@@ -33,7 +26,7 @@ async function makeCm(name: string, opts: { finalizers?: string[]; owner?: any }
 }
 
 const exists = async (name: string) => {
-  const r = await h.kubectl(['get', 'cm', name, '-o', 'json']);
+  const r = await suite.h.kubectl(['get', 'cm', name, '-o', 'json']);
   if (r.code === 0) return JSON.parse(r.stdout);
   assert.match(r.stderr, /NotFound|not found/);
   return undefined;
@@ -50,7 +43,7 @@ test('a finalizer holds a delete: marked, not removed; no new finalizers; gone o
   assert.equal(marked.metadata.deletionGracePeriodSeconds, 0);
   assert.deepEqual(marked.metadata.finalizers, [HOLD]);
 
-  const add = await h.kubectl([
+  const add = await suite.h.kubectl([
     'patch',
     'cm',
     'held',
@@ -70,7 +63,12 @@ test('a finalizer holds a delete: marked, not removed; no new finalizers; gone o
 test('kubectl delete waits for the finalizer and returns when it is cleared', async () => {
   await makeCm('waited', { finalizers: [HOLD] });
   const child = spawn(KUBECTL, ['delete', 'cm', 'waited', '--timeout=30s'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin', HOME: h.dir, KUBECONFIG: h.kubeconfig, KUBECACHEDIR: `${h.dir}/kube-cache` },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin',
+      HOME: suite.h.dir,
+      KUBECONFIG: suite.h.kubeconfig,
+      KUBECACHEDIR: `${suite.h.dir}/kube-cache`,
+    },
   });
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));

@@ -2,6 +2,7 @@
 // ephemeral port, writes a kubeconfig for it, and runs the stock kubectl against it. Everything
 // lives in one temp dir that stop() removes.
 
+import { after, before } from 'node:test';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -170,5 +171,29 @@ export function kubectlOk(h: Pick<Harness, 'kubectl'>) {
     const r = await h.kubectl(args, { input });
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
     return r.stdout;
+  };
+}
+
+/** Starts one harness for a test file (before/after hooks) and gives access to it and to kubectlOk. */
+export function useHarness(extra?: Parameters<typeof startHarness>[0]): {
+  readonly h: Harness;
+  ok: (args: string[], input?: string) => Promise<string>;
+} {
+  let current: Harness | undefined;
+  before(async () => {
+    current = await startHarness(extra);
+  });
+  after(async () => {
+    await current?.stop();
+  });
+  const get = () => {
+    if (!current) throw new Error('the harness is not started yet (use it inside a test)');
+    return current;
+  };
+  return {
+    get h() {
+      return get();
+    },
+    ok: (args, input) => kubectlOk(get())(args, input),
   };
 }
