@@ -1,31 +1,17 @@
-// Kubernetes' own rules for the core kinds Sluice serves next to Knative's: ConfigMap and Secret
-// keys, Secret data as base64 with stringData merged in on write (and never stored), the default
-// Secret type, immutable ConfigMaps/Secrets, and the 1 MiB size limit. Wraps the admission hook,
-// so Knative's rules stay in src/api and these run for kinds of the core group only.
+// Kubernetes' own rules for the core kinds Sluice serves next to Knative's: Secret data as base64
+// with stringData merged in on write (and never stored), the default Secret type, Secret keys and
+// the 1 MiB limit, immutable ConfigMaps/Secrets (ConfigMap keys are checked in objects.ts). Wraps
+// the admission hook, so Knative's rules stay in src/api and these run for core kinds only.
 
 import { badRequest } from '../api/errors.js';
+import { CONFIG_MAP_SIZE_LIMIT, isConfigMapKey } from '../api/object-meta.js';
 import type { ResourceKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
 import { invalidObject, type AdmitFn } from './objects.js';
 
-const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
-const MAX_DATA_BYTES = 1024 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 type Cause = { field: string; message: string };
-
-function keyCauses(field: string, map: unknown): Cause[] {
-  if (map === null || typeof map !== 'object') return [];
-  const out: Cause[] = [];
-  for (const k of Object.keys(map)) {
-    if (CONFIG_KEY.test(k) && k.length <= 253 && k !== '.' && k !== '..') continue;
-    out.push({
-      field: `${field}[${k}]`,
-      message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
-    });
-  }
-  return out;
-}
 
 /** The byte offset Go's base64 decoder reports for the first bad character, or -1 when valid. */
 export function base64Error(s: string): number {
@@ -36,14 +22,16 @@ export function base64Error(s: string): number {
   return Math.floor(s.length / 4) * 4;
 }
 
-function dataBytes(obj: KObject): number {
-  let n = 0;
-  for (const field of ['data', 'binaryData']) {
-    const map = obj[field] as Record<string, string> | undefined;
-    for (const [k, v] of Object.entries(map ?? {}))
-      n += k.length + (obj.kind === 'Secret' || field === 'binaryData' ? Math.floor((v.length * 3) / 4) : Buffer.byteLength(v));
+/** A Secret's keys follow ConfigMap's rule; its 1 MiB limit counts the decoded bytes. */
+function secretCauses(obj: KObject): Cause[] {
+  const causes: Cause[] = [];
+  let total = 0;
+  for (const [k, v] of Object.entries((obj.data as Record<string, string> | undefined) ?? {})) {
+    for (const why of isConfigMapKey(k)) causes.push({ field: `data[${k}]`, message: `Invalid value: "${k}": ${why}` });
+    total += Buffer.from(v, 'base64').length;
   }
-  return n;
+  if (total > CONFIG_MAP_SIZE_LIMIT) causes.push({ field: 'data', message: `Too long: must have at most ${CONFIG_MAP_SIZE_LIMIT} bytes` });
+  return causes;
 }
 
 /** Secrets: stringData is merged into data (base64) and dropped, as the API server does. */
@@ -78,16 +66,12 @@ function immutableCauses(obj: KObject, old: KObject): Cause[] {
 
 export function admitCore(kind: ResourceKind, obj: KObject, old: KObject | undefined): KObject {
   if (kind.group !== '' || (kind.kind !== 'Secret' && kind.kind !== 'ConfigMap')) return obj;
-  if (kind.kind === 'Secret') prepareSecret(obj);
-  const causes = [...keyCauses('data', obj.data), ...keyCauses('binaryData', obj.binaryData)];
-  if (kind.kind === 'ConfigMap') {
-    for (const k of Object.keys((obj.data as object) ?? {})) {
-      if (Object.prototype.hasOwnProperty.call(obj.binaryData ?? {}, k)) {
-        causes.push({ field: `data[${k}]`, message: `Invalid value: "${k}": duplicate of key present in binaryData` });
-      }
-    }
+  // ConfigMap keys and size are checked with every object's metadata (objects.ts).
+  const causes: Cause[] = [];
+  if (kind.kind === 'Secret') {
+    prepareSecret(obj);
+    causes.push(...secretCauses(obj));
   }
-  if (dataBytes(obj) > MAX_DATA_BYTES) causes.push({ field: 'data', message: `Too long: must have at most ${MAX_DATA_BYTES} bytes` });
   if (old) causes.push(...immutableCauses(obj, old));
   if (causes.length) throw invalidObject(kind, obj.metadata.name ?? '', causes);
   return obj;
