@@ -98,10 +98,17 @@ build_into_bin() {
     rm -rf "$out"
     return 1
   }
-  local i
+  local i built
   for i in "${!names[@]}"; do
-    # go build -o dir/ names each binary after its package's last path element.
-    mv -f "$out/$(basename "${pkgs[$i]}")" "$BIN/${names[$i]}"
+    # go build -o dir/ names each binary after its package's last path element, skipping a major
+    # version suffix (go.etcd.io/etcd/server/v3 gives "server").
+    built="$(basename "${pkgs[$i]}")"
+    [[ "$built" =~ ^v[0-9]+$ ]] && built="$(basename "$(dirname "${pkgs[$i]}")")"
+    if ! mv -f "$out/$built" "$BIN/${names[$i]}"; then
+      note "go build did not produce $built for ${names[$i]}"
+      rm -rf "$out"
+      return 1
+    fi
   done
   rm -rf "$out"
   note "built ${names[*]} in $((SECONDS - start)) s"
@@ -151,7 +158,6 @@ else
   note "FAILED to build etcd $etcd_version"
   status=1
 fi
-# go build names the server module's binary "v3"; build_into_bin renamed it to etcd.
 
 # --- metrics-server (optional: the hpa tests need it, nothing else does) -------------------------------
 if [[ "$METRICS_SERVER_VERSION" != "none" ]]; then

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { alive } from '../support/process.js';
@@ -37,6 +38,9 @@ test('a SIGKILLed test process leaves no control-plane process and no network na
     child.kill('SIGKILL');
     await waitFor('the run namespace to be deleted', () => !listNetns().includes(netns), 30_000, 100);
     await waitFor('every process of the run to be gone', () => pids.every((p) => !alive(p)), 10_000, 100);
+    const dir = /^kubeconfig (\S+)\/kubeconfig$/m.exec(out)?.[1];
+    assert.ok(dir);
+    await waitFor('the run directory to be removed', () => !existsSync(dir), 10_000, 100);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }

@@ -6,7 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -74,6 +74,7 @@ export interface Pki {
 
 /** Makes every certificate of a run. `serverIps` go into the apiserver's and the node's certificates. */
 export async function makePki(dir: string, opts: { serverIps: string[]; nodeName: string; serviceIp: string }): Promise<Pki> {
+  mkdirSync(dir, { recursive: true });
   await Promise.all([makeCa(dir, 'ca', 'sluice-test-ca'), makeCa(dir, 'front-proxy-ca', 'sluice-test-front-proxy-ca')]);
   const apiserverSans = [
     'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local',
