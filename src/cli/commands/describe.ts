@@ -1,9 +1,10 @@
-// sluice describe KIND NAME: readable summaries for services, revisions and routes; other kinds
-// print as YAML.
+// sluice describe KIND NAME: readable summaries for services, revisions and routes; Secrets show
+// their keys and sizes only (as kubectl describe does: values never reach the terminal); other
+// kinds print as YAML.
 
 import type { Command } from 'commander';
 import { findKind, type ResourceKind } from '../../api/registry.js';
-import { Labels, type Revision, type Route, type Service } from '../../api/types.js';
+import { Labels, type KObject, type Revision, type Route, type Service } from '../../api/types.js';
 import { contextFor, kindArg, outputFormat, type Context } from '../context.js';
 import { describeRevision, describeRoute, describeService } from '../describe.js';
 import { formatObjects, type OutputFormat } from '../output.js';
@@ -31,9 +32,26 @@ export async function describeResource(ctx: Context, kind: ResourceKind, name: s
     ctx.out(describeRevision(obj as Revision, svc, now));
   } else if (kind === kinds.route) {
     ctx.out(describeRoute(obj as Route, now));
+  } else if (kind.group === '' && kind.kind === 'Secret') {
+    ctx.out(describeSecret(obj));
   } else {
     ctx.out(formatObjects('yaml', withTypeMeta(kind, [obj])[0]));
   }
+}
+
+/** Name, type and each key's size in bytes — never the values. */
+export function describeSecret(obj: KObject): string {
+  const data = (obj.data as Record<string, string> | undefined) ?? {};
+  const lines = [
+    `Name:       ${obj.metadata.name ?? ''}`,
+    `Namespace:  ${obj.metadata.namespace ?? ''}`,
+    `Type:       ${String(obj.type ?? 'Opaque')}`,
+    '',
+    'Data',
+    '====',
+  ];
+  for (const [k, v] of Object.entries(data)) lines.push(`${k}:  ${Buffer.from(v, 'base64').length} bytes`);
+  return lines.join('\n');
 }
 
 export function register(program: Command): void {
