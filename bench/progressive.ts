@@ -13,20 +13,9 @@ import { debianVersion, ensureDebianTool } from './lib/machine.js';
 import { waitForOutput } from './lib/procs.js';
 import type { BenchContext, Section } from './lib/section.js';
 import { runWrk } from './lib/wrk.js';
+import { prng } from '../test/support/prng.js';
 
 const CLIENTS = 10_000;
-
-/** Deterministic PRNG (mulberry32) so the doc's numbers can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Clients {
   points: number[];

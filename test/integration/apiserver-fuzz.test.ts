@@ -10,6 +10,7 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { after, before, test } from 'node:test';
 import { KINDS, type ResourceKind } from '../../src/api/registry.js';
 import { startHarness, type Harness } from '../support/apiserver-harness.js';
+import { prng } from '../support/prng.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
 const CASES = Number(process.env.FUZZ_CASES ?? 2000);
@@ -25,18 +26,6 @@ after(async () => {
   agent?.destroy();
   await h?.stop();
 });
-
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its seed and index. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Percent-encodes a path segment; a lone surrogate becomes invalid UTF-8 on the wire instead. */
 function encodeSegment(s: string): string {
