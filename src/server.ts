@@ -210,10 +210,11 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     log: (msg, fields) => logger.warn(msg, { component: 'admin', ...fields }),
   });
 
-  const gatewayPort = await gateway.listen(opts.gatewayPort ?? 8080, host);
-  const apiPort = await api.listen(opts.apiPort ?? 8001, host);
+  // The admin port first: its default (9090) is the one most likely taken, and nothing else is open yet.
   const adminHost = opts.adminHost ?? DEFAULT_ADMIN_HOST;
   const adminPort = await admin.listen(opts.adminPort ?? DEFAULT_ADMIN_PORT, adminHost);
+  const gatewayPort = await gateway.listen(opts.gatewayPort ?? 8080, host);
+  const apiPort = await api.listen(opts.apiPort ?? 8001, host);
   const apiUrl = `https://${host}:${apiPort}`;
   const scaler = autoscaler;
   const webConsole = new Console({

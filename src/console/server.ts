@@ -136,7 +136,7 @@ export class Console {
       return sendText(res, 400, 'GET /api/v1/requests needs ?revision=NAMESPACE/REVISION (or NAMESPACE/* for every revision there)\n');
     const [ns, name] = revision.split('/');
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-    res.write('');
+    res.flushHeaders();
     const stop = subscribeRequests(
       (key) => (name === '*' ? key.startsWith(`${ns}/`) : key === revision),
       (r) => res.write(JSON.stringify({ time: new Date().toISOString(), ...r }) + '\n'),

@@ -103,9 +103,18 @@ export class AdminServer {
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        this.server = null;
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new Error(
+                `admin listener: ${host}:${port} is already in use (another Sluice, or a Prometheus on its default port?); choose another with --admin-port`,
+              )
+            : err,
+        );
+      });
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });

@@ -2,6 +2,7 @@
 // with Knative's names and labels, and the latency histograms' counts and sums account for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { waitFor } from '../support/poll.js';
 import { httpGet } from '../support/http.js';
 import { applyDoc, exampleService, gatewayGet, paStatus, startTestSluice } from '../support/sluice.js';
@@ -64,6 +65,33 @@ test('a known load shows on the admin /metrics: request counts by code, latency 
   assert.equal(value(after, 'activator_request_concurrency', kn), 0);
   assert.match(after, /^# TYPE revision_request_latencies histogram$/m);
   assert.match(after, /^# TYPE revision_request_count counter$/m);
+  // Request logs on demand: while the stream is open, one JSON line per request of that revision.
+  const lines: string[] = [];
+  const req = http.get({ host: '127.0.0.1', port: s.adminPort, path: '/api/v1/requests?revision=default/obs-v1', agent: false });
+  t.after(() => req.destroy());
+  const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+  assert.equal(res.headers['content-type'], 'application/x-ndjson');
+  res.setEncoding('utf8');
+  let buf = '';
+  res.on('data', (c: string) => {
+    buf += c;
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+  });
+  assert.equal((await gatewayGet(s.gatewayPort, host, '/logged?sleep=5')).status, 200);
+  assert.equal((await gatewayGet(s.gatewayPort, host, '/v1/X')).status, 503);
+  await waitFor('two request lines', () => lines.length >= 2);
+  const logged = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(
+    logged.map((r) => [r.revision, r.method, r.path, r.host, r.status]),
+    [
+      ['default/obs-v1', 'GET', '/logged?sleep=5', host, 200],
+      ['default/obs-v1', 'GET', '/v1/X', host, 503],
+    ],
+  );
+  assert.ok(logged[0].seconds >= 0.005);
+  assert.equal((await httpGet(s.adminPort, '/api/v1/requests')).status, 400);
 });
 
 test('the autoscaler, runtime, controllers and store series agree with what the server did', async (t) => {

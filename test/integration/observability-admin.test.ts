@@ -60,6 +60,12 @@ test('beyond loopback every read but health and readiness needs the bearer token
   assert.match((await get(port, '/metrics', { authorization: 'Bearer sekret' })).body, /demo_total 3/);
 });
 
+test('a port in use is refused with a message that names the flag', async (t) => {
+  const { port } = await start(t);
+  const other = new AdminServer({ registry: new Registry(), token: 't', notReady: () => undefined });
+  await assert.rejects(other.listen(port, '127.0.0.1'), /127\.0\.0\.1:\d+ is already in use .*choose another with --admin-port/);
+});
+
 test('loopback addresses', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) assert.equal(isLoopback(h), true, h);
   for (const h of ['0.0.0.0', '10.0.0.1', '::', 'example.com']) assert.equal(isLoopback(h), false, h);

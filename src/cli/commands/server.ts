@@ -3,6 +3,16 @@
 
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { parseLogFormat, parseLogLevel } from '../../observability/log.js';
+
+/** The parser's own message, as the CLI's error, with the flag's name. */
+function asCliError<T>(parse: () => T, flag: string): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new CliError(`${(err as Error).message.replace(/^invalid log (format|level)/, `invalid ${flag}`)}`);
+  }
+}
 
 export function parsePort(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined;
@@ -70,10 +80,8 @@ export function register(program: Command): void {
         maxBodyBytes?: string;
         plugin: string[];
       }>();
-      if (o.logFormat !== undefined && o.logFormat !== 'json' && o.logFormat !== 'text')
-        throw new CliError(`invalid --log-format "${o.logFormat}": expected json or text`);
-      if (o.logLevel !== undefined && !['debug', 'info', 'warn', 'error'].includes(o.logLevel))
-        throw new CliError(`invalid --log-level "${o.logLevel}": expected debug, info, warn or error`);
+      const logFormat = asCliError(() => parseLogFormat(o.logFormat), '--log-format');
+      const logLevel = asCliError(() => parseLogLevel(o.logLevel), '--log-level');
       const opts = {
         dataDir: o.dataDir,
         apiPort: parsePort(o.apiPort, 'api-port'),
@@ -82,8 +90,8 @@ export function register(program: Command): void {
         host: o.host,
         adminPort: parsePort(o.adminPort, 'admin-port'),
         adminHost: o.adminHost,
-        logFormat: o.logFormat as 'json' | 'text' | undefined,
-        logLevel: o.logLevel as 'debug' | 'info' | 'warn' | 'error' | undefined,
+        logFormat,
+        logLevel,
         images: o.images,
         plugins: o.plugin,
         headersTimeoutMs: parseSeconds(o.headerTimeout, 'header-timeout'),
