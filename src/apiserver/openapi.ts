@@ -2,11 +2,12 @@
 // decide (1) that the server validates fields itself (the PATCH operation of each kind lists the
 // fieldValidation query parameter), and (2) which patch type `kubectl apply` should send: custom
 // resources list no strategic-merge patch type, so kubectl falls back to a JSON merge patch.
-// /openapi/v2 (Swagger 2.0, JSON) is derived from the same documents for clients that read it.
+// /openapi/v2 (Swagger 2.0, JSON or client-go's protobuf) is derived from the same documents.
 
 import { createHash } from 'node:crypto';
 import { KINDS, type ResourceKind } from '../api/registry.js';
 import { groupVersions } from './discovery.js';
+import { encodeOpenApiV2, OPENAPI_V2_PROTOBUF } from './openapi-v2-proto.js';
 import { objectMeta, schemaFor, type Schema } from './schema.js';
 
 const META = 'io.k8s.apimachinery.pkg.apis.meta.v1';
@@ -232,6 +233,17 @@ function v2Refs(v: unknown): unknown {
   for (const [k, x] of Object.entries(v)) {
     out[k] = k === '$ref' && typeof x === 'string' ? x.replace('#/components/schemas/', '#/definitions/') : v2Refs(x);
   }
+  // Kubernetes' v2 documents refer to ObjectMeta directly, with the field's own description.
+  if (Array.isArray(out.allOf) && out.allOf.length === 1 && typeof (out.allOf[0] as Record<string, unknown>).$ref === 'string') {
+    out.$ref = (out.allOf[0] as Record<string, unknown>).$ref;
+    delete out.allOf;
+  }
+  // Swagger 2.0 has no anyOf: Kubernetes writes int-or-string as a formatted string.
+  if (out['x-kubernetes-int-or-string'] === true && Array.isArray(out.anyOf)) {
+    delete out.anyOf;
+    out.type = 'string';
+    out.format = 'int-or-string';
+  }
   return out;
 }
 
@@ -264,10 +276,10 @@ function v2Operation(op: V3Operation) {
   };
 }
 
-let v2: { text: string; hash: string } | undefined;
+let v2: { text: string; hash: string; protobuf: Buffer } | undefined;
 
-/** One Swagger 2.0 document for every group version (what /openapi/v2 serves). */
-export function openApiV2(): { text: string; hash: string } {
+/** One Swagger 2.0 document for every group version (what /openapi/v2 serves), as JSON and protobuf. */
+export function openApiV2(): { text: string; hash: string; protobuf: Buffer } {
   if (v2) return v2;
   const definitions: Record<string, unknown> = {};
   const paths: Record<string, Record<string, unknown>> = {};
@@ -282,16 +294,17 @@ export function openApiV2(): { text: string; hash: string } {
       paths[p] = converted;
     }
   }
-  const text = JSON.stringify({ swagger: '2.0', info: { title: 'Sluice', version: 'v1.32.0-sluice' }, paths, definitions });
-  v2 = { text, hash: createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase() };
+  const doc = { swagger: '2.0', info: { title: 'Sluice', version: 'v1.32.0-sluice' }, paths, definitions };
+  const text = JSON.stringify(doc);
+  const protobuf = encodeOpenApiV2(doc as Parameters<typeof encodeOpenApiV2>[0]);
+  v2 = { text, hash: createHash('sha512').update(text).digest('hex').slice(0, 128).toUpperCase(), protobuf };
   return v2;
 }
 
-/** Whether an Accept header takes JSON (kubectl's v2 client asks for protobuf only). */
-export function acceptsJson(accept: string | undefined): boolean {
-  if (!accept) return true;
-  return accept.split(',').some((part) => {
-    const t = part.split(';')[0].trim().toLowerCase();
-    return t === 'application/json' || t === '*/*' || t === 'application/*';
-  });
+/** The form of /openapi/v2 an Accept header asks for: protobuf (client-go), JSON, or neither. */
+export function openApiV2Form(accept: string | undefined): 'protobuf' | 'json' | undefined {
+  if (!accept) return 'json';
+  const types = accept.split(',').map((part) => part.split(';')[0].trim().toLowerCase());
+  if (types.includes(OPENAPI_V2_PROTOBUF.toLowerCase())) return 'protobuf';
+  return types.some((t) => t === 'application/json' || t === '*/*' || t === 'application/*') ? 'json' : undefined;
 }

@@ -29,7 +29,8 @@ import { withEventConversion } from './events.js';
 import type { LogsHook } from './logs.js';
 import { negotiate } from './negotiate.js';
 import type { AdmitFn, ConvertFn } from './objects.js';
-import { acceptsJson, openApiV2, openApiV3Doc, openApiV3Root } from './openapi.js';
+import { openApiV2, openApiV2Form, openApiV3Doc, openApiV3Root } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF_RESPONSE } from './openapi-v2-proto.js';
 import { REVIEW_PATHS, serveReview } from './reviews.js';
 import { matchPath, rawPathOf, splitPath } from './paths.js';
 import { handleResource, type ResourceContext } from './resources.js';
@@ -137,11 +138,16 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (REVIEW_PATHS[path]) return serveReview(req, res, REVIEW_PATHS[path], ctx.maxBodyBytes);
     if (path === '/openapi/v2') {
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method);
-      // JSON only: a client asking for the protobuf form alone gets 406 (see openapi.ts).
-      if (!acceptsJson(req.headers.accept)) throw notAcceptable(String(req.headers.accept));
+      const form = openApiV2Form(req.headers.accept);
+      if (!form) throw notAcceptable(String(req.headers.accept));
       const doc = openApiV2();
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(doc.text), Etag: `"${doc.hash}"` });
-      res.end(doc.text);
+      const body = form === 'protobuf' ? doc.protobuf : doc.text;
+      res.writeHead(200, {
+        'Content-Type': form === 'protobuf' ? OPENAPI_V2_PROTOBUF_RESPONSE : 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+        Etag: `"${doc.hash}"`,
+      });
+      res.end(body);
       return;
     }
     if (path === '/api') return discovery(true, () => apiVersions(address));
