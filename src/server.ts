@@ -169,6 +169,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     events,
     onDecision,
   });
+  const servingConfig = new ServingConfigWatcher({ store, log, overrides: opts.servingConfig });
   controllers = new ControllerManager(
     {
       store,
@@ -178,11 +179,10 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       domain: () => domain,
       log,
       now: opts.clock,
+      gcConfig: () => servingConfig.gc(),
     },
     registerControllerMetrics(registry, () => controllers?.queueDepth ?? 0, activity),
   );
-
-  const servingConfig = new ServingConfigWatcher({ store, log, overrides: opts.servingConfig });
 
   const token = tokenFor(dataDir);
   // kubectl sends a bearer token only over TLS, so the API serves HTTPS with its own certificate.

@@ -1,8 +1,9 @@
 // The cluster settings admission and the gateway read, parsed from the ConfigMaps Knative keeps in
-// knative-serving (config-features, config-defaults), and the check admission applies to an edit
+// knative-serving (config-features, config-defaults; config-gc for the revision GC), and the check admission applies to an edit
 // of those ConfigMaps (Knative's configmap webhook refuses a value its parser refuses).
 
 import { DEFAULTS, DEFAULTS_CONFIGMAP, parseDefaultsConfig, type ServingDefaults } from './config-defaults.js';
+import { GC_CONFIGMAP, parseGcConfig } from './config-gc.js';
 import { DEFAULT_FEATURES, FEATURES_CONFIGMAP, parseFeatures, type Features } from './features.js';
 
 export const SERVING_NAMESPACE = 'knative-serving';
@@ -18,12 +19,8 @@ export const DEFAULT_SERVING_CONFIG: ServingConfig = { features: DEFAULT_FEATURE
 const PARSERS = new Map<string, (data: Record<string, unknown>) => unknown>([
   [FEATURES_CONFIGMAP, parseFeatures],
   [DEFAULTS_CONFIGMAP, parseDefaultsConfig],
+  [GC_CONFIGMAP, parseGcConfig],
 ]);
-
-/** Registers another knative-serving ConfigMap's parser (config-gc lives with the GC policy). */
-export function registerConfigParser(name: string, parse: (data: Record<string, unknown>) => unknown): void {
-  PARSERS.set(name, parse);
-}
 
 /** The parse error for a knative-serving ConfigMap Sluice reads, or undefined when it is fine (or not one of them). */
 export function configMapProblem(namespace: string | undefined, name: string | undefined, data: unknown): string | undefined {

@@ -5,7 +5,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
 import type { ConfigurationStatus, KObject } from '../api/types.js';
-import { Labels } from '../api/types.js';
+import { Annotations, Labels } from '../api/types.js';
+import { rfc3339 } from './labeler.js';
 import { type ControllerContext, RES, ownerRef } from './context.js';
 import { writeStatus } from './status.js';
 
@@ -14,13 +15,15 @@ export function revisionNameFor(cfg: KObject): string {
   return byo ? byo : `${cfg.metadata.name}-${String(cfg.metadata.generation ?? 1).padStart(5, '0')}`;
 }
 
-export function revisionFor(cfg: KObject): KObject {
+/** The Revision a configuration's current template stamps out; it starts "pending" until a route names it. */
+export function revisionFor(cfg: KObject, now: number = Date.now()): KObject {
   const tmeta = cfg.spec.template.metadata ?? {};
   const labels: Record<string, string> = {
     ...(tmeta.labels ?? {}),
     [Labels.configuration]: cfg.metadata.name!,
     [Labels.configurationUID]: cfg.metadata.uid!,
     [Labels.configurationGeneration]: String(cfg.metadata.generation ?? 1),
+    [Labels.routingState]: 'pending',
   };
   const svc = cfg.metadata.labels?.[Labels.service];
   if (svc) {
@@ -28,7 +31,7 @@ export function revisionFor(cfg: KObject): KObject {
     const svcUid = cfg.metadata.labels?.[Labels.serviceUID];
     if (svcUid) labels[Labels.serviceUID] = svcUid;
   }
-  const annotations = { ...(tmeta.annotations ?? {}) };
+  const annotations: Record<string, string> = { ...(tmeta.annotations ?? {}), [Annotations.routingStateModified]: rfc3339(now) };
   for (const k of ['serving.knative.dev/creator']) {
     const v = cfg.metadata.annotations?.[k];
     if (v) annotations[k] = v;
@@ -50,7 +53,7 @@ export function revisionFor(cfg: KObject): KObject {
 export async function reconcileConfiguration(ctx: ControllerContext, ns: string, name: string): Promise<void> {
   const cfg = await ctx.store.get(RES.configurations, ns, name);
   if (!cfg || cfg.metadata.deletionTimestamp) return;
-  const want = revisionFor(cfg);
+  const want = revisionFor(cfg, ctx.now());
   const revName = want.metadata.name!;
   let rev = await ctx.store.get(RES.revisions, ns, revName);
   let createProblem: ConditionInput | undefined;

@@ -1,5 +1,6 @@
 // What every reconciler gets: the store, the runtime, the data plane, and cluster settings.
 
+import type { GcConfig } from '../api/config-gc.js';
 import type { KObject } from '../api/types.js';
 import type { HostRoute, RevisionBackend } from '../dataplane/types.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -30,9 +31,12 @@ export interface ControllerContext {
   /** Wall-clock milliseconds (Date.now unless a test injects a clock). */
   now: () => number;
   log: (msg: string) => void;
+  /** config-gc as currently parsed; without it revisions are never collected. */
+  gcConfig?: () => GcConfig;
 }
 
-export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route';
+/** RoutingLabels is keyed by namespace (name ""), RevisionGC by configuration. */
+export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route' | 'RoutingLabels' | 'RevisionGC';
 
 /** Store keys of the resources the controllers use. */
 export { R as RES } from '../api/resources.js';

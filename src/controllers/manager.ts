@@ -9,6 +9,11 @@ import { reconcileConfiguration } from './configuration.js';
 import { reconcileRevision, pushBackend } from './revision.js';
 import { RouteTable, reconcileRoute } from './route.js';
 import { reconcileService } from './service.js';
+import { syncRoutingLabels } from './labeler.js';
+import { collectRevisions } from './revision-gc.js';
+
+/** How often every configuration is checked for revisions that became stale with time. */
+const GC_SWEEP_MS = 60_000;
 
 type Ctx = Omit<ControllerContext, 'enqueue' | 'enqueueAfter' | 'now'> & { now?: () => number };
 
@@ -26,6 +31,7 @@ export class ControllerManager {
   private stopped = false;
   private readonly stopWatches: (() => void)[] = [];
   private stopRuntime?: () => void;
+  private gcSweep?: NodeJS.Timeout;
   private idleWaiters: (() => void)[] = [];
   readonly routes: RouteTable;
   private readonly ctx: ControllerContext;
@@ -55,12 +61,21 @@ export class ControllerManager {
     for (const res of [RES.services, RES.configurations, RES.revisions, RES.routes, RES.podautoscalers, RES.configmaps]) {
       this.stopWatches.push(await this.ctx.store.watch(res, {}, { onEvent: (e) => this.onEvent(e) }));
     }
+    if (this.ctx.gcConfig) {
+      this.gcSweep = setInterval(() => {
+        void this.ctx.store
+          .list(RES.configurations)
+          .then((l) => l.items.forEach((c) => this.enqueue('RevisionGC', c.metadata.namespace!, c.metadata.name!)));
+      }, GC_SWEEP_MS);
+      this.gcSweep.unref?.();
+    }
   }
 
   stop(): void {
     this.stopped = true;
     for (const stop of this.stopWatches.splice(0)) stop();
     this.stopRuntime?.();
+    if (this.gcSweep) clearInterval(this.gcSweep);
     for (const t of this.retries.values()) clearTimeout(t);
     this.retries.clear();
     for (const l of this.later.values()) clearTimeout(l.timer);
@@ -115,13 +130,17 @@ export class ControllerManager {
         break;
       case RES.configurations:
         this.enqueue('Configuration', ns, name);
+        this.enqueue('RevisionGC', ns, name);
         if (labels[Labels.service]) this.enqueue('Service', ns, labels[Labels.service]);
         // Routes follow the configuration's latest ready revision.
         this.enqueueRoutesIn(ns);
         break;
       case RES.revisions:
         this.enqueue('Revision', ns, name);
-        if (labels[Labels.configuration]) this.enqueue('Configuration', ns, labels[Labels.configuration]);
+        if (labels[Labels.configuration]) {
+          this.enqueue('Configuration', ns, labels[Labels.configuration]);
+          this.enqueue('RevisionGC', ns, labels[Labels.configuration]);
+        }
         this.enqueueRoutesIn(ns);
         break;
       case RES.routes:
@@ -200,7 +219,17 @@ export class ControllerManager {
       case 'Revision':
         return reconcileRevision(this.ctx, ns, name);
       case 'Route':
-        return reconcileRoute(this.ctx, this.routes, ns, name);
+        await reconcileRoute(this.ctx, this.routes, ns, name);
+        // Which revisions are routed may have changed (once per namespace, deduplicated).
+        this.enqueue('RoutingLabels', ns, '');
+        return;
+      case 'RoutingLabels':
+        return syncRoutingLabels(this.ctx, ns);
+      case 'RevisionGC': {
+        const gc = this.ctx.gcConfig?.();
+        if (gc) await collectRevisions(this.ctx, gc, ns, name);
+        return;
+      }
     }
   }
 }

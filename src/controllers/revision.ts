@@ -6,7 +6,7 @@ import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
 import { DEFAULTS } from '../api/defaults.js';
 import type { KObject, RevisionStatus } from '../api/types.js';
 import { Labels } from '../api/types.js';
-import type { WorkloadSpec, WorkloadStatus } from '../runtime/runtime.js';
+import type { WorkloadFailure, WorkloadSpec, WorkloadStatus } from '../runtime/runtime.js';
 import { type ControllerContext, RES, type ScaleSource } from './context.js';
 import { writeStatus } from './status.js';
 
@@ -56,6 +56,20 @@ export async function pushBackend(ctx: ControllerContext, ns: string, name: stri
   ctx.dataplane.setRevision(backendFor(rev, ctx.runtime.status(revisionKey(ns, name)), ctx.scale));
 }
 
+/**
+ * A runtime failure as Knative's revision reconciler shows it: ContainerHealthy carries the
+ * container's last termination (ExitCode<N>), ResourcesAvailable what keeps it from running
+ * (CrashLoopBackOff, ContainerMissing for an image that cannot be had, …), both with its message.
+ */
+export function failureConditions(f: WorkloadFailure): { health: ConditionInput; resources: ConditionInput } {
+  // An image with no local mapping is Sluice's "image cannot be pulled".
+  const reason = f.reason === 'ImageNotMapped' ? 'ContainerMissing' : f.reason;
+  return {
+    health: { status: 'False', reason: f.terminationReason ?? reason, message: f.message },
+    resources: { status: 'False', reason, message: f.message },
+  };
+}
+
 export function revisionConditions(
   prev: RevisionStatus | undefined,
   st: WorkloadStatus | undefined,
@@ -66,9 +80,9 @@ export function revisionConditions(
   let resources: ConditionInput;
   let health: ConditionInput;
   if (st?.failure) {
-    health = { status: 'False', reason: st.failure.reason, message: st.failure.message };
-    resources =
-      ready > 0 || wasAvailable ? { status: 'True' } : { status: 'False', reason: st.failure.reason, message: st.failure.message };
+    const f = failureConditions(st.failure);
+    health = f.health;
+    resources = ready > 0 || wasAvailable ? { status: 'True' } : f.resources;
   } else if (ready > 0) {
     health = { status: 'True' };
     resources = { status: 'True' };

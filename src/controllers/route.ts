@@ -123,7 +123,11 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
     },
     latestReady: (c) => {
       const cfg = configs.get(c);
-      return { exists: !!cfg, latestReady: cfg?.status?.latestReadyRevisionName };
+      return {
+        exists: !!cfg,
+        latestReady: cfg?.status?.latestReadyRevisionName,
+        failed: conditionOf(cfg?.status?.conditions, 'Ready')?.status === 'False',
+      };
     },
   });
 
@@ -132,7 +136,8 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
   // The domain may carry the gateway's port for clickable URLs; routing matches hosts without it.
   const routingDomain = domain.replace(/:\d+$/, '');
   // A target that cannot be resolved keeps the last good routing (Knative does not drop traffic).
-  const complete = !problem || problem.reason === 'RevisionFailed' || (problem.status === 'Unknown' && targets.length === traffic.length);
+  // (A failed or not-yet-ready revision is still a resolved target.)
+  const complete = targets.length === traffic.length;
   const config = await readRoutingConfig(ctx);
   const opts = ingressOptions(route, config, revisions);
   const prev = (route.status ?? {}) as RouteStatus;

@@ -5,7 +5,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
 import type { KObject, ServiceStatus, TrafficTarget } from '../api/types.js';
 import { Annotations, Labels } from '../api/types.js';
-import { ROUTING_ANNOTATIONS } from '../api/traffic-annotations.js';
 import { type ControllerContext, RES, isControlledBy, ownerRef } from './context.js';
 import { writeStatus } from './status.js';
 
@@ -15,12 +14,12 @@ const childLabels = (svc: KObject) => ({
   [Labels.serviceUID]: svc.metadata.uid!,
 });
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** Knative gives a Service's Configuration and Route all its annotations but kubectl's last-applied copy. */
 const childAnnotations = (svc: KObject) => {
-  const a: Record<string, string> = {};
-  for (const k of [Annotations.creator, Annotations.lastModifier]) {
-    const v = svc.metadata.annotations?.[k];
-    if (v) a[k] = v;
-  }
+  const a: Record<string, string> = { ...(svc.metadata.annotations ?? {}) };
+  delete a[LAST_APPLIED];
   return a;
 };
 
@@ -30,23 +29,11 @@ export function routeTrafficFor(svc: KObject): TrafficTarget[] {
   return traffic.map((t) => (t.latestRevision ? { ...t, configurationName: svc.metadata.name } : { ...t }));
 }
 
-/** The Route also gets the Service's routing annotations (rollout-duration, traffic rules, sticky). */
-const routeAnnotations = (svc: KObject) => {
-  const a = childAnnotations(svc);
-  for (const k of ROUTING_ANNOTATIONS) {
-    const v = svc.metadata.annotations?.[k];
-    if (v !== undefined) a[k] = v;
-  }
-  return a;
-};
-
 async function ensureChild(
   ctx: ControllerContext,
   resource: string,
   svc: KObject,
   desired: KObject,
-  /** Annotation keys the Service owns on this child: removed when the Service no longer sets them. */
-  owned: readonly string[] = [],
 ): Promise<{ child?: KObject; problem?: ConditionInput }> {
   const ns = svc.metadata.namespace!;
   const existing = await ctx.store.get(resource, ns, desired.metadata.name!);
@@ -60,8 +47,11 @@ async function ensureChild(
       },
     };
   }
-  const annotations = { ...(existing.metadata.annotations ?? {}), ...desired.metadata.annotations };
-  for (const k of owned) if (desired.metadata.annotations?.[k] === undefined) delete annotations[k];
+  // The Service owns its children's labels and annotations (an annotation it drops goes from them
+  // too), except the routes annotation the labeler keeps on them.
+  const annotations = { ...(desired.metadata.annotations ?? {}) };
+  const routes = existing.metadata.annotations?.[Annotations.routes];
+  if (routes !== undefined) annotations[Annotations.routes] = routes;
   const same =
     isDeepStrictEqual(existing.spec, desired.spec) &&
     isDeepStrictEqual(existing.metadata.labels ?? {}, desired.metadata.labels) &&
@@ -107,18 +97,12 @@ export async function reconcileService(ctx: ControllerContext, ns: string, name:
     metadata: { name, namespace: ns, labels, annotations: childAnnotations(svc), ownerReferences: owner },
     spec: { template: spec.template },
   });
-  const routeRes = await ensureChild(
-    ctx,
-    RES.routes,
-    svc,
-    {
-      apiVersion: 'serving.knative.dev/v1',
-      kind: 'Route',
-      metadata: { name, namespace: ns, labels, annotations: routeAnnotations(svc), ownerReferences: owner },
-      spec: { traffic: routeTrafficFor(svc) },
-    },
-    ROUTING_ANNOTATIONS,
-  );
+  const routeRes = await ensureChild(ctx, RES.routes, svc, {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Route',
+    metadata: { name, namespace: ns, labels, annotations: childAnnotations(svc), ownerReferences: owner },
+    spec: { traffic: routeTrafficFor(svc) },
+  });
 
   const cfg = cfgRes.child;
   const route = routeRes.child;

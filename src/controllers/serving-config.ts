@@ -5,6 +5,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULTS_CONFIGMAP, defaultDefaultsConfigData, parseDefaultsConfig } from '../api/config-defaults.js';
+import { defaultGcConfigData, GC_CONFIGMAP, type GcConfig, parseGcConfig } from '../api/config-gc.js';
 import { defaultFeaturesConfigData, FEATURES_CONFIGMAP, parseFeatures } from '../api/features.js';
 import { SERVING_NAMESPACE, type ServingConfig } from '../api/serving-config.js';
 import type { KObject } from '../api/types.js';
@@ -117,6 +118,13 @@ export const DEFAULTS_SPEC: ConfigMapSpec<ServingConfig['defaults']> = {
   parse: parseDefaultsConfig,
 };
 
+export const GC_SPEC: ConfigMapSpec<GcConfig> = {
+  name: GC_CONFIGMAP,
+  component: 'controller',
+  defaultData: defaultGcConfigData,
+  parse: parseGcConfig,
+};
+
 export interface ServingConfigOptions {
   store: Store;
   log: (msg: string) => void;
@@ -124,25 +132,25 @@ export interface ServingConfigOptions {
   overrides?: Record<string, Record<string, string>>;
 }
 
-/** config-features and config-defaults, as one current ServingConfig. */
+/** config-features and config-defaults, as one current ServingConfig; config-gc beside them. */
 export class ServingConfigWatcher {
   private readonly maps: WatchedConfigMap<unknown>[];
   private readonly features: WatchedConfigMap<ServingConfig['features']>;
   private readonly defaults: WatchedConfigMap<ServingConfig['defaults']>;
+  private readonly gcMap: WatchedConfigMap<GcConfig>;
   private readonly listeners: (() => void)[] = [];
   private stopWatch?: () => void;
 
   constructor(private readonly o: ServingConfigOptions) {
     this.features = new WatchedConfigMap(FEATURES_SPEC, o.store, o.log);
     this.defaults = new WatchedConfigMap(DEFAULTS_SPEC, o.store, o.log);
-    this.maps = [this.features, this.defaults];
+    this.gcMap = new WatchedConfigMap(GC_SPEC, o.store, o.log);
+    this.maps = [this.features, this.defaults, this.gcMap as WatchedConfigMap<unknown>];
   }
 
-  /** Adds another watched ConfigMap (e.g. config-gc) before start(). */
-  add<T>(spec: ConfigMapSpec<T>): WatchedConfigMap<T> {
-    const m = new WatchedConfigMap(spec, this.o.store, this.o.log);
-    this.maps.push(m as WatchedConfigMap<unknown>);
-    return m;
+  /** config-gc as currently parsed. */
+  gc(): GcConfig {
+    return this.gcMap.current();
   }
 
   current(): ServingConfig {

@@ -11,8 +11,11 @@ export interface RevisionFacts {
 
 export interface TrafficLookups {
   revision(name: string): RevisionFacts;
-  /** The configuration's latestReadyRevisionName, or undefined when it has none / does not exist. */
-  latestReady(configurationName: string): { exists: boolean; latestReady?: string };
+  /**
+   * The configuration's latestReadyRevisionName (undefined when it has none), and whether its Ready
+   * condition is False (its latest revision failed).
+   */
+  latestReady(configurationName: string): { exists: boolean; latestReady?: string; failed?: boolean };
 }
 
 export interface ResolvedTarget {
@@ -49,11 +52,20 @@ export function resolveTraffic(traffic: TrafficTarget[], lookups: TrafficLookups
         continue;
       }
       if (!cfg.latestReady) {
-        note({
-          status: 'Unknown',
-          reason: 'RevisionMissing',
-          message: `Configuration "${t.configurationName}" does not have any ready Revision.`,
-        });
+        // Knative: a failed configuration fails the route; one still deploying keeps it Unknown.
+        note(
+          cfg.failed
+            ? {
+                status: 'False',
+                reason: 'RevisionMissing',
+                message: `Configuration "${t.configurationName}" does not have any ready Revision.`,
+              }
+            : {
+                status: 'Unknown',
+                reason: 'RevisionMissing',
+                message: `Configuration "${t.configurationName}" is waiting for a Revision to become ready.`,
+              },
+        );
         continue;
       }
       revisionName = cfg.latestReady;
@@ -65,7 +77,7 @@ export function resolveTraffic(traffic: TrafficTarget[], lookups: TrafficLookups
       continue;
     }
     if (rev.ready === 'False') {
-      note({ status: 'False', reason: 'RevisionFailed', message: `Revision "${revisionName}" failed to become ready.` });
+      note({ status: 'False', reason: 'RevisionMissing', message: `Revision "${revisionName}" failed to become ready.` });
     } else if (rev.ready === 'Unknown') {
       note({ status: 'Unknown', reason: 'RevisionMissing', message: `Revision "${revisionName}" is not yet ready.` });
     }

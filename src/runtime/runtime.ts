@@ -36,6 +36,8 @@ export interface WorkloadFailure {
   reason: string;
   /** What a user needs: exit code, signal, last lines of the log. */
   message: string;
+  /** While backing off (reason CrashLoopBackOff): why the container last ended, e.g. "ExitCode1". */
+  terminationReason?: string;
 }
 
 export interface WorkloadStatus {

@@ -51,6 +51,25 @@ test('a missing revision is reported, not silently dropped', () => {
     reason: 'RevisionMissing',
     message: 'Revision "stock-v9" referenced in traffic not found.',
   });
-  const none = resolveTraffic([{ configurationName: 'stock', latestRevision: true, percent: 100 }], lookups({}));
-  assert.equal(none.problem?.message, 'Configuration "stock" does not have any ready Revision.');
+  const latest = [{ configurationName: 'stock', latestRevision: true, percent: 100 }];
+  const waiting = resolveTraffic(latest, lookups({}));
+  assert.deepEqual(waiting.problem, {
+    status: 'Unknown',
+    reason: 'RevisionMissing',
+    message: 'Configuration "stock" is waiting for a Revision to become ready.',
+  });
+  // The configuration's latest revision failed: the route fails too (Knative's error-condition tests).
+  const failed = resolveTraffic(latest, { ...lookups({}), latestReady: () => ({ exists: true, failed: true }) });
+  assert.deepEqual(failed.problem, {
+    status: 'False',
+    reason: 'RevisionMissing',
+    message: 'Configuration "stock" does not have any ready Revision.',
+  });
+  const pinnedFailed = resolveTraffic([{ revisionName: 'stock-v1', percent: 100 }], lookups({ 'stock-v1': 'False' }));
+  assert.deepEqual(pinnedFailed.problem, {
+    status: 'False',
+    reason: 'RevisionMissing',
+    message: 'Revision "stock-v1" failed to become ready.',
+  });
+  assert.equal(pinnedFailed.targets.length, 1);
 });

@@ -58,7 +58,7 @@ export function crashFailure(c: CrashInfo): WorkloadFailure {
       ? `back-off ${formatMs(c.delayMs)} restarting failed container (${c.streak} failures in a row); last failure: ${c.cause}`
       : `${c.cause}; restarting in ${formatMs(c.delayMs)}`;
   const tail = c.lastLines.length ? `\nlast log lines:\n${c.lastLines.join('\n')}` : '\n(no log output)';
-  return { reason, message: lead + tail };
+  return { reason, message: lead + tail, ...(c.streak >= 2 ? { terminationReason: c.firstReason } : {}) };
 }
 
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): { exitCode: number; cause: string } {
