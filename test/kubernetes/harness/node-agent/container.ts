@@ -155,7 +155,12 @@ export class ContainerRunner {
   }
 
   private startProbes(): void {
-    const target = (probe: any) => ({ host: this.ctx.podIp, port: probePort(probe, this.spec), cwd: this.ctx.podDir, env: {} });
+    const target = (probe: any) => ({
+      host: this.ctx.podIp,
+      port: probePort(probe, this.spec),
+      cwd: this.ctx.podDir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
     if (this.spec.readinessProbe) {
       const cfg = this.probeConfig(this.spec.readinessProbe, 'readinessProbe');
       if (cfg) {
