@@ -16,7 +16,7 @@ const availability = kubernetesAvailability();
 const skip = availability.mode === 'skip' ? availability.reason : availability.mode === 'existing' ? 'tests the harness itself' : false;
 
 test('a SIGKILLed test process leaves no control-plane process and no network namespace', { skip }, async () => {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'kubernetes', 'harness', 'cli.js'), '--no-node'], {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'test', 'kubernetes', 'harness', 'cli.js'), 'start', '--no-node'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

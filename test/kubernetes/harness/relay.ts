@@ -5,12 +5,10 @@
 
 import { rmSync } from 'node:fs';
 import net from 'node:net';
+import { requireArguments } from './entry.js';
 
-const socketPath = process.argv[2];
-if (!socketPath) {
-  process.stderr.write('usage: relay.js SOCKET_PATH\n');
-  process.exit(2);
-}
+const socketPath = process.argv[2] ?? '';
+requireArguments(socketPath !== '', 'relay.js SOCKET_PATH');
 
 const server = net.createServer((client) => {
   let head = Buffer.alloc(0);

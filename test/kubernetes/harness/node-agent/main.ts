@@ -11,6 +11,7 @@
 
 import { readFileSync } from 'node:fs';
 import { defaultImageMappings, loadImageMappings, type ImageMapping } from '../../../../src/runtime/image-map.js';
+import { requireArguments } from '../entry.js';
 import { KubeRest } from '../kube-rest.js';
 import { NETNS_PREFIX } from '../netns.js';
 import { NodeAgent } from './agent.js';
@@ -35,8 +36,8 @@ interface NodeConfig {
 const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
 async function main(): Promise<void> {
-  const file = process.argv[2];
-  if (!file) throw new Error('usage: main.js CONFIG.json');
+  const file = process.argv[2] ?? '';
+  requireArguments(file !== '', 'node-agent/main.js CONFIG.json');
   const cfg = JSON.parse(readFileSync(file, 'utf8')) as NodeConfig;
   if (!cfg.runNetns.startsWith(NETNS_PREFIX)) throw new Error(`refusing to run outside a harness network namespace (${cfg.runNetns})`);
   const server = new URL(cfg.server);
