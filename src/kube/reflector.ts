@@ -37,7 +37,7 @@ export interface ReflectorOptions {
   /**
    * Start watching from this resourceVersion instead of listing first. A 410 then ends the
    * reflector (onEnded) rather than relisting: the caller asked for changes after a point the
-   * server no longer has.
+   * server no longer has; so does any failure before the first watch opened.
    */
   startAt?: string;
   /** Each watch the server opened (answered 200). */
@@ -61,6 +61,7 @@ export class Reflector {
   private attempt = 0;
   private rv = '';
   private syncedOnce = false;
+  private everOpened = false;
   private syncWaiters: (() => void)[] = [];
   /** Counters a test or /metrics can read. */
   readonly stats = { lists: 0, watches: 0, relistsOnGone: 0, errors: 0, bookmarks: 0 };
@@ -128,7 +129,8 @@ export class Reflector {
         await this.watchOnce();
       } catch (e) {
         if (this.stopped) return;
-        if (this.opts.startAt !== undefined && (isGone(e) || (e instanceof ApiError && e.code === 400))) {
+        // From a given resourceVersion, a 410 or a refusal of the first watch is the caller's to handle.
+        if (this.opts.startAt !== undefined && (isGone(e) || (e instanceof ApiError && e.code === 400) || !this.everOpened)) {
           this.stopped = true;
           this.opts.onEnded?.(e as Error);
           return;
@@ -218,6 +220,7 @@ export class Reflector {
     this.watch = handle;
     void handle.established.then(
       () => {
+        this.everOpened = true;
         if (!this.stopped) this.opts.onWatchOpen?.();
       },
       () => {},

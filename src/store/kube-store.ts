@@ -15,6 +15,17 @@ import { Informer, Reflector } from '../kube/reflector.js';
 import { T, typeForKey, type ResourceType } from '../kube/resources.js';
 import type { ListResult, Store, UpdateOptions, WatchHandlers, WatchOptions } from './store.js';
 
+/**
+ * kube-apiserver answers a watch from a resourceVersion that is not one with 500 and
+ * `resourceVersion: Invalid value: ...`; to the Store's callers that is a bad request (400).
+ */
+function asBadRequest(err: Error): Error {
+  if (err instanceof ApiError && err.code >= 500 && /^resourceVersion: Invalid value/.test(err.message)) {
+    return new ApiError(400, 'BadRequest', err.message);
+  }
+  return err;
+}
+
 export class KubeStore implements Store {
   /** Open watches → what tells their watcher the store ended them. */
   private readonly stoppers = new Map<() => void, ((err?: Error) => void) | undefined>();
@@ -43,6 +54,13 @@ export class KubeStore implements Store {
       resourceVersion ||= page.resourceVersion;
       cont = page.continue;
     } while (cont);
+    // etcd orders by key ("ns-other/a" before "ns/a"); the Store promises namespace, then name.
+    const key = (o: KObject) => [o.metadata.namespace ?? '', o.metadata.name ?? ''] as const;
+    items.sort((a, b) => {
+      const [an, aa] = key(a);
+      const [bn, bb] = key(b);
+      return an < bn ? -1 : an > bn ? 1 : aa < bb ? -1 : aa > bb ? 1 : 0;
+    });
     return { items: items as ObjectOf<K>[], resourceVersion };
   }
 
@@ -125,7 +143,7 @@ export class KubeStore implements Store {
             }
           },
           onEnded: (err) => {
-            if (!isOpen) failed(err);
+            if (!isOpen) failed(asBadRequest(err));
             else {
               this.stoppers.delete(stopper);
               handlers.onClosed?.(err);
