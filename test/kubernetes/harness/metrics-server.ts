@@ -32,6 +32,7 @@ export async function startMetricsServer(o: {
     '--kubelet-preferred-address-types=InternalIP',
     '--kubelet-use-node-status-port',
     '--metric-resolution=10s',
+    '--kubelet-request-timeout=5s',
   ]);
   const api = o.api;
   const apply = async (path: string, body: any): Promise<void> => {
