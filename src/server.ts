@@ -12,6 +12,7 @@ import { createApiServer } from './apiserver/server.js';
 import type { ListenerTimeouts } from './net/listener.js';
 import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { loadOrCreateServingCert } from './apiserver/certs.js';
+import { createListers, stopListers, syncListers } from './controllers/listers.js';
 import { ControllerManager } from './controllers/manager.js';
 import { AutoscalerController } from './controllers/autoscaler.js';
 import { ServingConfigWatcher } from './controllers/serving-config.js';
@@ -146,6 +147,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const listenerTimeouts = definedOnly(opts.listenerTimeouts);
   const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision, timeouts: listenerTimeouts });
   runtime.setDrainer((key, id) => gateway.drain(key, id));
+  // The controllers' and the autoscaler's reads: caches kept by one watch per resource.
+  const listers = createListers(store, log);
   const revisionNames = new RevisionNameIndex();
   await revisionNames.start(store);
   registerGatewayMetrics(registry, gateway, revisionNames.labeler);
@@ -159,6 +162,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const onDecision = observeAutoscaler(registry, () => autoscaler, runtime, revisionNames.labeler, activity);
   autoscaler = new AutoscalerController({
     store,
+    listers,
     runtime,
     gateway,
     enqueue: (kind, ns, name) => controllers?.enqueue(kind, ns, name),
@@ -173,6 +177,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   controllers = new ControllerManager(
     {
       store,
+      listers,
       runtime,
       dataplane: gateway,
       scale: autoscaler,
@@ -242,6 +247,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   await servingConfig.start();
   const stopLifecycle = await watchLifecycle(store, events);
   events.start();
+  await syncListers(listers);
   await autoscaler.start();
   await controllers.start();
   const rollouts = new RolloutController({
@@ -286,6 +292,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       autoscaler.stop();
       controllers!.stop();
       await rollouts.stop();
+      stopListers(listers);
       revisionNames.close();
       webConsole.stop();
       stopRuntimeMetrics();

@@ -44,6 +44,12 @@ export interface DecideInput {
   memory?: AverageMetric | null;
   /** Event gateway: what the gateway holds and which instances it has. */
   gateway?: { pending: number; inFlight: number; instances: readonly GatewayInstance[] };
+  /**
+   * Event gateway: false while the revision has never had its initial scale ready. Until then the
+   * initial scale is held (an instance that is still starting is not an idle one); a failure makes
+   * the revision unreachable, which ends it.
+   */
+  initialized?: boolean;
   /** Plugin class: loaded plugins and the instances' usage for the plugin context. */
   plugins?: ReadonlyMap<string, ScalingPlugin>;
   usage?: readonly ResourceUsage[];
@@ -153,7 +159,7 @@ export async function decide(state: AutoscalerState, input: DecideInput, now: nu
           inFlight: g.inFlight,
           instances: g.instances,
           idleTimeoutMs: spec.eventGatewayIdleTimeoutMs,
-          minScale: reachable ? spec.minScale : 0,
+          minScale: reachable ? Math.max(spec.minScale, input.initialized === false ? spec.initialScale : 0) : 0,
           maxScale: spec.maxScale,
         },
         now,

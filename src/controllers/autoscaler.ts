@@ -44,6 +44,7 @@ import type { StatsReader } from '../dataplane/stats.js';
 import type { ResourceUsage, Runtime, WorkloadStatus } from '../runtime/runtime.js';
 import type { EventRecorder } from '../events/recorder.js';
 import type { Store, WatchEvent } from '../store/store.js';
+import { type Listers, ROUTES_BY_REVISION } from './listers.js';
 import {
   AUTOSCALER_CONFIGMAP,
   CONFIG_ERROR_ANNOTATION,
@@ -76,7 +77,10 @@ export interface AutoscalerGateway {
 }
 
 export interface AutoscalerControllerOptions {
+  /** Writes (PodAutoscalers, config-autoscaler) go here. */
   store: Store;
+  /** Revisions, routes and PodAutoscalers are read from these (synced before start()). */
+  listers: Listers;
   runtime: Runtime;
   gateway: AutoscalerGateway;
   /** The controller manager's queue: a revision whose desired scale changed is reconciled. */
@@ -214,7 +218,6 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private configError: string | undefined;
   private readonly tracked = new Map<string, Tracked>();
   private readonly restored = new Map<string, Restored>();
-  private referenced = new Set<string>();
   private readonly plugins: ReadonlyMap<string, ScalingPlugin>;
   private readonly now: () => number;
   private readonly unsubscribe: (() => void)[] = [];
@@ -222,10 +225,9 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private readonly sampleMs: number;
   /** Time of the last tick (epoch ms); ticks run on the sample timer every tick-interval. */
   private lastTick = 0;
-  private routesDirty = false;
-  private routesBusy = false;
   private stopped = false;
   private readonly metricsWriteMs: number;
+  private ticks = { count: 0, lastMs: 0, maxMs: 0, revisions: 0 };
   private readonly stats: StatsReader;
 
   constructor(private readonly o: AutoscalerControllerOptions) {
@@ -253,8 +255,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   async start(): Promise<void> {
     const { store } = this.o;
     await this.ensureConfigMap();
-    const pas = await store.list(PA);
-    for (const pa of pas.items) {
+    for (const pa of this.o.listers.podautoscalers.list()) {
       const st = pa.status ?? {};
       const routing = pa.metadata.labels?.['serving.knative.dev/routingState'];
       this.restored.set(revisionKey(pa.metadata.namespace ?? '', pa.metadata.name!), {
@@ -265,18 +266,19 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
         ),
       });
     }
-    const routes = await store.list(RES.routes);
-    this.referenced = referencedRevisions(routes.items);
+    const l = this.o.listers;
     const configMaps = await store.list(RES.configmaps, CONFIG_NAMESPACE);
-    const revisions = await store.list(RES.revisions);
-    // Each watch starts where its list left off, so nothing between the list and the watch is missed.
-    const onEvent = { onEvent: (e: WatchEvent) => this.onEvent(e) };
-    this.unsubscribe.push(await store.watch(PA, { resourceVersion: pas.resourceVersion }, onEvent));
-    this.unsubscribe.push(await store.watch(RES.routes, { resourceVersion: routes.resourceVersion }, onEvent));
+    // The watch starts where its list left off, so nothing between the list and the watch is missed.
     this.unsubscribe.push(
-      await store.watch(RES.configmaps, { resourceVersion: configMaps.resourceVersion, namespace: CONFIG_NAMESPACE }, onEvent),
+      await store.watch(
+        RES.configmaps,
+        { resourceVersion: configMaps.resourceVersion, namespace: CONFIG_NAMESPACE },
+        { onEvent: (e) => this.onEvent(e) },
+      ),
+      l.revisions.onChange((e) => this.onEvent({ ...e, resource: RES.revisions })),
+      l.podautoscalers.onChange((e) => this.onEvent({ ...e, resource: PA })),
+      l.routes.onChange((e) => this.onRouteChange(e.object, e.old)),
     );
-    this.unsubscribe.push(await store.watch(RES.revisions, { resourceVersion: revisions.resourceVersion }, onEvent));
     this.unsubscribe.push(this.o.gateway.onDemand((key) => this.onDemand(key)));
     this.unsubscribe.push(this.o.runtime.onChange((key) => this.onRuntimeChange(key)));
     this.installValidator();
@@ -343,7 +345,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       desired = initialReplicas(spec);
       state = initialAutoscalerState(spec, now, 0);
     }
-    const routing = nextRoutingState(restored?.routing ?? 'pending', this.referenced.has(key));
+    const routing = nextRoutingState(restored?.routing ?? 'pending', this.isReferenced(key));
     const t: Tracked = {
       key,
       ns,
@@ -365,6 +367,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       pa: { busy: false, dirty: false, lastMetricsAt: 0 },
     };
     this.tracked.set(key, t);
+    this.applyScale(t);
     this.requestPaSync(t);
     return t;
   }
@@ -422,9 +425,6 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
         }
         break;
       }
-      case RES.routes:
-        this.refreshRoutes();
-        break;
       case PA: {
         // Someone deleted a PodAutoscaler of a live revision: it is written again.
         const t = this.tracked.get(revisionKey(ns, name));
@@ -437,29 +437,22 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     }
   }
 
-  private refreshRoutes(): void {
-    if (this.routesBusy) {
-      this.routesDirty = true;
-      return;
+  /** Whether any route's traffic names the revision (the listers index routes by the revisions they name). */
+  private isReferenced(key: string): boolean {
+    return this.o.listers.routes.byIndex(ROUTES_BY_REVISION, key).length > 0;
+  }
+
+  /** Only the revisions the route names now or named before can change reachability. */
+  private onRouteChange(route: KObject, old: KObject | undefined): void {
+    if (this.stopped) return;
+    for (const key of new Set([...referencedRevisions([route]), ...(old ? referencedRevisions([old]) : [])])) {
+      const t = this.tracked.get(key);
+      if (t) this.updateReachability(t);
     }
-    this.routesBusy = true;
-    void (async () => {
-      try {
-        do {
-          this.routesDirty = false;
-          this.referenced = referencedRevisions((await this.o.store.list(RES.routes)).items);
-          for (const t of this.tracked.values()) this.updateReachability(t);
-        } while (this.routesDirty && !this.stopped);
-      } catch (err) {
-        this.o.log(`autoscaler: reading routes failed: ${String((err as Error)?.message ?? err)}`);
-      } finally {
-        this.routesBusy = false;
-      }
-    })();
   }
 
   private updateReachability(t: Tracked): void {
-    const routing = nextRoutingState(t.routing, this.referenced.has(t.key));
+    const routing = nextRoutingState(t.routing, this.isReferenced(t.key));
     const reachability = reachabilityOf(routing, t.failed);
     if (routing === t.routing && reachability === t.reachability) return;
     t.routing = routing;
@@ -578,7 +571,19 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private tickAll(now = this.now()): void {
     if (this.stopped) return;
     this.lastTick = now;
-    for (const t of this.tracked.values()) void this.decideFor(t, now);
+    const started = performance.now();
+    const decisions: Promise<void>[] = [];
+    for (const t of this.tracked.values()) decisions.push(this.decideFor(t, now));
+    const revisions = decisions.length;
+    void Promise.allSettled(decisions).then(() => {
+      const ms = performance.now() - started;
+      this.ticks = { count: this.ticks.count + 1, lastMs: ms, maxMs: Math.max(this.ticks.maxMs, ms), revisions };
+    });
+  }
+
+  /** How long ticks take (every decision settled), for the benchmark and diagnostics. */
+  tickStats(): { count: number; lastMs: number; maxMs: number; revisions: number } {
+    return { ...this.ticks };
   }
 
   /** What every decision about a revision starts from. */
@@ -591,6 +596,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       ready,
       metrics: t.metrics,
       reachable: t.reachability !== 'Unreachable',
+      initialized: t.initialized,
       // The gateway holds requests for every revision that has no capacity, always (Knative: the
       // activator is in the path), so scale to zero never waits for it to get there.
       proxySince: ALWAYS_IN_PATH,
@@ -677,8 +683,18 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     t.desired = n;
     // The runtime gets it now (a cold start must not wait for the queue); the reconciler then
     // records it on the Revision.
-    this.o.runtime.apply(workloadSpecFor(t.rev, n));
+    this.applyScale(t);
     this.o.enqueue('Revision', t.ns, t.name);
+  }
+
+  /** The one place the instance count goes to the runtime. */
+  private applyScale(t: Tracked): void {
+    const n = t.desired;
+    this.o.runtime.apply(workloadSpecFor(t.rev, n)).catch((err: Error) => {
+      this.o.log(`autoscaler: ${t.key}: the runtime refused ${n} instance(s): ${err.message}`);
+      // Tried again on the next tick's decision (or at once when something changes).
+      if (this.tracked.get(t.key) === t) this.o.enqueue('Revision', t.ns, t.name);
+    });
   }
 
   private noteInitialized(t: Tracked, st: WorkloadStatus | undefined): void {

@@ -51,11 +51,11 @@ export function revisionFor(cfg: KObject, now: number = Date.now()): KObject {
 }
 
 export async function reconcileConfiguration(ctx: ControllerContext, ns: string, name: string): Promise<void> {
-  const cfg = await ctx.store.get(RES.configurations, ns, name);
+  const cfg = ctx.listers.configurations.get(ns, name);
   if (!cfg || cfg.metadata.deletionTimestamp) return;
   const want = revisionFor(cfg, ctx.now());
   const revName = want.metadata.name!;
-  let rev = await ctx.store.get(RES.revisions, ns, revName);
+  let rev = ctx.listers.revisions.get(ns, revName);
   let createProblem: ConditionInput | undefined;
   if (!rev) {
     rev = await ctx.store.create(RES.revisions, want);

@@ -5,21 +5,28 @@ import type { KObject } from '../api/types.js';
 import type { HostRoute, RevisionBackend } from '../dataplane/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
+import type { Listers } from './listers.js';
 
 /** The part of the gateway the controllers drive (the gateway implements it). */
 export interface DataPlaneSink {
-  setRoutes(routes: HostRoute[]): void;
+  /** Sets the hosts of one route ("ns/name"), replacing the ones it had; [] removes them. */
+  setRoute(owner: string, routes: HostRoute[]): void;
   setRevision(backend: RevisionBackend): void;
   removeRevision(key: string): void;
 }
 
-/** How many instances a revision should run; the autoscaler implements it. */
+/**
+ * How many instances a revision should run; the autoscaler implements it, and is the one that
+ * applies the count to the runtime (asking starts tracking the revision).
+ */
 export interface ScaleSource {
   desiredReplicas(revision: KObject): number;
 }
 
 export interface ControllerContext {
+  /** Writes go to the store; reads come from the listers (kept by watches). */
   store: Store;
+  listers: Listers;
   runtime: Runtime;
   dataplane: DataPlaneSink;
   scale: ScaleSource;

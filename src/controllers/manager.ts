@@ -1,11 +1,13 @@
-// The controller manager: one work queue fed by store watch events (and runtime changes),
-// deduplicated per object, worked by a single loop so reconcilers never race each other.
+// The controller manager: one work queue fed by the listers' changes (and runtime changes),
+// deduplicated per object, worked by a few workers as Knative's (threadiness): never two at once on
+// one object, so a reconcile never races itself, while different objects' store writes overlap
+// and share one sync to disk (the store's group commit).
 // Conflicts and other errors requeue with a capped backoff.
 
-import { Labels } from '../api/types.js';
-import type { WatchEvent } from '../store/store.js';
+import { type KObject, Labels } from '../api/types.js';
 import { type ControllerContext, RES, type ReconcileKind } from './context.js';
 import { reconcileConfiguration } from './configuration.js';
+import { ROUTES_BY_CONFIGURATION, ROUTES_BY_REVISION } from './listers.js';
 import { reconcileRevision, pushBackend } from './revision.js';
 import { RouteTable, reconcileRoute } from './route.js';
 import { reconcileService } from './service.js';
@@ -17,17 +19,24 @@ const GC_SWEEP_MS = 60_000;
 
 type Ctx = Omit<ControllerContext, 'enqueue' | 'enqueueAfter' | 'now'> & { now?: () => number };
 
+/** Reconciles running at once (Knative runs 2 per controller, 4 controllers). */
+const WORKERS = 8;
+
 /** Told of every reconcile (metrics, events); see controllers/metrics.ts. */
 export interface ReconcileObserver {
   reconciled(kind: ReconcileKind, key: string, seconds: number, err?: Error & { code?: number }): void;
 }
+
+const ROUTING_CONFIGMAPS = new Set(['config-domain', 'config-network', 'config-features']);
 
 export class ControllerManager {
   private readonly pending = new Map<string, { kind: ReconcileKind; ns: string; name: string; attempts: number }>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Timed requeues (enqueueAfter): the earliest per object wins. */
   private readonly later = new Map<string, { at: number; timer: NodeJS.Timeout }>();
-  private running = false;
+  /** Keys being reconciled now, and how many workers run. */
+  private readonly active = new Set<string>();
+  private workers = 0;
   private stopped = false;
   private readonly stopWatches: (() => void)[] = [];
   private stopRuntime?: () => void;
@@ -49,24 +58,46 @@ export class ControllerManager {
     this.routes = new RouteTable(base.dataplane);
   }
 
-  /** Starts watching and reconciles everything already stored (e.g. after a restart). */
+  /**
+   * Reconciles everything the listers hold (e.g. after a restart), then follows their changes.
+   * The listers must have synced (syncListers) before.
+   */
   async start(): Promise<void> {
+    const l = this.ctx.listers;
+    this.stopWatches.push(
+      l.services.onChange((e) => this.onService(e.object)),
+      l.configurations.onChange((e) => this.onConfiguration(e.object)),
+      l.revisions.onChange((e) => this.onRevision(e.object)),
+      l.routes.onChange((e) => this.onRoute(e.object, e.old)),
+      // A PodAutoscaler's scale shows on its revision's status.
+      l.podautoscalers.onChange((e) => this.enqueue('Revision', e.object.metadata.namespace ?? '', e.object.metadata.name!)),
+    );
     this.stopRuntime = this.ctx.runtime.onChange((key) => {
       const [ns, name] = key.split('/');
       // Endpoints reach the gateway at once; the status write can wait for the queue.
       void pushBackend(this.ctx, ns, name);
       this.enqueue('Revision', ns, name);
     });
-    // Each watch starts with the stored objects as ADDED events, which enqueue them all.
-    for (const res of [RES.services, RES.configurations, RES.revisions, RES.routes, RES.podautoscalers, RES.configmaps]) {
-      this.stopWatches.push(await this.ctx.store.watch(res, {}, { onEvent: (e) => this.onEvent(e) }));
-    }
+    // config-domain changes every URL; config-network (rollout-duration) and config-features
+    // (tag-header-based-routing) change how routes are programmed.
+    const configMaps = await this.ctx.store.list(RES.configmaps);
+    this.stopWatches.push(
+      await this.ctx.store.watch(
+        RES.configmaps,
+        { resourceVersion: configMaps.resourceVersion },
+        {
+          onEvent: (e) => {
+            if (ROUTING_CONFIGMAPS.has(e.object.metadata.name ?? '')) this.enqueueAll(l.routes.list(), 'Route');
+          },
+        },
+      ),
+    );
+    this.enqueueAll(l.services.list(), 'Service');
+    this.enqueueAll(l.configurations.list(), 'Configuration');
+    this.enqueueAll(l.revisions.list(), 'Revision');
+    this.enqueueAll(l.routes.list(), 'Route');
     if (this.ctx.gcConfig) {
-      this.gcSweep = setInterval(() => {
-        void this.ctx.store
-          .list(RES.configurations)
-          .then((l) => l.items.forEach((c) => this.enqueue('RevisionGC', c.metadata.namespace!, c.metadata.name!)));
-      }, GC_SWEEP_MS);
+      this.gcSweep = setInterval(() => this.enqueueAll(l.configurations.list(), 'RevisionGC'), GC_SWEEP_MS);
       this.gcSweep.unref?.();
     }
   }
@@ -85,7 +116,7 @@ export class ControllerManager {
 
   /** Resolves when the queue is empty (tests and the demo use it to know the system settled). */
   idle(): Promise<void> {
-    if (!this.running && this.pending.size === 0) return Promise.resolve();
+    if (this.workers === 0 && this.pending.size === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
@@ -98,7 +129,7 @@ export class ControllerManager {
     if (this.stopped) return;
     const key = `${kind}/${ns}/${name}`;
     if (!this.pending.has(key)) this.pending.set(key, { kind, ns, name, attempts });
-    if (!this.running) void this.drain();
+    this.pump();
   }
 
   enqueueAfter(kind: ReconcileKind, ns: string, name: string, delayMs: number): void {
@@ -119,78 +150,76 @@ export class ControllerManager {
     this.later.set(key, { at, timer });
   }
 
-  private onEvent(e: WatchEvent): void {
-    const o = e.object;
+  // A change enqueues the object itself and the objects whose reconcile reads it — found through
+  // the listers' indexes, never by scanning a namespace.
+
+  private onService(o: KObject): void {
+    this.enqueue('Service', o.metadata.namespace ?? '', o.metadata.name!);
+  }
+
+  private onConfiguration(o: KObject): void {
     const ns = o.metadata.namespace ?? '';
-    const name = o.metadata.name!;
-    const labels = o.metadata.labels ?? {};
-    switch (e.resource) {
-      case RES.services:
-        this.enqueue('Service', ns, name);
-        break;
-      case RES.configurations:
-        this.enqueue('Configuration', ns, name);
-        this.enqueue('RevisionGC', ns, name);
-        if (labels[Labels.service]) this.enqueue('Service', ns, labels[Labels.service]);
-        // Routes follow the configuration's latest ready revision.
-        this.enqueueRoutesIn(ns);
-        break;
-      case RES.revisions:
-        this.enqueue('Revision', ns, name);
-        if (labels[Labels.configuration]) {
-          this.enqueue('Configuration', ns, labels[Labels.configuration]);
-          this.enqueue('RevisionGC', ns, labels[Labels.configuration]);
-        }
-        this.enqueueRoutesIn(ns);
-        break;
-      case RES.routes:
-        this.enqueue('Route', ns, name);
-        if (labels[Labels.service]) this.enqueue('Service', ns, labels[Labels.service]);
-        break;
-      case RES.podautoscalers:
-        this.enqueue('Revision', ns, name);
-        break;
-      case RES.configmaps:
-        // config-domain changes every URL; config-network (rollout-duration) and config-features
-        // (tag-header-based-routing) change how routes are programmed.
-        if (name === 'config-domain' || name === 'config-network' || name === 'config-features') this.enqueueAllRoutes();
-        break;
+    this.enqueue('Configuration', ns, o.metadata.name!);
+    this.enqueue('RevisionGC', ns, o.metadata.name!);
+    const svc = o.metadata.labels?.[Labels.service];
+    if (svc) this.enqueue('Service', ns, svc);
+    // Routes follow the configuration's latest ready revision.
+    this.enqueueAll(this.ctx.listers.routes.byIndex(ROUTES_BY_CONFIGURATION, `${ns}/${o.metadata.name}`), 'Route');
+  }
+
+  private onRevision(o: KObject): void {
+    const ns = o.metadata.namespace ?? '';
+    this.enqueue('Revision', ns, o.metadata.name!);
+    const cfg = o.metadata.labels?.[Labels.configuration];
+    if (cfg) {
+      this.enqueue('Configuration', ns, cfg);
+      this.enqueue('RevisionGC', ns, cfg);
+    }
+    // Routes naming it (readiness of a pinned target) and routes of its configuration.
+    this.enqueueAll(this.ctx.listers.routes.byIndex(ROUTES_BY_REVISION, `${ns}/${o.metadata.name}`), 'Route');
+    if (cfg) this.enqueueAll(this.ctx.listers.routes.byIndex(ROUTES_BY_CONFIGURATION, `${ns}/${cfg}`), 'Route');
+  }
+
+  private onRoute(o: KObject, old: KObject | undefined): void {
+    const ns = o.metadata.namespace ?? '';
+    this.enqueue('Route', ns, o.metadata.name!);
+    for (const svc of new Set([o.metadata.labels?.[Labels.service], old?.metadata.labels?.[Labels.service]])) {
+      if (svc) this.enqueue('Service', ns, svc);
     }
   }
 
-  private enqueueRoutesIn(ns: string): void {
-    for (const key of this.routes.routeKeysIn(ns)) this.enqueue('Route', ns, key);
+  private enqueueAll(objects: readonly KObject[], kind: ReconcileKind): void {
+    for (const o of objects) this.enqueue(kind, o.metadata.namespace ?? '', o.metadata.name!);
   }
 
-  private enqueueAllRoutes(): void {
-    void this.ctx.store
-      .list(RES.routes)
-      .then((l) => l.items.forEach((r) => this.enqueue('Route', r.metadata.namespace!, r.metadata.name!)));
+  /** Starts workers on pending keys, never two on one key (a key enqueued while it runs waits). */
+  private pump(): void {
+    if (this.workers >= WORKERS || this.stopped) return;
+    for (const [key, item] of this.pending) {
+      if (this.active.has(key)) continue;
+      this.pending.delete(key);
+      this.active.add(key);
+      this.workers++;
+      void this.work(key, item);
+      if (this.workers >= WORKERS) return;
+    }
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
+  private async work(key: string, item: { kind: ReconcileKind; ns: string; name: string; attempts: number }): Promise<void> {
+    const started = performance.now();
     try {
-      while (this.pending.size > 0 && !this.stopped) {
-        const [key, item] = this.pending.entries().next().value as [
-          string,
-          { kind: ReconcileKind; ns: string; name: string; attempts: number },
-        ];
-        this.pending.delete(key);
-        const started = performance.now();
-        try {
-          await this.reconcile(item.kind, item.ns, item.name);
-          this.observer?.reconciled(item.kind, key, (performance.now() - started) / 1000);
-        } catch (err) {
-          const e = err as Error & { code?: number };
-          this.observer?.reconciled(item.kind, key, (performance.now() - started) / 1000, e);
-          if (e.code !== 409) this.ctx.log(`reconcile ${key} failed: ${e.message}`);
-          this.retry(key, item);
-        }
-      }
+      await this.reconcile(item.kind, item.ns, item.name);
+      this.observer?.reconciled(item.kind, key, (performance.now() - started) / 1000);
+    } catch (err) {
+      const e = err as Error & { code?: number };
+      this.observer?.reconciled(item.kind, key, (performance.now() - started) / 1000, e);
+      if (e.code !== 409) this.ctx.log(`reconcile ${key} failed: ${e.message}`);
+      this.retry(key, item);
     } finally {
-      this.running = false;
-      if (this.pending.size === 0) {
+      this.active.delete(key);
+      this.workers--;
+      this.pump();
+      if (this.workers === 0 && this.pending.size === 0) {
         const waiters = this.idleWaiters.splice(0);
         waiters.forEach((w) => w());
       }
@@ -205,7 +234,7 @@ export class ControllerManager {
       setTimeout(() => {
         this.retries.delete(key);
         if (!this.pending.has(key)) this.pending.set(key, { ...item, attempts: item.attempts + 1 });
-        if (!this.running) void this.drain();
+        this.pump();
       }, delay),
     );
   }

@@ -44,6 +44,7 @@ export function workloadSpecFor(rev: KObject, replicas: number): WorkloadSpec {
     revision: name,
     configuration: rev.metadata.labels?.[Labels.configuration] ?? '',
     service: rev.metadata.labels?.[Labels.service],
+    podSpec: rev.spec,
     container: rev.spec.containers[0],
     replicas,
   };
@@ -51,7 +52,7 @@ export function workloadSpecFor(rev: KObject, replicas: number): WorkloadSpec {
 
 /** Pushes the revision's ready instances to the gateway (called on every runtime change). */
 export async function pushBackend(ctx: ControllerContext, ns: string, name: string): Promise<void> {
-  const rev = await ctx.store.get(RES.revisions, ns, name);
+  const rev = ctx.listers.revisions.get(ns, name);
   if (!rev) return;
   ctx.dataplane.setRevision(backendFor(rev, ctx.runtime.status(revisionKey(ns, name)), ctx.scale));
 }
@@ -106,7 +107,7 @@ export function revisionConditions(
 }
 
 export async function reconcileRevision(ctx: ControllerContext, ns: string, name: string): Promise<void> {
-  const rev = await ctx.store.get(RES.revisions, ns, name);
+  const rev = ctx.listers.revisions.get(ns, name);
   const key = revisionKey(ns, name);
   if (!rev) {
     // Deleted (the API server cascades deletes along ownerReferences, as Kubernetes' garbage
@@ -115,8 +116,9 @@ export async function reconcileRevision(ctx: ControllerContext, ns: string, name
     await ctx.runtime.remove(key);
     return;
   }
+  // The autoscaler is the one writer of the instance count (it applies it to the runtime, as
+  // Knative's KPA scaler is the one writer of the Deployment's replicas); this only reports it.
   const desired = ctx.scale.desiredReplicas(rev);
-  ctx.runtime.apply(workloadSpecFor(rev, desired));
   const st = ctx.runtime.status(key);
   ctx.dataplane.setRevision(backendFor(rev, st, ctx.scale));
   const { dependents, active } = revisionConditions(rev.status, st, desired);

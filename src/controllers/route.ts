@@ -51,7 +51,7 @@ async function readRoutingConfig(ctx: ControllerContext): Promise<RoutingConfig>
 }
 
 /** The route's rules and sticky policy; admission refused invalid ones, so anything unparsable is ignored. */
-function ingressOptions(route: KObject, config: RoutingConfig, revisions: Map<string, KObject>): IngressOptions {
+function ingressOptions(route: KObject, config: RoutingConfig, revisions: Pick<Map<string, KObject>, 'get'>): IngressOptions {
   const anns = route.metadata.annotations ?? {};
   const opts: IngressOptions = { tagHeaderRouting: config.tagHeaderRouting };
   const rules = anns[TRAFFIC_RULES_ANNOTATION];
@@ -73,56 +73,39 @@ function ingressOptions(route: KObject, config: RoutingConfig, revisions: Map<st
   return opts;
 }
 
-/** Every route's hosts, flattened into the gateway's table whenever one route changes. */
+/** Which routes are in the gateway's table; each change goes to the gateway as that route's hosts only. */
 export class RouteTable {
-  private readonly byRoute = new Map<string, HostRoute[]>();
-  /** Every route seen, routed yet or not: revisions and configurations changing wake them. */
-  private readonly known = new Set<string>();
+  private readonly routed = new Set<string>();
   constructor(private readonly sink: DataPlaneSink) {}
-
-  remember(ns: string, name: string, exists: boolean): void {
-    if (exists) this.known.add(`${ns}/${name}`);
-    else this.known.delete(`${ns}/${name}`);
-  }
 
   set(ns: string, name: string, hosts: HostRoute[] | undefined): void {
     const key = `${ns}/${name}`;
-    if (hosts) this.byRoute.set(key, hosts);
-    else this.byRoute.delete(key);
-    this.sink.setRoutes([...this.byRoute.values()].flat());
+    if (hosts) this.routed.add(key);
+    else if (!this.routed.delete(key)) return;
+    this.sink.setRoute(key, hosts ?? []);
   }
 
   has(ns: string, name: string): boolean {
-    return this.byRoute.has(`${ns}/${name}`);
-  }
-
-  routeKeysIn(ns: string): string[] {
-    return [...this.known].filter((k) => k.startsWith(`${ns}/`)).map((k) => k.slice(ns.length + 1));
+    return this.routed.has(`${ns}/${name}`);
   }
 }
 
 export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, ns: string, name: string): Promise<void> {
-  const route = await ctx.store.get(RES.routes, ns, name);
-  table.remember(ns, name, !!route);
+  const route = ctx.listers.routes.get(ns, name);
   if (!route || route.metadata.deletionTimestamp) {
     table.set(ns, name, undefined);
     return;
   }
-  const revisions = new Map((await ctx.store.list(RES.revisions, ns)).items.map((r) => [r.metadata.name!, r]));
+  // Reads come from the listers: the cost of a reconcile is this route's targets, not the namespace.
+  const revisions = { get: (n: string) => ctx.listers.revisions.get(ns, n) };
   const traffic: TrafficTarget[] = route.spec?.traffic ?? [];
-  const configs = new Map<string, KObject | undefined>();
-  for (const t of traffic) {
-    if (t.configurationName && !configs.has(t.configurationName)) {
-      configs.set(t.configurationName, await ctx.store.get(RES.configurations, ns, t.configurationName));
-    }
-  }
   const { targets, problem } = resolveTraffic(traffic, {
     revision: (n) => {
       const r = revisions.get(n);
       return { exists: !!r, ready: conditionOf(r?.status?.conditions, 'Ready')?.status ?? 'Unknown' };
     },
     latestReady: (c) => {
-      const cfg = configs.get(c);
+      const cfg = ctx.listers.configurations.get(ns, c);
       return {
         exists: !!cfg,
         latestReady: cfg?.status?.latestReadyRevisionName,

@@ -31,12 +31,13 @@ export function routeTrafficFor(svc: KObject): TrafficTarget[] {
 
 async function ensureChild(
   ctx: ControllerContext,
-  resource: string,
+  resource: typeof RES.configurations | typeof RES.routes,
   svc: KObject,
   desired: KObject,
 ): Promise<{ child?: KObject; problem?: ConditionInput }> {
   const ns = svc.metadata.namespace!;
-  const existing = await ctx.store.get(resource, ns, desired.metadata.name!);
+  const lister = resource === RES.configurations ? ctx.listers.configurations : ctx.listers.routes;
+  const existing: KObject | undefined = lister.get(ns, desired.metadata.name!);
   if (!existing) return { child: await ctx.store.create(resource, desired) };
   if (!isControlledBy(existing, svc)) {
     return {
@@ -85,7 +86,7 @@ const fromChild = (child: KObject | undefined, kindLabel: string): ConditionInpu
 };
 
 export async function reconcileService(ctx: ControllerContext, ns: string, name: string): Promise<void> {
-  const svc = await ctx.store.get(RES.services, ns, name);
+  const svc = ctx.listers.services.get(ns, name);
   if (!svc?.spec || svc.metadata.deletionTimestamp) return;
   const spec = svc.spec;
   const labels = childLabels(svc);

@@ -220,7 +220,6 @@ function onTunnelClose(this: Tagged<Duplex>): void {
 class Core {
   readonly table = new RoutingTable<Rev>();
   readonly revisions = new Map<string, Rev>();
-  private referenced = new Set<string>();
   readonly demandListeners: ((revisionKey: string) => void)[] = [];
   readonly tunnels = new Set<Exchange>();
   readonly rejected = new Map<string, number>();
@@ -247,14 +246,24 @@ class Core {
   }
 
   setRoutes(routes: readonly HostRoute[]): void {
-    this.table.replace(routes, (k) => this.state(k));
-    this.referenced = this.table.referencedKeys();
-    for (const s of [...this.revisions.values()]) this.maybeCollect(s);
+    this.collect(this.table.replace(routes, (k) => this.state(k)));
+  }
+
+  setRoute(owner: string, routes: readonly HostRoute[]): void {
+    this.collect(this.table.upsert(owner, routes, (k) => this.state(k)));
+  }
+
+  /** The revision states no route sends to any more may go (only those: not a scan of all). */
+  private collect(unreferenced: string[]): void {
+    for (const key of unreferenced) {
+      const s = this.revisions.get(key);
+      if (s) this.maybeCollect(s);
+    }
   }
 
   /** Forget a revision state nobody routes to, nobody configured and nothing uses. */
   maybeCollect(s: Rev): void {
-    if (s.known || this.referenced.has(s.key) || !s.isIdle()) return;
+    if (s.known || this.table.isReferenced(s.key) || !s.isIdle()) return;
     if (this.revisions.get(s.key) !== s) return;
     s.destroyPools();
     this.revisions.delete(s.key);
@@ -633,6 +642,16 @@ export class Gateway implements GatewayMetricsSource {
   setRoutes(routes: HostRoute[]): void {
     if (!Array.isArray(routes)) throw new TypeError('setRoutes expects an array of HostRoute');
     this.core.setRoutes(routes);
+  }
+
+  /**
+   * Sets the hosts of one control-plane route (`owner`, e.g. "ns/name"), replacing the ones it had;
+   * an empty list removes them. Costs that route's hosts, not the table's size.
+   */
+  setRoute(owner: string, routes: HostRoute[]): void {
+    if (typeof owner !== 'string' || !Array.isArray(routes))
+      throw new TypeError('setRoute expects an owner string and an array of HostRoute');
+    this.core.setRoute(owner, routes);
   }
 
   /** Sets a revision's ready endpoints and limits; held requests are forwarded if capacity appeared. */

@@ -1,5 +1,6 @@
 // The gateway's routing table and its one resolution path: Host header -> route -> revision.
-// The control plane replaces the whole table at once; a lookup is one Map.get for the common Host
+// The control plane sets one route's hosts at a time (upsert/delete, by the route that owns them)
+// or the whole table at once (replace); a lookup is one Map.get for the common Host
 // shapes (exact host, or host with the gateway's own port, both inserted ahead of time) and only
 // falls back to normalising the header (strip port, lower-case) for unusual spellings.
 //
@@ -66,17 +67,24 @@ interface SpecialRouting<T> {
 }
 
 export class RoutingTable<T> {
-  private routes = new Map<string, CompiledRoute<T>>();
+  private readonly routes = new Map<string, CompiledRoute<T>>();
   /** routes plus "host:port" aliases for the gateway's listening port. */
-  private lookupMap = new Map<string, CompiledRoute<T>>();
+  private readonly lookupMap = new Map<string, CompiledRoute<T>>();
   private port: number | undefined;
+  /** The hosts each control-plane route owns, and which route owns each host. */
+  private readonly hostsOf = new Map<string, string[]>();
+  private readonly ownerOf = new Map<string, string>();
+  /** How many hosts send to each revision key. */
+  private readonly refs = new Map<string, number>();
 
   /**
-   * Replaces the table. `resolve` maps a revision key to the object requests are sent to; it is
-   * called here, never per request. A host whose targets did not change keeps its position in the
-   * split cycle, so unrelated route updates do not perturb its shares.
+   * Sets the hosts of one control-plane route (`owner`, e.g. "ns/name"), replacing the ones it had:
+   * the cost is that route's hosts, not the table's size. `resolve` maps a revision key to the
+   * object requests are sent to; it is called here, never per request. A host whose targets did
+   * not change keeps its position in the split cycle. Returns the revision keys no host sends to
+   * any more.
    */
-  replace(routes: readonly HostRoute[], resolve: (revisionKey: string) => T): void {
+  upsert(owner: string, routes: readonly HostRoute[], resolve: (revisionKey: string) => T): string[] {
     const next = new Map<string, CompiledRoute<T>>();
     for (const r of routes) {
       const host = normalizeHost(String(r.host ?? ''));
@@ -92,23 +100,77 @@ export class RoutingTable<T> {
       if (shape !== '') compiled.special = compileSpecial(r, targets, resolve);
       next.set(host, compiled);
     }
-    this.routes = next;
-    this.rebuildLookup();
+    const dropped: string[] = [];
+    for (const host of this.hostsOf.get(owner) ?? []) if (!next.has(host)) this.removeHost(owner, host, dropped);
+    for (const [host, route] of next) this.putHost(owner, host, route, dropped);
+    if (next.size > 0) this.hostsOf.set(owner, [...next.keys()]);
+    else this.hostsOf.delete(owner);
+    return dropped.filter((k) => !this.refs.has(k));
+  }
+
+  /** Removes one control-plane route's hosts; returns the revision keys no host sends to any more. */
+  delete(owner: string, resolve: (revisionKey: string) => T): string[] {
+    return this.upsert(owner, [], resolve);
+  }
+
+  /** Replaces the whole table with routes owned by nobody in particular (tests, simple embedders). */
+  replace(routes: readonly HostRoute[], resolve: (revisionKey: string) => T): string[] {
+    const dropped: string[] = [];
+    for (const owner of [...this.hostsOf.keys()]) if (owner !== '') dropped.push(...this.delete(owner, resolve));
+    dropped.push(...this.upsert('', routes, resolve));
+    return dropped.filter((k) => !this.refs.has(k));
+  }
+
+  private putHost(owner: string, host: string, route: CompiledRoute<T>, dropped: string[]): void {
+    const prevOwner = this.ownerOf.get(host);
+    if (prevOwner !== undefined && prevOwner !== owner) {
+      // Two routes claiming one host: the later one wins, as when the table was one flat list.
+      const hosts = this.hostsOf.get(prevOwner)?.filter((h) => h !== host);
+      if (hosts?.length) this.hostsOf.set(prevOwner, hosts);
+      else this.hostsOf.delete(prevOwner);
+    }
+    const prev = this.routes.get(host);
+    if (prev === route) {
+      this.ownerOf.set(host, owner);
+      return;
+    }
+    if (prev) this.unref(prev, dropped);
+    for (const key of keysOf(route)) this.refs.set(key, (this.refs.get(key) ?? 0) + 1);
+    this.routes.set(host, route);
+    this.ownerOf.set(host, owner);
+    this.lookupMap.set(host, route);
+    if (this.port !== undefined) this.lookupMap.set(`${host}:${this.port}`, route);
+  }
+
+  private removeHost(owner: string, host: string, dropped: string[]): void {
+    if (this.ownerOf.get(host) !== owner) return;
+    const prev = this.routes.get(host);
+    if (prev) this.unref(prev, dropped);
+    this.routes.delete(host);
+    this.ownerOf.delete(host);
+    this.lookupMap.delete(host);
+    if (this.port !== undefined) this.lookupMap.delete(`${host}:${this.port}`);
+  }
+
+  private unref(route: CompiledRoute<T>, dropped: string[]): void {
+    for (const key of keysOf(route)) {
+      const n = (this.refs.get(key) ?? 0) - 1;
+      if (n > 0) this.refs.set(key, n);
+      else {
+        this.refs.delete(key);
+        dropped.push(key);
+      }
+    }
   }
 
   /** Also answer "host:port" for the port the gateway listens on without string work per request. */
   setPort(port: number | undefined): void {
     this.port = port;
-    this.rebuildLookup();
-  }
-
-  private rebuildLookup(): void {
-    const m = new Map<string, CompiledRoute<T>>();
+    this.lookupMap.clear();
     for (const [host, route] of this.routes) {
-      m.set(host, route);
-      if (this.port !== undefined) m.set(`${host}:${this.port}`, route);
+      this.lookupMap.set(host, route);
+      if (port !== undefined) this.lookupMap.set(`${host}:${port}`, route);
     }
-    this.lookupMap = m;
   }
 
   lookup(rawHost: string): CompiledRoute<T> | undefined {
@@ -136,14 +198,14 @@ export class RoutingTable<T> {
     return [...this.routes.keys()];
   }
 
+  /** Whether any host sends to this revision key. */
+  isReferenced(revisionKey: string): boolean {
+    return this.refs.has(revisionKey);
+  }
+
   /** Revision keys referenced by any route (default split or rules). */
   referencedKeys(): Set<string> {
-    const s = new Set<string>();
-    for (const r of this.routes.values()) {
-      for (const t of r.targets) s.add(t.revisionKey);
-      for (const rule of r.special?.rules ?? []) for (const t of rule.targets) s.add(t.revisionKey);
-    }
-    return s;
+    return new Set(this.refs.keys());
   }
 }
 
@@ -197,6 +259,13 @@ function resolveSpecial<T>(route: CompiledRoute<T>, special: SpecialRouting<T>, 
   // No key: the client is anonymous, so the split decides.
   if (key === undefined || key === '') return route.split.pick();
   return sticky.routed[slotOf(sticky.ends, pointOfKey(key))];
+}
+
+/** Every revision key a host can send to (its default split and its rules), each once. */
+function keysOf(route: CompiledRoute<unknown>): Set<string> {
+  const keys = new Set(route.targets.map((t) => t.revisionKey));
+  for (const rule of route.special?.rules ?? []) for (const t of rule.targets) keys.add(t.revisionKey);
+  return keys;
 }
 
 const NO_HOST: Rejection = {

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { R } from '../api/resources.js';
 import { AutoscalerController } from '../controllers/autoscaler.js';
+import { createListers, type Listers, stopListers, syncListers } from '../controllers/listers.js';
 import { ControllerManager } from '../controllers/manager.js';
 import { ServingConfigWatcher } from '../controllers/serving-config.js';
 import { Gateway } from '../dataplane/gateway.js';
@@ -101,6 +102,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
   let controllers: ControllerManager | undefined;
   let runtime: KubeRuntime | undefined;
   let servingConfig: ServingConfigWatcher | undefined;
+  let listers: Listers | undefined;
   let placeholders: RoutePlaceholders | undefined;
   let resolveLeading!: () => void;
   const leading = new Promise<void>((r) => (resolveLeading = r));
@@ -117,8 +119,10 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
       log,
     });
     runtime.setDrainer((key, id) => gateway.drain(key, id));
+    listers = createListers(store, log);
     autoscaler = new AutoscalerController({
       store,
+      listers,
       runtime,
       gateway,
       enqueue: (kind, ns, name) => controllers?.enqueue(kind, ns, name),
@@ -127,6 +131,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
     });
     controllers = new ControllerManager({
       store,
+      listers,
       runtime,
       dataplane: gateway,
       scale: autoscaler,
@@ -136,6 +141,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
     placeholders = new RoutePlaceholders(client, o.gatewayService ?? 'sluice-gateway.sluice-system.svc.cluster.local', log);
     await runtime.start();
     await servingConfig.start();
+    await syncListers(listers);
     await autoscaler.start();
     await controllers.start();
     await placeholders.start();
@@ -166,6 +172,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
         leader = false;
         controllers?.stop();
         autoscaler?.stop();
+        if (listers) stopListers(listers);
         servingConfig?.stop();
         void placeholders?.stop();
         log(`${identity} lost the lease`);
@@ -188,6 +195,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
       leader = false;
       controllers?.stop();
       autoscaler?.stop();
+      if (listers) stopListers(listers);
       servingConfig?.stop();
       void placeholders?.stop();
       await elector.stop();

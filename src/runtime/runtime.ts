@@ -2,7 +2,7 @@
 // instance as a child process; a Kubernetes runtime (Deployments + Pods) can implement the same
 // interface later. Nothing here mentions processes.
 
-import type { Container } from '../api/types.js';
+import type { Container, RevisionSpec } from '../api/types.js';
 
 export interface WorkloadSpec {
   /** "{namespace}/{revision}" — the unit the rest of Sluice addresses. */
@@ -11,7 +11,9 @@ export interface WorkloadSpec {
   revision: string;
   configuration: string;
   service?: string;
-  /** The user's container, already defaulted (ports, probes). */
+  /** The revision's whole pod spec, already defaulted (containers, volumes, timeouts, …). */
+  podSpec: RevisionSpec;
+  /** The serving container (podSpec.containers[0]). */
   container: Container;
   /** Desired number of instances. */
   replicas: number;
@@ -61,8 +63,12 @@ export interface LogOptions {
 }
 
 export interface Runtime {
-  /** Create the workload or change it (replicas). Idempotent. */
-  apply(spec: WorkloadSpec): void;
+  /**
+   * Create the workload or change it (replicas). Idempotent. Resolves once the runtime has taken
+   * the change (a local runtime at once, a cluster once its write was accepted); rejects with the
+   * reason when it could not. The autoscaler is its one caller for the instance count.
+   */
+  apply(spec: WorkloadSpec): Promise<void>;
   /** Stop every instance of the workload and forget it. */
   remove(key: string): Promise<void>;
   status(key: string): WorkloadStatus | undefined;

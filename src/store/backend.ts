@@ -1,5 +1,6 @@
 // What DocumentStore needs from a place to keep objects: keyed rows and the resourceVersion
-// counter, read and written synchronously inside one transaction. SQLite (sqlite-backend.ts) and
+// counter, read and written synchronously inside one transaction, and batches of transactions
+// made durable together. SQLite (sqlite-backend.ts) and
 // memory (memory-backend.ts) implement it; Kubernetes semantics (identity, generation,
 // conflicts, watch) live once, in document-store.ts.
 
@@ -16,7 +17,14 @@ export interface Backend {
   /** The last resourceVersion handed out. */
   loadRv(): number;
   saveRv(rv: number): void;
-  /** Runs fn atomically: all of its writes or none. */
+  /** Runs fn atomically: all of its writes or none (inside a batch: a savepoint of it). */
   transaction<T>(fn: () => T): T;
+  /**
+   * A batch: writes from begin() to commit() become durable together, with one sync to disk
+   * (group commit). rollback() drops them all.
+   */
+  begin(): void;
+  commit(): void;
+  rollback(): void;
   close(): void;
 }

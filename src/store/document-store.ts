@@ -2,6 +2,11 @@
 // by spec changes, 409 on a stale resourceVersion, no-op writes that keep their resourceVersion,
 // the status subresource, and watches fed from the same writes. One global counter gives the
 // monotonic resourceVersion, as etcd's revision does for Kubernetes.
+//
+// Group commit: every write of one turn of the event loop goes into one batch, made durable with
+// one sync to disk; each write's promise resolves (and its watch event goes out) only after that,
+// so an acknowledged write is on disk and no watcher sees a write that could still be lost. Reads
+// wait for an open batch, so they see committed data only.
 
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -9,7 +14,7 @@ import { ApiError, alreadyExists, conflict, notFound } from '../api/errors.js';
 import type { ObjectOf } from '../api/resources.js';
 import type { KObject } from '../api/types.js';
 import type { Backend } from './backend.js';
-import type { ListResult, Store, UpdateOptions, WatchHandlers, WatchOptions } from './store.js';
+import type { ListResult, Store, UpdateOptions, WatchEvent, WatchHandlers, WatchOptions } from './store.js';
 import { WatchHub } from './watch-hub.js';
 
 /** Splits "group/plural" into display parts for error messages. */
@@ -22,6 +27,8 @@ export class DocumentStore implements Store {
   private rv: number;
   private readonly hub: WatchHub;
   private closed = false;
+  /** The open batch: its writes' events, published once it is committed. */
+  private batch?: { done: Promise<void>; events: { event: WatchEvent; rv: number }[] };
 
   constructor(
     private readonly backend: Backend,
@@ -33,10 +40,12 @@ export class DocumentStore implements Store {
   }
 
   async get<K extends string>(resource: K, namespace: string | undefined, name: string): Promise<ObjectOf<K> | undefined> {
+    while (this.batch) await this.batch.done.catch(() => {});
     return this.backend.read(resource, namespace ?? '', name) as ObjectOf<K> | undefined;
   }
 
   async list<K extends string>(resource: K, namespace?: string): Promise<ListResult<ObjectOf<K>>> {
+    while (this.batch) await this.batch.done.catch(() => {});
     return { items: this.backend.readAll(resource, namespace) as ObjectOf<K>[], resourceVersion: String(this.rv) };
   }
 
@@ -52,7 +61,7 @@ export class DocumentStore implements Store {
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     // The existence check and the insert run in one transaction so two creates cannot both win.
-    this.backend.transaction(() => {
+    const rv = this.write(() => {
       if (this.backend.read(resource, ns, name)) {
         const [plural, group] = describe(resource);
         throw alreadyExists(plural, name, group);
@@ -60,8 +69,9 @@ export class DocumentStore implements Store {
       const rv = this.nextRv();
       meta.resourceVersion = String(rv);
       this.backend.put(resource, ns, name, rv, created);
+      return rv;
     });
-    this.hub.publish({ type: 'ADDED', resource, object: created }, this.rv);
+    await this.committed({ type: 'ADDED', resource, object: created }, rv);
     return structuredClone(created) as ObjectOf<K>;
   }
 
@@ -69,7 +79,7 @@ export class DocumentStore implements Store {
     const ns = obj.metadata.namespace ?? '';
     const name = obj.metadata.name ?? '';
     const [plural, group] = describe(resource);
-    const { next, changed } = this.backend.transaction(() => {
+    const { next, changed } = this.write(() => {
       const current = this.backend.read(resource, ns, name);
       if (!current) throw notFound(plural, name, group);
       const wantRv = obj.metadata.resourceVersion;
@@ -97,14 +107,15 @@ export class DocumentStore implements Store {
       this.backend.put(resource, ns, name, rv, next);
       return { next, changed: true };
     });
-    if (changed) this.hub.publish({ type: 'MODIFIED', resource, object: next }, this.rv);
+    if (changed) await this.committed({ type: 'MODIFIED', resource, object: next }, Number(next.metadata.resourceVersion));
+    else if (this.batch) await this.batch.done; // it read what the batch wrote
     return structuredClone(next) as ObjectOf<K>;
   }
 
   async delete<K extends string>(resource: K, namespace: string | undefined, name: string): Promise<ObjectOf<K>> {
     const ns = namespace ?? '';
     const [plural, group] = describe(resource);
-    const gone = this.backend.transaction(() => {
+    const gone = this.write(() => {
       const found = this.backend.read(resource, ns, name);
       if (!found) throw notFound(plural, name, group);
       this.backend.remove(resource, ns, name);
@@ -112,11 +123,12 @@ export class DocumentStore implements Store {
       found.metadata.resourceVersion = String(this.nextRv());
       return found;
     });
-    this.hub.publish({ type: 'DELETED', resource, object: gone }, this.rv);
+    await this.committed({ type: 'DELETED', resource, object: gone }, Number(gone.metadata.resourceVersion));
     return structuredClone(gone) as ObjectOf<K>;
   }
 
   async watch<K extends string>(resource: K, opts: WatchOptions, handlers: WatchHandlers<ObjectOf<K>>): Promise<() => void> {
+    while (this.batch) await this.batch.done.catch(() => {});
     if (this.closed) throw new ApiError(500, 'InternalError', 'the store is closed');
     const since = opts.resourceVersion;
     const start =
@@ -128,9 +140,46 @@ export class DocumentStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    while (this.batch) await this.batch.done.catch(() => {});
     this.closed = true;
     this.hub.closeAll();
     this.backend.close();
+  }
+
+  /** Runs one write's transaction inside the open batch (opening one, committed on the next turn). */
+  private write<T>(fn: () => T): T {
+    if (this.closed) throw new ApiError(500, 'InternalError', 'the store is closed');
+    if (!this.batch) this.openBatch();
+    return this.backend.transaction(fn);
+  }
+
+  private openBatch(): void {
+    this.backend.begin();
+    const events: { event: WatchEvent; rv: number }[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.batch = undefined;
+        try {
+          this.backend.commit();
+        } catch (err) {
+          this.backend.rollback();
+          this.rv = this.backend.loadRv();
+          reject(err as Error);
+          return;
+        }
+        for (const e of events) this.hub.publish(e.event, e.rv);
+        resolve();
+      });
+    });
+    done.catch(() => {}); // each write awaits it and sees the failure
+    this.batch = { done, events };
+  }
+
+  /** Resolves once the write's batch is durable; its event goes out then, in write order. */
+  private committed(event: WatchEvent, rv: number): Promise<void> {
+    const batch = this.batch!;
+    batch.events.push({ event, rv });
+    return batch.done;
   }
 
   private nextRv(): number {

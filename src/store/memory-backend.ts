@@ -61,6 +61,11 @@ export class MemoryBackend implements Backend {
     }
   }
 
+  // Nothing to make durable: a batch is just its transactions.
+  begin(): void {}
+  commit(): void {}
+  rollback(): void {}
+
   close(): void {
     this.objects.clear();
   }

@@ -61,7 +61,20 @@ export class SqliteBackend implements Backend {
   }
 
   transaction<T>(fn: () => T): T {
+    // Inside an open batch better-sqlite3 runs this as a savepoint.
     return this.db.transaction(fn)();
+  }
+
+  begin(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
   close(): void {

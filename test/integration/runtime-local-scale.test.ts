@@ -30,8 +30,11 @@ function makeRuntime(t: TestContext, gracePeriodMs = 3000): { rt: LocalRuntime; 
   return { rt, dataDir };
 }
 
+/** The pod spec is the one container, as a revision with one container has it. */
+const withPodSpec = (w: Omit<WorkloadSpec, 'podSpec'>): WorkloadSpec => ({ ...w, podSpec: { containers: [w.container] } });
+
 function spec(revision: string, replicas: number, container: Partial<Container> = {}): WorkloadSpec {
-  return {
+  return withPodSpec({
     key: `default/${revision}`,
     namespace: 'default',
     revision,
@@ -45,7 +48,7 @@ function spec(revision: string, replicas: number, container: Partial<Container> 
       ],
       ...container,
     },
-  };
+  });
 }
 
 async function collectLogs(rt: LocalRuntime, key: string, tailLines?: number): Promise<string[]> {
@@ -78,16 +81,16 @@ test('scale 1 -> 3 -> 1: the newest go, each is unrouted and drained before SIGT
     });
   });
 
-  rt.apply(spec('scale', 1));
+  await rt.apply(spec('scale', 1));
   const first = (await waitFor('1 ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
-  rt.apply(spec('scale', 3));
+  await rt.apply(spec('scale', 3));
   const three = await waitFor('3 ready', () => rt.status(key)?.readyReplicas === 3 && rt.status(key));
   assert.equal(three.replicas, 3);
   const ports = new Set(three.instances.map((i) => i.port));
   assert.equal(ports.size, 3, 'each instance has its own port');
   for (const i of three.instances) assert.equal((await httpGet(i.port, '/')).body, 'Welcome to the v1 app! \n');
 
-  rt.apply(spec('scale', 1));
+  await rt.apply(spec('scale', 1));
   const one = await waitFor('back to 1', () => rt.status(key)?.instances.length === 1 && rt.status(key));
   assert.equal(one.instances[0].id, first.id, 'the oldest instance stays');
   assert.equal(one.readyReplicas, 1);
@@ -113,11 +116,11 @@ test('scale 1 -> 3 -> 1: the newest go, each is unrouted and drained before SIGT
 test('a stopping instance finishes its in-flight request before exiting', async (t) => {
   const { rt } = makeRuntime(t, 10_000);
   const key = 'default/graceful';
-  rt.apply(spec('graceful', 1));
+  await rt.apply(spec('graceful', 1));
   const inst = (await waitFor('ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
   const slow = httpGet(inst.port, '/?sleep=1000');
   await waitFor('request arrived', async () => (await collectLogs(rt, key)).includes('GET /?sleep=1000'));
-  rt.apply(spec('graceful', 0));
+  await rt.apply(spec('graceful', 0));
   assert.equal(rt.status(key)!.instances[0].phase, 'terminating');
   assert.deepEqual(statusAndBody(await slow), { status: 200, body: 'Welcome to the v1 app! \n' });
   await waitFor('gone', () => rt.status(key)?.instances.length === 0);
@@ -129,7 +132,7 @@ test('a stopping instance finishes its in-flight request before exiting', async 
 test('SIGKILL after the grace period when the app ignores SIGTERM', async (t) => {
   const { rt } = makeRuntime(t, 300);
   const key = 'default/stubborn';
-  rt.apply(
+  await rt.apply(
     spec('stubborn', 1, {
       image: undefined,
       command: [
@@ -148,7 +151,7 @@ test('SIGKILL after the grace period when the app ignores SIGTERM', async (t) =>
 test('logs: tail, follow across instances with id prefixes, stop following', async (t) => {
   const { rt, dataDir } = makeRuntime(t);
   const key = 'default/logs';
-  rt.apply(spec('logs', 1));
+  await rt.apply(spec('logs', 1));
   const inst = (await waitFor('ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
   for (const p of ['/a', '/b', '/c']) await httpGet(inst.port, p);
   assert.equal(fs.existsSync(path.join(dataDir, 'logs', 'default', 'logs', `${inst.id}.log`)), true);
@@ -165,7 +168,7 @@ test('logs: tail, follow across instances with id prefixes, stop following', asy
   await waitFor('followed line', () => followed.includes('GET /d'));
 
   // A new instance joins the stream; its lines carry its id.
-  rt.apply(spec('logs', 2));
+  await rt.apply(spec('logs', 2));
   const two = await waitFor('2 ready', () => rt.status(key)?.readyReplicas === 2 && rt.status(key));
   const second = two.instances.find((i) => i.id !== inst.id)!;
   await httpGet(second.port, '/e');
@@ -192,7 +195,7 @@ test('remove stops the instances (draining them) and forgets the workload', asyn
   rt.setDrainer(async (_k, id) => {
     drains.push(id);
   });
-  rt.apply(spec('gone', 2));
+  await rt.apply(spec('gone', 2));
   const s = await waitFor('ready', () => rt.status(key)?.readyReplicas === 2 && rt.status(key));
   const changes: string[] = [];
   rt.onChange((k) => changes.push(k));
@@ -212,9 +215,9 @@ test('a throwing drainer does not keep an instance from stopping', async (t) => 
   rt.setDrainer(() => {
     throw new Error('data plane exploded');
   });
-  rt.apply(spec('throws', 1));
+  await rt.apply(spec('throws', 1));
   const inst = (await waitFor('ready', () => rt.status(key)?.readyReplicas === 1 && rt.status(key))).instances[0];
-  rt.apply(spec('throws', 0));
+  await rt.apply(spec('throws', 0));
   await waitFor('stopped', () => rt.status(key)?.instances.length === 0);
   assert.equal(alive(inst.pid!), false);
 });
@@ -222,7 +225,7 @@ test('a throwing drainer does not keep an instance from stopping', async (t) => 
 test('a crash next to a ready replica is not a workload failure', async (t) => {
   const { rt } = makeRuntime(t);
   const key = 'default/pair';
-  rt.apply(spec('pair', 2));
+  await rt.apply(spec('pair', 2));
   const two = await waitFor('2 ready', () => rt.status(key)?.readyReplicas === 2 && rt.status(key));
   const [victim] = two.instances;
   const seen: WorkloadStatus[] = [];

@@ -32,8 +32,11 @@ function makeRuntime(t: TestContext, opts: Partial<LocalRuntimeOptions> = {}): L
   return rt;
 }
 
+/** The pod spec is the one container, as a revision with one container has it. */
+const withPodSpec = (w: Omit<WorkloadSpec, 'podSpec'>): WorkloadSpec => ({ ...w, podSpec: { containers: [w.container] } });
+
 function spec(revision: string, replicas: number, container: Partial<Container> = {}): WorkloadSpec {
-  return {
+  return withPodSpec({
     key: `default/${revision}`,
     namespace: 'default',
     revision,
@@ -41,7 +44,7 @@ function spec(revision: string, replicas: number, container: Partial<Container> 
     service: 'stock-service-example',
     replicas,
     container: { image: REST_API_IMAGE, env: [{ name: 'RESOURCE', value: 'v1' }], ...container },
-  };
+  });
 }
 
 const readyStatus =
@@ -55,7 +58,9 @@ test('runs the walkthrough image as a local process: ready, PORT, K_* env, ready
   const rt = makeRuntime(t);
   const changes: string[] = [];
   rt.onChange((k) => changes.push(k));
-  rt.apply(spec('stock-service-example-v1', 1, { readinessProbe: { httpGet: { path: '/' }, initialDelaySeconds: 0, periodSeconds: 3 } }));
+  await rt.apply(
+    spec('stock-service-example-v1', 1, { readinessProbe: { httpGet: { path: '/' }, initialDelaySeconds: 0, periodSeconds: 3 } }),
+  );
   const s = await waitFor('ready', readyStatus(rt, 'default/stock-service-example-v1'));
   const inst = s.instances[0];
   assert.equal(inst.phase, 'ready');
@@ -96,7 +101,7 @@ test('readiness uses the probe path: not ready while it fails, ready once it pas
   t.after(() => upstream.close());
   const rt = makeRuntime(t);
   const key = 'default/probe-path';
-  rt.apply(
+  await rt.apply(
     spec('probe-path', 1, {
       env: [
         { name: 'RESOURCE', value: 'v1' },
@@ -116,7 +121,7 @@ test('readiness uses the probe path: not ready while it fails, ready once it pas
 
 test('a slow starter is found ready soon after it listens (default TCP readiness)', async (t) => {
   const rt = makeRuntime(t);
-  rt.apply(spec('slow', 1, { env: [{ name: 'STARTUP_DELAY_MS', value: '300' }] }));
+  await rt.apply(spec('slow', 1, { env: [{ name: 'STARTUP_DELAY_MS', value: '300' }] }));
   const s = await waitFor('ready', readyStatus(rt, 'default/slow'));
   assert.equal(s.instances[0].restarts, 0);
 });
@@ -126,7 +131,7 @@ test('an app that exits at start never becomes ready and says why', async (t) =>
   const key = 'default/dies';
   const seen: WorkloadStatus[] = [];
   rt.onChange((k) => k === key && seen.push(rt.status(k)!));
-  rt.apply(spec('dies', 1, { env: [{ name: 'EXIT_AT_START', value: '7' }] }));
+  await rt.apply(spec('dies', 1, { env: [{ name: 'EXIT_AT_START', value: '7' }] }));
   const s = await waitFor('crash loop reported', () => {
     const st = rt.status(key);
     return st?.failure?.reason === 'CrashLoopBackOff' ? st : undefined;
@@ -147,7 +152,7 @@ test('/crash restarts the instance after a back-off and it becomes ready again',
   const key = 'default/crashy';
   const seen: WorkloadStatus[] = [];
   rt.onChange((k) => k === key && seen.push(rt.status(k)!));
-  rt.apply(spec('crashy', 1));
+  await rt.apply(spec('crashy', 1));
   const before = (await waitFor('ready', readyStatus(rt, key))).instances[0];
   assert.equal((await httpGet(before.port, '/crash')).body, 'crashing\n');
   const after = await waitFor('ready after restart', () => {
@@ -169,7 +174,7 @@ test('failing liveness gets the instance killed and restarted', async (t) => {
   const key = 'default/live';
   const seen: WorkloadStatus[] = [];
   rt.onChange((k) => k === key && seen.push(rt.status(k)!));
-  rt.apply(spec('live', 1, { livenessProbe: { tcpSocket: { port: 9 }, periodSeconds: 1, failureThreshold: 1 } }));
+  await rt.apply(spec('live', 1, { livenessProbe: { tcpSocket: { port: 9 }, periodSeconds: 1, failureThreshold: 1 } }));
   const failure = await waitFor('killed by liveness', () => seen.find((st) => st.failure?.reason === 'ProbeFailed')?.failure);
   assert.match(failure.message, /liveness probe failed 1 times in a row \(TCP probe 127\.0\.0\.1:9 failed: ECONNREFUSED\)/);
   await waitFor('restarted', () => (rt.status(key)?.instances[0]?.restarts ?? 0) >= 1);
@@ -177,13 +182,13 @@ test('failing liveness gets the instance killed and restarted', async (t) => {
 
 test('unmapped images and unsupported env are reported, with no process started', async (t) => {
   const rt = makeRuntime(t);
-  rt.apply(spec('unmapped', 1, { image: 'gcr.io/knative-samples/helloworld-go' }));
+  await rt.apply(spec('unmapped', 1, { image: 'gcr.io/knative-samples/helloworld-go' }));
   const s = rt.status('default/unmapped')!;
   assert.equal(s.failure?.reason, 'ImageNotMapped');
   assert.match(s.failure!.message, /gcr\.io\/knative-samples\/helloworld-go/);
   assert.deepEqual(s.instances, []);
   // Mapping the image (here: giving a command) fixes it.
-  rt.apply(
+  await rt.apply(
     spec('unmapped', 1, {
       image: 'gcr.io/knative-samples/helloworld-go',
       command: [process.execPath, fileURLToPath(new URL('../../examples/rest-api/server.js', import.meta.url))],
@@ -194,9 +199,9 @@ test('unmapped images and unsupported env are reported, with no process started'
     () => rt.status('default/unmapped')?.readyReplicas === 1 && rt.status('default/unmapped'),
   );
   assert.equal(fixed.failure, undefined);
-  rt.apply(spec('secret', 1, { env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }));
+  await rt.apply(spec('secret', 1, { env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }));
   assert.equal(rt.status('default/secret')!.failure?.reason, 'CreateContainerConfigError');
-  rt.apply(spec('nocmd', 1, { image: undefined, command: ['/definitely/not/here'] }));
+  await rt.apply(spec('nocmd', 1, { image: undefined, command: ['/definitely/not/here'] }));
   const st = await waitFor('start error', () => rt.status('default/nocmd')?.failure);
   assert.equal(st.reason, 'StartError');
   assert.match(st.message, /command not found: \/definitely\/not\/here/);
@@ -204,9 +209,9 @@ test('unmapped images and unsupported env are reported, with no process started'
 
 test('shutdown stops every instance and leaves no child processes', async (t) => {
   const rt = makeRuntime(t);
-  rt.apply(spec('a', 2));
-  rt.apply(spec('b', 1, { env: [{ name: 'RESOURCE', value: 'b' }] }));
-  rt.apply(spec('c', 1, { env: [{ name: 'EXIT_AT_START', value: '1' }] }));
+  await rt.apply(spec('a', 2));
+  await rt.apply(spec('b', 1, { env: [{ name: 'RESOURCE', value: 'b' }] }));
+  await rt.apply(spec('c', 1, { env: [{ name: 'EXIT_AT_START', value: '1' }] }));
   await waitFor('ready', () => rt.status('default/a')?.readyReplicas === 2 && rt.status('default/b')?.readyReplicas === 1);
   await waitFor('c crash-looping', () => rt.status('default/c')?.failure?.reason === 'CrashLoopBackOff');
   const pids = [...rt.status('default/a')!.instances, ...rt.status('default/b')!.instances].map((i) => i.pid!);
@@ -215,6 +220,6 @@ test('shutdown stops every instance and leaves no child processes', async (t) =>
   await rt.shutdown();
   assert.deepEqual(pids.filter(alive), [], 'every child is gone');
   assert.deepEqual(rt.status('default/a')!.instances, []);
-  rt.apply(spec('d', 1));
+  await rt.apply(spec('d', 1));
   assert.deepEqual(rt.status('default/d'), undefined, 'nothing new starts after shutdown');
 });

@@ -119,3 +119,19 @@ test('a class that names no loaded plugin keeps the current scale (within bounds
   assert.equal(d.desired, 3);
   assert.match(d.error!, /scaling plugin "example.com\/other" is not loaded/);
 });
+
+test('event gateway: the initial scale holds until the first instance is ready, then idle instances may go; a failure (unreachable) ends it', async () => {
+  const anns = { [A + 'class']: 'event-gateway.autoscaling.sluice.dev', [A + 'initial-scale']: '2' };
+  const noDemand = { gateway: { pending: 0, inFlight: 0, instances: [] }, current: 2, ready: 0 };
+  const rows: { name: string; over: Partial<DecideInput>; want: number }[] = [
+    { name: 'still starting (nothing ready, no demand)', over: { ...noDemand, initialized: false }, want: 2 },
+    { name: 'started once, no demand', over: { ...noDemand, initialized: true }, want: 0 },
+    { name: 'never started but failing: unreachable', over: { ...noDemand, initialized: false, reachable: false }, want: 0 },
+    { name: 'not told (other callers): no floor', over: noDemand, want: 0 },
+  ];
+  for (const r of rows) {
+    const inp = input(anns, r.over);
+    const d = await decide(initialAutoscalerState(inp.spec, 0), inp, 1000);
+    assert.equal(d.desired, r.want, r.name);
+  }
+});

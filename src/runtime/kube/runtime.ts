@@ -272,7 +272,7 @@ export class KubeRuntime implements Runtime {
     this.drain = drain;
   }
 
-  apply(spec: WorkloadSpec): void {
+  async apply(spec: WorkloadSpec): Promise<void> {
     this.desired.set(spec.key, spec);
     this.kick(spec.key);
   }

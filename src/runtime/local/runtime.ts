@@ -76,7 +76,7 @@ export class LocalRuntime implements Runtime {
     }
   }
 
-  apply(spec: WorkloadSpec): void {
+  async apply(spec: WorkloadSpec): Promise<void> {
     if (this.closed) return; // shutting down: start nothing new
     let w = this.workloads.get(spec.key);
     if (w) w.update(spec);

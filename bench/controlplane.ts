@@ -1,0 +1,481 @@
+// Control-plane benchmark (a bench/run.ts section): a real `sluice server` process (SQLite file,
+// API over HTTPS with its token, controllers, gateway) driven through the Kubernetes API, with
+// Services at initial-scale/min-scale 0 so no instance runs:
+//   1. create N Services one after another (N = 1,000, then 10,000 on a fresh server): per-create
+//      time for the first and the last 100 (flat = nothing quadratic), time until all are Ready,
+//      with 10 watchers on services;
+//   2. at N stored, 200 more one at a time: apply → Ready latency p50/p99 and how far apart the 10
+//      watchers see the same event; API list latency; SQLite size; server RSS;
+//   3. Services with two 100 KB annotations (on the Service and on its template): first vs last;
+//   4. SIGTERM (time to stop), then a restart over the N Services: time until the API answers and
+//      until the gateway serves the last Service (one cold start of its app included);
+//   5. the autoscaler with N revisions: tick times in the server, and the pure deciders alone.
+
+import { readFileSync, statSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { decide, defaultAutoscalerConfig, initialAutoscalerState, RevisionMetrics, resolveScalingSpec } from '../src/autoscaler/index.js';
+import { request } from './lib/http.js';
+import type { Proc } from './lib/procs.js';
+import type { BenchContext, Section } from './lib/section.js';
+
+const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
+const SIZES = (process.env.SLUICE_BENCH_CP_SIZES ?? '1000,10000').split(',').map(Number);
+const PACED = 200;
+const WATCHERS = 10;
+const EDGE = 100;
+const BIG = 30;
+const SERVICES = '/apis/serving.knative.dev/v1/namespaces/default/services';
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+
+interface Server {
+  proc: Proc;
+  api: Api;
+  gatewayPort: number;
+  startMs: number;
+  /** The latest status line. */
+  stats: () => {
+    rssMiB: number;
+    peakRssMiB: number;
+    tick: { count: number; lastMs: number; maxMs: number; revisions: number };
+    loopMaxMs: number;
+  };
+  lines: Record<string, unknown>[];
+}
+
+class Api {
+  readonly agent: https.Agent;
+  constructor(
+    readonly base: URL,
+    readonly token: string,
+    ca: string,
+  ) {
+    this.agent = new https.Agent({ keepAlive: true, ca, maxSockets: 16 });
+  }
+
+  call(method: string, p: string, body?: unknown): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = https.request(
+        {
+          host: this.base.hostname,
+          port: this.base.port,
+          method,
+          path: p,
+          agent: this.agent,
+          headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', accept: 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        },
+      );
+      req.setTimeout(120_000, () => req.destroy(new Error(`${method} ${p} timed out`)));
+      req.on('error', reject);
+      req.end(data);
+    });
+  }
+
+  /** A watch on services from resourceVersion `rv`; calls onLine with each event and its arrival time. */
+  watch(rv: string, onEvent: (e: { type: string; object: Svc }, at: number) => void): () => void {
+    const req = https.request({
+      host: this.base.hostname,
+      port: this.base.port,
+      path: `${SERVICES}?watch=true&resourceVersion=${rv}&timeoutSeconds=3600`,
+      agent: false,
+      ca: this.agent.options.ca,
+      headers: { authorization: `Bearer ${this.token}` },
+    });
+    req.on('response', (res) => {
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const at = performance.now();
+        buf += chunk;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line) onEvent(JSON.parse(line) as { type: string; object: Svc }, at);
+        }
+      });
+    });
+    req.on('error', () => {});
+    req.end();
+    return () => req.destroy();
+  }
+}
+
+interface Svc {
+  metadata: { name: string; resourceVersion?: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+const isReady = (o: Svc) => !!o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+function service(name: string, annotations?: { service?: Record<string, string>; template?: Record<string, string> }) {
+  return {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default', ...(annotations?.service ? { annotations: annotations.service } : {}) },
+    spec: {
+      template: {
+        metadata: {
+          annotations: { 'autoscaling.knative.dev/initial-scale': '0', 'autoscaling.knative.dev/min-scale': '0', ...annotations?.template },
+        },
+        spec: { containers: [{ image: IMAGE }] },
+      },
+    },
+  };
+}
+
+async function startServer(ctx: BenchContext, dataDir: string, label: string): Promise<Server> {
+  // SLUICE_BENCH_CPU_PROF=DIR writes the server's CPU profile there (to find what grows).
+  const prof = process.env.SLUICE_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_BENCH_CPU_PROF}`] : [];
+  const proc = ctx.procs.start(`sluice-${label}`, process.execPath, [
+    ...prof,
+    path.join(ctx.root, 'dist', 'bench', 'controlplane-process.js'),
+    dataDir,
+  ]);
+  const lines: Record<string, unknown>[] = [];
+  let latest: ReturnType<Server['stats']> | undefined;
+  let partial = '';
+  const first = new Promise<Record<string, unknown>>((resolve, reject) => {
+    proc.child.stdout!.on('data', (c: Buffer) => {
+      partial += c.toString('utf8');
+      let nl: number;
+      while ((nl = partial.indexOf('\n')) >= 0) {
+        const line = JSON.parse(partial.slice(0, nl)) as Record<string, unknown>;
+        partial = partial.slice(nl + 1);
+        lines.push(line);
+        if (line.ready) resolve(line);
+        if (line.rssMiB !== undefined) latest = line as unknown as ReturnType<Server['stats']>;
+      }
+    });
+    void proc.exited.then((code) => reject(new Error(`server exited (${code}) before it was ready: ${proc.output()}`)));
+  });
+  const hello = await first;
+  const kc = parseYaml(readFileSync(String(hello.kubeconfig), 'utf8')) as {
+    clusters: { cluster: { 'certificate-authority-data': string } }[];
+    users: { user: { token: string } }[];
+  };
+  const api = new Api(
+    new URL(String(hello.apiUrl)),
+    kc.users[0].user.token,
+    Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8'),
+  );
+  return { proc, api, gatewayPort: Number(hello.gatewayPort), startMs: Number(hello.startMs), stats: () => latest!, lines };
+}
+
+async function stopServer(s: Server): Promise<number> {
+  const t0 = performance.now();
+  process.kill(s.proc.pid, 'SIGTERM');
+  await s.proc.exited;
+  s.api.agent.destroy();
+  return performance.now() - t0;
+}
+
+async function create(api: Api, body: unknown): Promise<number> {
+  const t0 = performance.now();
+  const r = await api.call('POST', SERVICES, body);
+  if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.body.slice(0, 300)}`);
+  return performance.now() - t0;
+}
+
+/** Readiness as 10 watchers see it: name → arrival time per watcher. */
+class Watchers {
+  readonly readyAt = new Map<string, number[]>();
+  private readonly stops: (() => void)[] = [];
+  private waiters: { name: string; resolve: () => void }[] = [];
+
+  constructor(api: Api, rv: string) {
+    for (let w = 0; w < WATCHERS; w++) {
+      this.stops.push(
+        api.watch(rv, (e, at) => {
+          if (e.type === 'DELETED' || !isReady(e.object)) return;
+          const name = e.object.metadata.name;
+          let times = this.readyAt.get(name);
+          if (!times) this.readyAt.set(name, (times = new Array<number>(WATCHERS).fill(NaN)));
+          if (!Number.isNaN(times[w])) return; // seen Ready by this watcher already
+          times[w] = at;
+          if (w === 0) this.wake(name);
+        }),
+      );
+    }
+  }
+
+  /** Resolves when watcher 0 has seen the service Ready. */
+  ready(name: string, timeoutMs = 120_000): Promise<void> {
+    const seen = this.readyAt.get(name)?.[0];
+    if (seen !== undefined && !Number.isNaN(seen)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${name} not Ready after ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        name,
+        resolve: () => {
+          clearTimeout(t);
+          resolve();
+        },
+      });
+    });
+  }
+
+  private wake(name: string): void {
+    const keep: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.name === name) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+
+  stop(): void {
+    for (const s of this.stops) s();
+  }
+}
+
+interface SizeResult {
+  n: number;
+  firstCreates: number[];
+  lastCreates: number[];
+  allReadyS: number;
+  createRate: number;
+  applyReady: number[];
+  fanout: number[];
+  listMs: number[];
+  dbMiB: number;
+  rssMiB: number;
+  peakRssMiB: number;
+  tick: ReturnType<Server['stats']>['tick'];
+  loopMaxMs: number;
+  bigService: number[];
+  bigTemplate: number[];
+  stopMs: number;
+  restart?: { apiMs: number; servedMs: number; serverStartMs: number; stopAfterMs: number; rssMiB: number };
+}
+
+async function measureSize(ctx: BenchContext, n: number, restart: boolean): Promise<SizeResult> {
+  const dataDir = path.join(ctx.tmpDir, `data-${n}`);
+  let server = await startServer(ctx, dataDir, `${n}`);
+  const { api } = server;
+  const rv = JSON.parse((await api.call('GET', SERVICES)).body).metadata.resourceVersion as string;
+  const watchers = new Watchers(api, rv);
+
+  // 1. N creates, one after another.
+  ctx.log(`${n}: creating ${n} Services`);
+  const creates: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    creates.push(await create(api, service(`s${i}`)));
+    if ((i + 1) % 1000 === 0) ctx.log(`${n}: ${i + 1} created, last 100 mean ${f1(mean(creates.slice(-100)))} ms`);
+  }
+  const createdS = (performance.now() - t0) / 1000;
+  for (let i = 0; i < n; i++) await watchers.ready(`s${i}`, 600_000);
+  const allReadyS = (performance.now() - t0) / 1000;
+  ctx.log(`${n}: all Ready after ${f1(allReadyS)} s`);
+
+  // 2. At N stored: one at a time, each waited for.
+  const applyReady: number[] = [];
+  const fanout: number[] = [];
+  for (let i = 0; i < PACED; i++) {
+    const name = `p${i}`;
+    const start = performance.now();
+    await create(api, service(name));
+    await watchers.ready(name);
+    applyReady.push(watchers.readyAt.get(name)![0] - start);
+  }
+  // Let the other watchers catch up, then how far apart they saw each Ready.
+  await new Promise((r) => setTimeout(r, 1000));
+  for (let i = 0; i < PACED; i++) {
+    const times = (watchers.readyAt.get(`p${i}`) ?? []).filter((x) => Number.isFinite(x));
+    if (times.length === WATCHERS) fanout.push(Math.max(...times) - Math.min(...times));
+  }
+  const listMs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const l0 = performance.now();
+    const r = await api.call('GET', SERVICES);
+    if (r.status !== 200) throw new Error(`list failed: ${r.status}`);
+    listMs.push(performance.now() - l0);
+  }
+
+  // 3. Large annotations: the last of BIG should cost what the first did.
+  const big = 'x'.repeat(100 * 1024);
+  const bigService: number[] = [];
+  const bigTemplate: number[] = [];
+  for (let i = 0; i < BIG; i++)
+    bigService.push(await create(api, service(`big-svc-${i}`, { service: { 'bench/a': big, 'bench/b': big } })));
+  for (let i = 0; i < BIG; i++) {
+    bigTemplate.push(await create(api, service(`big-tpl-${i}`, { template: { 'bench/a': big, 'bench/b': big } })));
+  }
+  await watchers.ready(`big-tpl-${BIG - 1}`);
+  // Two status lines later: the RSS and tick times with everything stored.
+  await new Promise((r) => setTimeout(r, 4500));
+  const st = server.stats();
+  const db = path.join(dataDir, 'sluice.db');
+  const dbMiB = (statSync(db).size + (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0)) / 2 ** 20;
+  watchers.stop();
+  const stopMs = await stopServer(server);
+  ctx.log(`${n}: stopped in ${f1(stopMs)} ms`);
+
+  const result: SizeResult = {
+    n,
+    firstCreates: creates.slice(0, EDGE),
+    lastCreates: creates.slice(-EDGE),
+    allReadyS,
+    createRate: n / createdS,
+    applyReady,
+    fanout,
+    listMs,
+    dbMiB,
+    rssMiB: st.rssMiB,
+    peakRssMiB: st.peakRssMiB,
+    tick: st.tick,
+    loopMaxMs: st.loopMaxMs,
+    bigService,
+    bigTemplate,
+    stopMs,
+  };
+
+  if (restart) {
+    // 4. Restart over the N Services: API first, then the gateway routing the last Service.
+    const r0 = performance.now();
+    server = await startServer(ctx, dataDir, `${n}-restart`);
+    const apiMs = performance.now() - r0;
+    const host = `s${n - 1}.default.example.com`;
+    let servedMs = NaN;
+    for (;;) {
+      const r = await request(server.gatewayPort, 'GET', '/', { host, timeoutMs: 60_000 }).catch(() => ({ status: 0, body: '' }));
+      if (r.status === 200) {
+        servedMs = performance.now() - r0;
+        break;
+      }
+      if (performance.now() - r0 > 600_000) throw new Error(`the gateway did not serve ${host} after a restart: ${r.status} ${r.body}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const rss = server.stats().rssMiB;
+    result.restart = { apiMs, servedMs, serverStartMs: server.startMs, stopAfterMs: await stopServer(server), rssMiB: rss };
+  }
+  return result;
+}
+
+/** The pure deciders alone: decisions per second over n KPA revisions with a little traffic. */
+async function deciderRate(n: number): Promise<number> {
+  const config = defaultAutoscalerConfig();
+  const now0 = Date.now();
+  const revs = Array.from({ length: n }, (_, i) => {
+    const spec = resolveScalingSpec({}, 0, config);
+    const metrics = new RevisionMetrics({
+      stableWindowMs: spec.stableWindowMs,
+      panicWindowMs: spec.panicWindowMs,
+      algorithm: spec.aggregation,
+    });
+    for (let s = 0; s < 60; s++)
+      metrics.record(now0 - (60 - s) * 1000, {
+        averageConcurrency: (i % 7) / 3,
+        requests: i % 5,
+        queued: 0,
+        inFlight: 0,
+        intervalMs: 1000,
+      });
+    return { key: `default/r${i}`, name: `r${i}`, spec, metrics, state: initialAutoscalerState(spec, now0, 1), current: 1 };
+  });
+  let decisions = 0;
+  const t0 = performance.now();
+  for (let round = 0; round < 5; round++) {
+    const now = now0 + round * 2000;
+    for (const r of revs) {
+      const d = await decide(
+        r.state,
+        {
+          spec: r.spec,
+          revision: { namespace: 'default', name: r.name, key: r.key },
+          current: r.current,
+          ready: r.current,
+          metrics: r.metrics,
+          reachable: true,
+          proxySince: 0,
+        },
+        now,
+      );
+      r.state = d.state;
+      r.current = d.desired;
+      decisions++;
+    }
+  }
+  return decisions / ((performance.now() - t0) / 1000);
+}
+
+export async function run(ctx: BenchContext): Promise<Section> {
+  const results: SizeResult[] = [];
+  for (const n of SIZES) results.push(await measureSize(ctx, n, n === SIZES[SIZES.length - 1]));
+  const largest = results[results.length - 1];
+  const rate = await deciderRate(largest.n);
+
+  const rows = results.map((r) => {
+    const first = mean(r.firstCreates);
+    const last = mean(r.lastCreates);
+    return `| ${r.n.toLocaleString('en')} | ${f1(first)} | ${f1(last)} | **${f2(last / first)}×** | ${f1(r.createRate)} | ${f1(r.allReadyS)} | ${f1(pct(r.applyReady, 50))} | **${f1(pct(r.applyReady, 99))}** | ${f1(pct(r.fanout, 50))} / ${f1(pct(r.fanout, 99))} | ${f1(pct(r.listMs, 50))} | ${f1(r.dbMiB)} | **${Math.round(r.rssMiB)}** (peak ${Math.round(r.peakRssMiB)}) |`;
+  });
+  const bigRows = results.map(
+    (r) =>
+      `| ${r.n.toLocaleString('en')} | ${f1(r.bigService[0])} | ${f1(mean(r.bigService.slice(-5)))} | ${f2(mean(r.bigService.slice(-5)) / mean(r.bigService.slice(0, 5)))}× | ${f1(r.bigTemplate[0])} | ${f1(mean(r.bigTemplate.slice(-5)))} | ${f2(mean(r.bigTemplate.slice(-5)) / mean(r.bigTemplate.slice(0, 5)))}× |`,
+  );
+  const re = largest.restart!;
+  const goalP99 = pct(largest.applyReady, 99) <= 100 ? 'met' : 'not met';
+  const goalRss = largest.rssMiB <= 500 ? 'met' : 'not met';
+  const body = `
+A real \`sluice server\` process (SQLite file with synchronous=FULL, API over HTTPS with its token, controllers,
+gateway), driven through the Kubernetes API by this process. Every Service has initial-scale and min-scale 0, so no
+instance runs; "Ready" is \`Ready=True\` on the Service as ${WATCHERS} watchers on \`services\` see it. Creates are sent one
+after another (each waits for its 201). The machine is shared with other developers' work, so absolute times are
+noisy; the ratios within one run are what to read.
+
+### Creating Services, then applying more at that size
+
+| Services | create, first ${EDGE} (ms) | create, last ${EDGE} (ms) | last / first | creates/s | all Ready after (s) | apply → Ready p50 (ms) | apply → Ready p99 (ms) | ${WATCHERS} watchers apart p50 / p99 (ms) | list all (ms) | SQLite (MiB) | server RSS (MiB) |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+Apply → Ready is measured on ${PACED} more Services created one at a time once the others are stored (POST sent →
+the first watcher sees Ready=True). "Watchers apart" is the time between the first and the last of the ${WATCHERS}
+watchers receiving the same Ready event. "list all" is a full JSON list of every Service.
+
+Goals at ${largest.n.toLocaleString('en')}: p99 apply → Ready ≤ 100 ms — **${goalP99}** (${f1(pct(largest.applyReady, 99))} ms);
+RSS ≤ 500 MB — **${goalRss}** (${Math.round(largest.rssMiB)} MiB).
+
+### Services with two 100 KB annotations (${BIG} of each kind, after the above)
+
+| stored before | on the Service: first (ms) | last 5 (ms) | last / first 5 | on the template: first (ms) | last 5 (ms) | last / first 5 |
+| --- | --- | --- | --- | --- | --- | --- |
+${bigRows.join('\n')}
+
+### Stop and restart with ${largest.n.toLocaleString('en')} Services
+
+| SIGTERM → exited (ms) | restart: process start → API answering (ms) | → gateway serves the last Service (ms) | server RSS after restart (MiB) |
+| --- | --- | --- | --- |
+| ${results.map((r) => f1(r.stopMs)).join(' / ')} (${results.map((r) => r.n.toLocaleString('en')).join(' / ')}) | ${f1(re.apiMs)} | ${f1(re.servedMs)} | ${Math.round(re.rssMiB)} |
+
+"Gateway serves" is the first 200 from the last Service's app through the gateway, so it includes that app's cold
+start from zero; startSluice itself took ${f1(re.serverStartMs)} ms of it.
+
+### Autoscaler with ${largest.n.toLocaleString('en')} revisions
+
+| | |
+| --- | --- |
+| pure deciders (\`decide()\`, KPA, 60 s of samples each) | ${Math.round(rate).toLocaleString('en')} decisions/s |
+| controller tick in the server (every decision settled), last / max | ${f1(largest.tick.lastMs)} / ${f1(largest.tick.maxMs)} ms for ${largest.tick.revisions.toLocaleString('en')} revisions (interval 2,000 ms) |
+| longest event-loop delay in the last 500 ms | ${f1(largest.loopMaxMs)} ms |
+`;
+  return { title: 'Control plane at scale', body };
+}
