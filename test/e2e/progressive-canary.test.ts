@@ -116,6 +116,9 @@ test('canary analysis: a healthy revision is promoted step by step, a failing on
 
   const status = await sluiceCli(s, ['rollout', 'status', name]);
   assert.equal(status.code, 0, status.stderr);
+  t.diagnostic(`sluice rollout status ${name}:\n${status.stdout}`);
+  t.diagnostic(`kubectl get rollout:\n${(await kubectl(s.kubeconfigPath, ['get', 'rollout', '-o', 'wide'])).stdout}`);
+  t.diagnostic(`events:\n${events}`);
   assert.match(status.stdout, /Phase:\s+Failed/);
   assert.match(status.stdout, /Stable:\s+shop-v2/);
   assert.match(status.stdout, /canary:\s+\d+ requests, \d+(\.\d+)?% success/);
