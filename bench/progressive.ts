@@ -187,10 +187,10 @@ function resolveCost(): string {
       )({ ...base, host: 'sticky-c', cookie: 'theme=dark; sluice-sticky=1a2b3c4d' }),
     ],
   ];
-  const N = 2_000_000;
+  const N = 1_000_000;
   const samples = cases.map(() => [] as number[]);
   let sink = 0;
-  for (let round = 0; round < 7; round++) {
+  for (let round = 0; round < 11; round++) {
     cases.forEach(([, fn], i) => {
       const t0 = process.hrtime.bigint();
       for (let k = 0; k < N; k++) if (fn() !== undefined) sink++;
@@ -198,10 +198,11 @@ function resolveCost(): string {
     });
   }
   if (sink === 0) throw new Error('resolution returned nothing');
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const old = median(samples[0]);
-  const rows = cases.map(([label], i) => `| ${label} | ${median(samples[i]).toFixed(1)} | ${(median(samples[i]) / old).toFixed(2)} |`);
-  return ['| path | ns per request (median of 7 rounds of 2,000,000) | × old path |', '| --- | ---: | ---: |', ...rows].join('\n');
+  // The fastest round: other programs on the machine only ever add time.
+  const best = (xs: number[]) => Math.min(...xs);
+  const old = best(samples[0]);
+  const rows = cases.map(([label], i) => `| ${label} | ${best(samples[i]).toFixed(1)} | ${(best(samples[i]) / old).toFixed(2)} |`);
+  return ['| path | ns per request (fastest of 11 rounds of 1,000,000) | × old path |', '| --- | ---: | ---: |', ...rows].join('\n');
 }
 
 // ---- HTTP through the gateway process ----
@@ -337,13 +338,13 @@ export async function run(ctx: BenchContext): Promise<Section> {
     '',
     '### What request-aware resolution costs',
     '',
-    'In-process, one `RoutingTable` with the four kinds of route, each resolution called 2,000,000 times per round, rounds interleaved; the first row is the sequence the gateway ran before the resolution seam existed.',
+    'In-process, one `RoutingTable` with the four kinds of route, each resolution called 1,000,000 times per round, 11 rounds interleaved, the fastest kept (other programs on the machine only add time); the first row is the sequence the gateway ran before the resolution seam existed.',
     '',
     cost,
     '',
     '### HTTP through the gateway',
     '',
-    "One gateway process (`bench/gateway-process.ts`) with three example apps, four hosts over the same 30/30/40 split; wrk runs them in turn, three rounds, so each ratio compares runs seconds apart. Everything shares the machine's cores with whatever else runs, so only the ratios mean much.",
+    "One gateway process (`bench/gateway-process.ts`) with three example apps, four hosts over the same 30/30/40 split; wrk runs them in turn, three rounds, so each ratio compares runs seconds apart. Everything shares the machine's cores with whatever else runs, so only the ratios mean much, and only when the rounds agree: the in-process numbers above bound what routing itself adds (well under a microsecond of the gateway's ~175 µs of CPU per request).",
     '',
     http.table,
   ].join('\n');
