@@ -234,7 +234,12 @@ function callHook(h: ResolvedPolicy['webhooks'][number], ro: KObject, st: Rollou
     }
     const req = (url.protocol === 'https:' ? https : http).request(
       url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: h.timeoutMs },
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        timeout: h.timeoutMs,
+        agent: false,
+      },
       (res) => {
         res.resume();
         resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);

@@ -166,48 +166,55 @@ test('sluice rollout pause, resume and promote steer an analysis; too little tra
   assert.match(missing.stderr, /no rollout "nothing" in namespace "default"/);
 });
 
-test('a Rollout waiting on its confirm-rollout webhook is still waiting after a restart, and goes on once the hook says yes', async (t) => {
-  let confirm = 503;
-  const hooks: string[] = [];
-  const hook = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      hooks.push(body);
-      res.writeHead(confirm).end();
+test(
+  'a Rollout waiting on its confirm-rollout webhook is still waiting after a restart, and goes on once the hook says yes',
+  { timeout: 180_000 },
+  async (t) => {
+    let confirm = 503;
+    const hooks: string[] = [];
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        hooks.push(body);
+        res.writeHead(confirm).end();
+      });
     });
-  });
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  t.after(() => new Promise<void>((r) => hook.close(() => r())));
-  const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/confirm`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-rollout-'));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const name = 'gated';
-  const host = `${name}.default.example.com`;
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    t.after(() => {
+      hook.closeAllConnections();
+      return new Promise<void>((r) => hook.close(() => r()));
+    });
+    const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/confirm`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-rollout-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const name = 'gated';
+    const host = `${name}.default.example.com`;
 
-  const first = await startSluice({ apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000, dataDir, rolloutTickMs: 200 });
-  try {
-    await applyDoc(first, exampleService(name, { revision: 'v1' }));
-    await waitFor('v1 answers', async () => (await httpGet(first.gatewayPort, '/', { host })).body === welcome('v1'));
-    await applyDoc(first, rolloutDoc(name, { webhooks: [{ name: 'gate', type: 'confirm-rollout', url }] }));
-    await waitFor('stable pinned', async () => (await rolloutStatus(first, name)).phase === 'Initialized');
-    await applyDoc(first, exampleService(name, { revision: 'v2' }));
-    await waitFor('held at the gate', async () => /confirm-rollout/.test((await rolloutStatus(first, name)).message ?? ''));
-  } finally {
-    await first.stop();
-  }
-  const payload = JSON.parse(hooks[hooks.length - 1]);
-  assert.deepEqual(
-    [payload.name, payload.phase, payload.metadata.type, payload.metadata.canaryRevision],
-    [name, 'Waiting', 'confirm-rollout', `${name}-v2`],
-  );
+    const first = await startSluice({ apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000, dataDir, rolloutTickMs: 200 });
+    try {
+      await applyDoc(first, exampleService(name, { revision: 'v1' }));
+      await waitFor('v1 answers', async () => (await httpGet(first.gatewayPort, '/', { host })).body === welcome('v1'));
+      await applyDoc(first, rolloutDoc(name, { webhooks: [{ name: 'gate', type: 'confirm-rollout', url }] }));
+      await waitFor('stable pinned', async () => (await rolloutStatus(first, name)).phase === 'Initialized');
+      await applyDoc(first, exampleService(name, { revision: 'v2' }));
+      await waitFor('held at the gate', async () => /confirm-rollout/.test((await rolloutStatus(first, name)).message ?? ''));
+    } finally {
+      await first.stop();
+    }
+    const payload = JSON.parse(hooks[hooks.length - 1]);
+    assert.deepEqual(
+      [payload.name, payload.phase, payload.metadata.type, payload.metadata.canaryRevision],
+      [name, 'Waiting', 'confirm-rollout', `${name}-v2`],
+    );
 
-  const second = await startSluice({ apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000, dataDir, rolloutTickMs: 200 });
-  t.after(() => second.stop());
-  const after = await rolloutStatus(second, name);
-  assert.deepEqual([after.phase, after.stableRevision, after.canaryRevision], ['Waiting', `${name}-v1`, `${name}-v2`]);
-  await waitFor('v1 still serves', async () => (await httpGet(second.gatewayPort, '/', { host })).body === welcome('v1'));
-  confirm = 200;
-  await waitFor('promoted after confirmation', async () => (await rolloutStatus(second, name)).phase === 'Succeeded', 60_000, 50);
-  assert.equal((await rolloutStatus(second, name)).stableRevision, `${name}-v2`);
-});
+    const second = await startSluice({ apiPort: 0, gatewayPort: 0, quiet: true, gracePeriodMs: 2000, dataDir, rolloutTickMs: 200 });
+    t.after(() => second.stop());
+    const after = await rolloutStatus(second, name);
+    assert.deepEqual([after.phase, after.stableRevision, after.canaryRevision], ['Waiting', `${name}-v1`, `${name}-v2`]);
+    await waitFor('v1 still serves', async () => (await httpGet(second.gatewayPort, '/', { host })).body === welcome('v1'));
+    confirm = 200;
+    await waitFor('promoted after confirmation', async () => (await rolloutStatus(second, name)).phase === 'Succeeded', 60_000, 50);
+    assert.equal((await rolloutStatus(second, name)).stableRevision, `${name}-v2`);
+  },
+);
