@@ -15,7 +15,7 @@ import { gatewayGet, kubectl } from '../support/sluice.js';
 function startServer(dataDir: string): Promise<{ child: ChildProcess; gatewayPort: number }> {
   const child = spawn(
     process.execPath,
-    [join(projectRoot, 'bin', 'sluice.js'), 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0'],
+    [join(projectRoot, 'bin', 'sluice.js'), 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0', '--admin-port', '0'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
