@@ -12,7 +12,8 @@ import { waitFor } from '../support/poll.js';
 import { alive } from '../support/process.js';
 import { gatewayGet, kubectl } from '../support/sluice.js';
 
-function startServer(dataDir: string): Promise<{ child: ChildProcess; gatewayPort: number }> {
+// The child is recorded in `children` before it is ready, so a slow or failed start is still stopped.
+function startServer(dataDir: string, children: ChildProcess[]): Promise<{ child: ChildProcess; gatewayPort: number }> {
   const child = spawn(
     process.execPath,
     [join(projectRoot, 'bin', 'sluice.js'), 'server', '--data-dir', dataDir, '--api-port', '0', '--gateway-port', '0', '--admin-port', '0'],
@@ -20,6 +21,7 @@ function startServer(dataDir: string): Promise<{ child: ChildProcess; gatewayPor
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  children.push(child);
   let out = '';
   child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (out += c));
@@ -42,8 +44,7 @@ test('kill -9 loses no acknowledged write and leaves no orphan instance behind',
     }
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const first = await startServer(dataDir);
-  children.push(first.child);
+  const first = await startServer(dataDir, children);
   const kc = join(dataDir, 'kubeconfig.yaml');
   const applied = await kubectl(kc, ['apply', '-f', join(projectRoot, 'examples', 'stock-service', 'revision-v1.yaml')]);
   assert.equal(applied.code, 0, applied.stderr);
@@ -60,8 +61,7 @@ test('kill -9 loses no acknowledged write and leaves no orphan instance behind',
   first.child.kill('SIGKILL');
   await waitFor('server gone', () => first.child.exitCode !== null || first.child.signalCode !== null);
 
-  const second = await startServer(dataDir);
-  children.push(second.child);
+  const second = await startServer(dataDir, children);
   const after = await kubectl(kc, ['get', 'ksvc', 'stock-service-example', '-o', 'jsonpath={.metadata.resourceVersion}']);
   assert.equal(after.code, 0, after.stderr);
   assert.ok(Number(after.stdout) >= Number(rv));
