@@ -101,7 +101,11 @@ describe('the test node runs pods as the kubelet would', { skip }, () => {
     );
     const waiting = await waitFor(
       'CreateContainerConfigError',
-      async () => (await getPod('needs-config')).status.containerStatuses?.[0]?.state?.waiting,
+      // ContainerCreating comes first while the node looks the ConfigMap up; wait past it.
+      async () => {
+        const w = (await getPod('needs-config')).status.containerStatuses?.[0]?.state?.waiting;
+        return w && w.reason !== 'ContainerCreating' ? w : undefined;
+      },
       30_000,
       200,
     );
