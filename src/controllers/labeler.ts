@@ -62,13 +62,14 @@ export function routesByTarget(routes: readonly KObject[]): { revisions: Map<str
 /** Brings every Revision and Configuration of the namespace in line with its routes. */
 export async function syncRoutingLabels(ctx: ControllerContext, ns: string): Promise<void> {
   const now = ctx.now();
-  const routes = (await ctx.store.list(RES.routes, ns)).items;
+  // From the listers (kept by watches): no store read per reconcile.
+  const routes = ctx.listers.routes.list(ns);
   const { revisions, configurations } = routesByTarget(routes);
-  for (const rev of (await ctx.store.list(RES.revisions, ns)).items) {
+  for (const rev of ctx.listers.revisions.list(ns)) {
     const change = revisionRoutingMeta(rev, revisions.get(rev.metadata.name!) ?? [], now);
     if (change) await ctx.store.update(RES.revisions, { ...rev, metadata: { ...rev.metadata, ...change } });
   }
-  for (const cfg of (await ctx.store.list(RES.configurations, ns)).items) {
+  for (const cfg of ctx.listers.configurations.list(ns)) {
     const want = [...(configurations.get(cfg.metadata.name!) ?? [])].sort().join(',');
     const have = cfg.metadata.annotations?.[Annotations.routes] ?? '';
     if (want === have) continue;

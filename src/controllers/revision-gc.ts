@@ -8,7 +8,7 @@
 import { GC_DISABLED, type GcConfig } from '../api/config-gc.js';
 import type { KObject } from '../api/types.js';
 import { Annotations, Labels } from '../api/types.js';
-import { referencedRevisions } from './autoscaling/podautoscaler.js';
+import { BY_CONFIGURATION, ROUTES_BY_REVISION } from './listers.js';
 import { type ControllerContext, RES } from './context.js';
 
 export const NO_GC = 'serving.knative.dev/no-gc';
@@ -76,8 +76,11 @@ export function revisionsToCollect(
 export async function collectRevisions(ctx: ControllerContext, c: GcConfig, ns: string, name: string): Promise<string[]> {
   const cfg = await ctx.store.get(RES.configurations, ns, name);
   if (!cfg || cfg.metadata.deletionTimestamp) return [];
-  const revisions = (await ctx.store.list(RES.revisions, ns)).items;
-  const routed = new Set([...referencedRevisions((await ctx.store.list(RES.routes, ns)).items)].map((k) => k.slice(ns.length + 1)));
+  // From the listers, through their indexes: this configuration's revisions, and which of them a route names.
+  const revisions = ctx.listers.revisions.byIndex(BY_CONFIGURATION, `${ns}/${name}`);
+  const routed = new Set(
+    revisions.map((r) => r.metadata.name!).filter((rev) => ctx.listers.routes.byIndex(ROUTES_BY_REVISION, `${ns}/${rev}`).length > 0),
+  );
   const doomed = revisionsToCollect(cfg, revisions, c, ctx.now(), routed);
   for (const rev of doomed) {
     ctx.log(`revision GC: deleting ${ns}/${rev} (configuration ${name})`);
