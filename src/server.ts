@@ -39,10 +39,18 @@ import { Console } from './console/server.js';
 import { LiveFeed } from './console/live.js';
 import { TrafficActions } from './console/actions.js';
 
+/** The variable naming the gateway's internal listener in every instance's environment. */
+export const LOCAL_GATEWAY_ENV = 'SLUICE_LOCAL_GATEWAY';
+
 export interface SluiceOptions {
   dataDir: string;
   apiPort?: number;
   gatewayPort?: number;
+  /**
+   * Port of the gateway's internal listener on 127.0.0.1 (cluster-local services; 0 or unset: chosen
+   * at start). Instances find it in SLUICE_LOCAL_GATEWAY.
+   */
+  internalGatewayPort?: number;
   /** Domain of route URLs; may carry a port ("localhost:8080") so URLs open directly. */
   domain?: string;
   host?: string;
@@ -93,6 +101,8 @@ export interface RunningSluice {
   apiUrl: string;
   gatewayUrl: string;
   gatewayPort: number;
+  /** The internal listener (cluster-local hosts too), as instances get it in SLUICE_LOCAL_GATEWAY. */
+  internalGatewayUrl: string;
   adminUrl: string;
   adminPort: number;
   /** The bearer token of the API (and of the admin listener's protected paths). */
@@ -143,7 +153,14 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   // Everything that writes goes through the instrumented store, so every write is timed.
   const store = instrumentStore(sqlite, registry);
   const mappings = [...(opts.imagesFile ? loadImageMappings(opts.imagesFile) : []), ...defaultImageMappings(projectRoot)];
-  const runtime = new LocalRuntime({ dataDir, imageMappings: mappings, gracePeriodMs: opts.gracePeriodMs });
+  // Set once the gateway's internal listener is bound, before any instance starts.
+  let internalGatewayUrl = '';
+  const runtime = new LocalRuntime({
+    dataDir,
+    imageMappings: mappings,
+    gracePeriodMs: opts.gracePeriodMs,
+    platformEnv: () => ({ [LOCAL_GATEWAY_ENV]: internalGatewayUrl }),
+  });
   const listenerTimeouts = definedOnly(opts.listenerTimeouts);
   const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision, timeouts: listenerTimeouts });
   runtime.setDrainer((key, id) => gateway.drain(key, id));
@@ -219,6 +236,8 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const adminHost = opts.adminHost ?? DEFAULT_ADMIN_HOST;
   const adminPort = await admin.listen(opts.adminPort ?? DEFAULT_ADMIN_PORT, adminHost);
   const gatewayPort = await gateway.listen(opts.gatewayPort ?? 8080, host);
+  // Loopback only: it answers cluster-local hosts, which must not be reachable from outside.
+  internalGatewayUrl = `http://127.0.0.1:${await gateway.listenInternal(opts.internalGatewayPort ?? 0, '127.0.0.1')}`;
   const apiPort = await api.listen(opts.apiPort ?? 8001, host);
   const apiUrl = `https://${host}:${apiPort}`;
   const scaler = autoscaler;
@@ -270,6 +289,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     apiUrl,
     gatewayUrl: `http://${host}:${gatewayPort}`,
     gatewayPort,
+    internalGatewayUrl,
     adminUrl: `http://${adminHost.includes(':') ? `[${adminHost}]` : adminHost}:${adminPort}`,
     adminPort,
     token,

@@ -9,6 +9,7 @@ export interface ServerCommandOptions {
   dataDir?: string;
   apiPort?: number;
   gatewayPort?: number;
+  internalGatewayPort?: number;
   domain?: string;
   host?: string;
   adminPort?: number;
@@ -30,6 +31,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     dataDir: opts.dataDir ?? join(homedir(), '.sluice'),
     apiPort: opts.apiPort,
     gatewayPort: opts.gatewayPort,
+    internalGatewayPort: opts.internalGatewayPort,
     domain: opts.domain,
     host: opts.host,
     adminPort: opts.adminPort,
@@ -44,6 +46,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   console.log(`Sluice is running.
   API:        ${sluice.apiUrl}
   Gateway:    ${sluice.gatewayUrl}
+  Internal:   ${sluice.internalGatewayUrl}  (cluster-local services too; instances get it as $SLUICE_LOCAL_GATEWAY)
   Admin:      ${sluice.adminUrl}  (/metrics, /healthz, /readyz)
   Data:       ${sluice.dataDir}
   Kubeconfig: ${sluice.kubeconfigPath}

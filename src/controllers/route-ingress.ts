@@ -1,8 +1,10 @@
 // What a Route programs into the gateway (pure): its resolved targets, after any gradual rollout,
 // become the host table entries — the route's own host with its split, header rules (Knative's
-// tag header, then the route's sluice.dev/traffic-rules) and sticky policy, and one host per tag.
+// tag header, then the route's sluice.dev/traffic-rules) and sticky policy, and one host per tag;
+// on the public domain unless the route is cluster-local, and always at its cluster-local names.
 
 import type { StickySpec, TrafficRule } from '../api/traffic-annotations.js';
+import { CLUSTER_LOCAL_DOMAIN, expandedHosts } from '../api/visibility.js';
 import type { HostRoute, RouteRule, WeightedTarget } from '../dataplane/types.js';
 import { revisionKey } from './revision.js';
 import { type ResolvedTarget, routeHosts } from './traffic.js';
@@ -71,4 +73,23 @@ export function hostRoutesFor(
   const out: HostRoute[] = [route];
   for (const tag of byTag.keys()) out.push({ host: hosts.tag(tag), targets: tagTargets(tag)! });
   return out;
+}
+
+/**
+ * Every host a route is served at: its public hosts (on `domain`) unless it is cluster-local, and
+ * always its cluster-local ones (`{name}.{namespace}.svc.cluster.local`, the short forms, and the
+ * same per tag), which only the gateway's internal listener answers.
+ */
+export function routeIngress(
+  ns: string,
+  name: string,
+  domain: string,
+  targets: readonly ResolvedTarget[],
+  opts: IngressOptions,
+  clusterLocal: boolean,
+): HostRoute[] {
+  const local = hostRoutesFor(ns, name, CLUSTER_LOCAL_DOMAIN, targets, opts).flatMap((r) =>
+    expandedHosts(r.host).map((host): HostRoute => ({ ...r, host, visibility: 'cluster-local' })),
+  );
+  return clusterLocal ? local : [...hostRoutesFor(ns, name, domain, targets, opts), ...local];
 }

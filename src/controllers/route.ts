@@ -14,7 +14,8 @@ import {
   parseSticky,
   parseTrafficRules,
 } from '../api/traffic-annotations.js';
-import { type IngressOptions, hostRoutesFor } from './route-ingress.js';
+import { type IngressOptions, routeIngress } from './route-ingress.js';
+import { CLUSTER_LOCAL_DOMAIN, clusterLocalHost, isClusterLocal } from '../api/visibility.js';
 import {
   ROLLOUT_STATE_KEY,
   buildRollout,
@@ -115,7 +116,9 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
   });
 
   const domain = ctx.domain();
-  const hosts = routeHosts(name, ns, domain);
+  // A cluster-local route's URLs are on the cluster domain, and only the internal listener serves it.
+  const clusterLocal = isClusterLocal(route.metadata.labels);
+  const hosts = routeHosts(name, ns, clusterLocal ? CLUSTER_LOCAL_DOMAIN : domain);
   // The domain may carry the gateway's port for clickable URLs; routing matches hosts without it.
   const routingDomain = domain.replace(/:\d+$/, '');
   // A target that cannot be resolved keeps the last good routing (Knative does not drop traffic).
@@ -143,7 +146,7 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
   } else if (!complete) {
     rolloutState = prevAnnotations[ROLLOUT_STATE_KEY];
   }
-  if (complete) table.set(ns, name, hostRoutesFor(ns, name, routingDomain, effective, opts));
+  if (complete) table.set(ns, name, routeIngress(ns, name, routingDomain, effective, opts, clusterLocal));
   else if (!table.has(ns, name) && route.status?.traffic?.length) {
     // After a restart the last good routing is the one the status recorded.
     const last = (route.status.traffic as TrafficTarget[]).map((t) => ({
@@ -152,13 +155,14 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
       latestRevision: !!t.latestRevision,
       percent: t.percent ?? 0,
     }));
-    table.set(ns, name, hostRoutesFor(ns, name, routingDomain, last, opts));
+    table.set(ns, name, routeIngress(ns, name, routingDomain, last, opts, clusterLocal));
   }
 
   const status: RouteStatus = {
     observedGeneration: route.metadata.generation,
     url: `http://${hosts.main}`,
-    address: { url: `http://${hosts.main}` },
+    // Knative's address is the cluster-local one, whatever the visibility.
+    address: { url: `http://${clusterLocalHost(name, ns)}` },
   };
   const assigned: ConditionInput = problem ?? { status: 'True' };
   if (complete) {

@@ -271,8 +271,8 @@ class Core {
 
   // -- arrival --
 
-  handleRequest(req: IncomingMessage, res: ServerResponse): void {
-    const r = this.table.resolve(req.headers);
+  handleRequest(req: IncomingMessage, res: ServerResponse, internal = false): void {
+    const r = this.table.resolve(req.headers, internal);
     if (r.target === undefined) {
       this.reject(r.reason);
       sendError(res, r.status, r.message);
@@ -290,9 +290,9 @@ class Core {
     this.admit(ex);
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, internal = false): void {
     socket.on('error', onSocketError);
-    const r = this.table.resolve(req.headers);
+    const r = this.table.resolve(req.headers, internal);
     if (r.target === undefined || this.closing) {
       const why = r.target === undefined ? r : SHUTTING_DOWN;
       this.reject(why.reason);
@@ -584,6 +584,7 @@ export class Gateway implements GatewayMetricsSource {
   private readonly core: Core;
   private ownMetrics: Registry | undefined;
   private server: Server | null = null;
+  private internalServer: Server | null = null;
   private readonly listenerOpts: ReturnType<typeof listenerOptions>;
 
   constructor(opts: GatewayOptions = {}) {
@@ -599,14 +600,30 @@ export class Gateway implements GatewayMetricsSource {
   /** Starts the HTTP listener; resolves with the bound port (useful with port 0). */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     if (this.server) throw new Error('gateway is already listening');
+    this.server = await this.open(port, host, false);
+    const bound = (this.server.address() as AddressInfo).port;
+    this.core.table.setPort(bound);
+    return bound;
+  }
+
+  /**
+   * Starts the internal listener (Knative's local gateway): it answers every host, cluster-local
+   * ones too, which the public listener treats as unknown. Resolves with the bound port.
+   */
+  async listenInternal(port: number, host = '127.0.0.1'): Promise<number> {
+    if (this.internalServer) throw new Error('gateway is already listening internally');
+    this.internalServer = await this.open(port, host, true);
+    return (this.internalServer.address() as AddressInfo).port;
+  }
+
+  private async open(port: number, host: string, internal: boolean): Promise<Server> {
     // requestTimeout 0: held requests may legitimately wait for their body to be read longer than
     // Node's default; the revision's timeoutSeconds bounds them instead.
     // The header and idle timeouts still cut off clients that trickle headers or sit idle.
     const server = http.createServer({ requestTimeout: 0, noDelay: true, ...this.listenerOpts }, (req, res) =>
-      this.core.handleRequest(req, res),
+      this.core.handleRequest(req, res, internal),
     );
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.core.handleUpgrade(req, socket, head));
-    this.server = server;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.core.handleUpgrade(req, socket, head, internal));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -614,9 +631,7 @@ export class Gateway implements GatewayMetricsSource {
         resolve();
       });
     });
-    const bound = (server.address() as AddressInfo).port;
-    this.core.table.setPort(bound);
-    return bound;
+    return server;
   }
 
   /**
@@ -628,9 +643,11 @@ export class Gateway implements GatewayMetricsSource {
     core.closing = true;
     for (const rev of core.revisions.values()) core.failHeld(rev.key, 503, 'sluice gateway: shutting down', 'shutting_down');
     for (const ex of [...core.tunnels]) ex.socket?.destroy();
-    const server = this.server;
+    const servers = [this.server, this.internalServer];
     this.server = null;
-    if (server) {
+    this.internalServer = null;
+    for (const server of servers) {
+      if (!server) continue;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

@@ -9,6 +9,7 @@
 // that is a plain split it costs that Map.get plus `schedule[cursor]`: every possible answer is
 // allocated when the table is built, never per request. Rules and sticky sessions are compiled
 // into the route and only routes that have them pay for reading headers and cookies.
+// A host carries its visibility: cluster-local hosts resolve only for the internal listener.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HostRoute, StickyPolicy, WeightedTarget } from './types.js';
@@ -59,6 +60,8 @@ export interface CompiledRoute<T> {
   special?: SpecialRouting<T>;
   /** Rules and sticky policy as given, for equality checks. */
   shape: string;
+  /** Served only to requests that came in on the internal listener. */
+  clusterLocal: boolean;
 }
 
 interface SpecialRouting<T> {
@@ -91,12 +94,19 @@ export class RoutingTable<T> {
       if (!host) continue;
       const targets = normalizeTargets(r.targets);
       const shape = r.rules?.length || r.sticky ? JSON.stringify([r.rules ?? [], r.sticky ?? null]) : '';
+      const clusterLocal = r.visibility === 'cluster-local';
       const old = this.routes.get(host);
-      if (old && old.shape === shape && sameTargets(old.targets, targets) && sameResolution(old, targets, resolve)) {
+      if (
+        old &&
+        old.shape === shape &&
+        old.clusterLocal === clusterLocal &&
+        sameTargets(old.targets, targets) &&
+        sameResolution(old, targets, resolve)
+      ) {
         next.set(host, old);
         continue;
       }
-      const compiled: CompiledRoute<T> = { host, targets, split: splitOf(targets, resolve), shape };
+      const compiled: CompiledRoute<T> = { host, targets, split: splitOf(targets, resolve), shape, clusterLocal };
       if (shape !== '') compiled.special = compileSpecial(r, targets, resolve);
       next.set(host, compiled);
     }
@@ -177,12 +187,15 @@ export class RoutingTable<T> {
     return this.lookupMap.get(rawHost) ?? this.routes.get(normalizeHost(rawHost));
   }
 
-  /** Where this request goes, or why it cannot go anywhere. */
-  resolve(headers: IncomingHttpHeaders): Resolution<T> {
+  /**
+   * Where this request goes, or why it cannot go anywhere. `internal`: the request came in on the
+   * internal listener, which also answers cluster-local hosts; to the public one they do not exist.
+   */
+  resolve(headers: IncomingHttpHeaders, internal = false): Resolution<T> {
     const host = headers.host;
     if (host === undefined || host === '') return NO_HOST;
     const route = this.lookup(host);
-    if (route === undefined)
+    if (route === undefined || (route.clusterLocal && !internal))
       return { status: 404, reason: 'unknown_host', message: `sluice gateway: no service is routed at host "${normalizeHost(host)}"` };
     const routed = route.special === undefined ? route.split.pick() : resolveSpecial(route, route.special, headers);
     if (routed === undefined)

@@ -33,6 +33,11 @@ export interface HostRoute {
   rules?: RouteRule[];
   /** Keep each client on one revision of the default split, without skewing the shares. */
   sticky?: StickyPolicy;
+  /**
+   * 'cluster-local': answered only on the gateway's internal listener (Knative's local gateway);
+   * the public listener treats the host as unknown. Absent: public (served on both listeners).
+   */
+  visibility?: 'cluster-local';
 }
 
 /** How a request value is compared; exactly one field is set. */

@@ -113,6 +113,29 @@ test('routing table: one resolution answers every request, with the reason when 
   assert.match(unknown.target === undefined ? unknown.message : '', /no service is routed at host "b\.ns\.example\.com"/);
 });
 
+test('routing table: a cluster-local host is unknown to the public listener, answered on the internal one', () => {
+  const t = new RoutingTable<string>();
+  const to = [{ revisionKey: 'ns/a-1', percent: 100 }];
+  t.upsert(
+    'ns/a',
+    [
+      { host: 'a.ns.example.com', targets: to },
+      { host: 'a.ns.svc.cluster.local', targets: to, visibility: 'cluster-local' },
+    ],
+    (k) => k,
+  );
+  assert.equal(t.resolve({ host: 'a.ns.example.com' }).target, 'ns/a-1');
+  assert.equal(t.resolve({ host: 'a.ns.example.com' }, true).target, 'ns/a-1', 'public hosts are served internally too');
+  const outside = t.resolve({ host: 'a.ns.svc.cluster.local' });
+  assert.equal(outside.target, undefined);
+  assert.equal(outside.target === undefined && outside.status, 404);
+  assert.equal(outside.target === undefined && outside.message, 'sluice gateway: no service is routed at host "a.ns.svc.cluster.local"');
+  assert.equal(t.resolve({ host: 'a.ns.svc.cluster.local' }, true).target, 'ns/a-1');
+  // The same host turning public (the label removed) is recompiled, not kept as it was.
+  t.upsert('ns/a', [{ host: 'a.ns.svc.cluster.local', targets: to }], (k) => k);
+  assert.equal(t.resolve({ host: 'a.ns.svc.cluster.local' }).target, 'ns/a-1');
+});
+
 test('concurrency meter integrates level over time, cumulatively', () => {
   const m = new ConcurrencyMeter(0);
   m.change(1, 0); // 1 from 0..100

@@ -47,6 +47,10 @@ export function register(program: Command): void {
     .option('--data-dir <dir>', 'where Sluice keeps its database, logs and kubeconfig (default ~/.sluice)')
     .option('--api-port <port>', 'port of the Kubernetes-style API (default 8001)')
     .option('--gateway-port <port>', 'port of the HTTP gateway that routes to services (default 8080)')
+    .option(
+      '--internal-gateway-port <port>',
+      "port of the gateway's internal listener on 127.0.0.1, for cluster-local services (default: any free port)",
+    )
     .option('--domain <domain>', 'domain of service URLs (default example.com)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
     .option('--admin-port <port>', 'port of the admin listener: /metrics, /healthz, /readyz and the web console (default 9090)')
@@ -68,6 +72,7 @@ export function register(program: Command): void {
         dataDir?: string;
         apiPort?: string;
         gatewayPort?: string;
+        internalGatewayPort?: string;
         domain?: string;
         host?: string;
         adminPort?: string;
@@ -86,6 +91,7 @@ export function register(program: Command): void {
         dataDir: o.dataDir,
         apiPort: parsePort(o.apiPort, 'api-port'),
         gatewayPort: parsePort(o.gatewayPort, 'gateway-port'),
+        internalGatewayPort: parsePort(o.internalGatewayPort, 'internal-gateway-port'),
         domain: o.domain,
         host: o.host,
         adminPort: parsePort(o.adminPort, 'admin-port'),

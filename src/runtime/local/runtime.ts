@@ -30,6 +30,8 @@ export interface LocalRuntimeOptions {
   backoff?: Partial<BackoffOptions>;
   /** Size at which an instance's log file is rotated. Default 5 MiB. */
   logMaxBytes?: number;
+  /** Variables every instance gets from the platform (read at each start; nothing overrides them). */
+  platformEnv?: () => Record<string, string>;
 }
 
 type Drainer = (key: string, instanceId: string) => Promise<void>;
@@ -61,6 +63,7 @@ export class LocalRuntime implements Runtime {
       pids,
       imageMappings: opts.imageMappings,
       baseEnv: process.env,
+      platformEnv: opts.platformEnv ?? (() => ({})),
       emit: (key: string) => this.emit(key),
       drainer: () => this.drainer,
     };

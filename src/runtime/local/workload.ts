@@ -27,6 +27,8 @@ export interface WorkloadContext {
   imageMappings: readonly ImageMapping[];
   /** Base environment the passthrough variables are taken from. */
   baseEnv: Record<string, string | undefined>;
+  /** Variables the platform gives every instance (read at each start), e.g. the internal gateway's address. */
+  platformEnv: () => Record<string, string>;
   emit(key: string): void;
   drainer(): ((key: string, instanceId: string) => Promise<void>) | undefined;
 }
@@ -43,7 +45,7 @@ export function pickVictims<T extends { ready: boolean; createdAt: number }>(act
 /** Works out how to launch the spec's container, or why it cannot be launched. */
 export function makeTemplate(
   spec: WorkloadSpec,
-  ctx: Pick<WorkloadContext, 'imageMappings' | 'dataDir' | 'host' | 'baseEnv'>,
+  ctx: Pick<WorkloadContext, 'imageMappings' | 'dataDir' | 'host' | 'baseEnv' | 'platformEnv'>,
 ): LaunchTemplate | WorkloadFailure {
   const c = spec.container;
   const resolved = resolveCommand(c, ctx.imageMappings);
@@ -56,6 +58,7 @@ export function makeTemplate(
     if ('error' in liveness) return { reason: 'InvalidProbe', message: liveness.error };
   }
   const platform = (port: number): Record<string, string> => ({
+    ...ctx.platformEnv(),
     PORT: String(port),
     HOST: ctx.host,
     K_REVISION: spec.revision,

@@ -171,13 +171,49 @@ table('Route', reconcileRouteWithTable(), [
     ],
     key: 'default/hello',
     check: (o) => {
+      const to = [{ revisionKey: 'default/hello-00001', percent: 100 }];
       assert.deepEqual(o.routes.get('default/hello'), [
-        { host: 'hello.default.example.com', targets: [{ revisionKey: 'default/hello-00001', percent: 100 }] },
+        { host: 'hello.default.example.com', targets: to },
+        // Every route is also reachable inside at its cluster-local names (internal listener only).
+        { host: 'hello.default.svc.cluster.local', targets: to, visibility: 'cluster-local' },
+        { host: 'hello.default.svc', targets: to, visibility: 'cluster-local' },
+        { host: 'hello.default', targets: to, visibility: 'cluster-local' },
       ]);
       assert.deepEqual(o.after?.status.traffic, [
         { revisionName: 'hello-00001', configurationName: 'hello', latestRevision: true, percent: 100 },
       ]);
+      assert.equal(o.after?.status.url, 'http://hello.default.example.com');
+      assert.equal(o.after?.status.address.url, 'http://hello.default.svc.cluster.local');
       assert.equal(conditions(o.after).Ready, 'True');
+    },
+  },
+  {
+    name: 'cluster-local: only cluster-local hosts, tags included, and cluster-local URLs',
+    objects: [
+      configuration('hello', { latestReadyRevisionName: 'hello-00001', latestCreatedRevisionName: 'hello-00001' }),
+      revision('hello-00001', ready),
+      {
+        ...route('hello', [{ configurationName: 'hello', latestRevision: true, percent: 100, tag: 'now' }]),
+        metadata: { name: 'hello', namespace: 'default', labels: { 'networking.knative.dev/visibility': 'cluster-local' } },
+      },
+    ],
+    key: 'default/hello',
+    check: (o) => {
+      const hosts = o.routes.get('default/hello') ?? [];
+      assert.deepEqual(
+        hosts.map((h) => [h.host, h.visibility]),
+        [
+          ['hello.default.svc.cluster.local', 'cluster-local'],
+          ['hello.default.svc', 'cluster-local'],
+          ['hello.default', 'cluster-local'],
+          ['now-hello.default.svc.cluster.local', 'cluster-local'],
+          ['now-hello.default.svc', 'cluster-local'],
+          ['now-hello.default', 'cluster-local'],
+        ],
+      );
+      assert.equal(o.after?.status.url, 'http://hello.default.svc.cluster.local');
+      assert.equal(o.after?.status.address.url, 'http://hello.default.svc.cluster.local');
+      assert.equal(o.after?.status.traffic[0].url, 'http://now-hello.default.svc.cluster.local');
     },
   },
   {
