@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { admitWithStore } from './api/admission.js';
 import { convert } from './api/conversion.js';
+import { SERVING_GROUP } from './api/types.js';
+import { admissionWarnings } from './api/warnings.js';
 import { R } from './api/resources.js';
 import { createApiServer } from './apiserver/server.js';
 import type { ListenerTimeouts } from './net/listener.js';
@@ -219,6 +221,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       (ns, name) => store.get(R.revisions, ns, name),
       () => servingConfig.current(),
     ),
+    warn: (kind, obj) => (kind.group === SERVING_GROUP ? admissionWarnings(kind.kind, obj, servingConfig.current().features) : []),
     convert,
     logs: (ns, revision, logOpts, write) => runtime.logs(`${ns}/${revision}`, logOpts, write),
   });

@@ -1,10 +1,12 @@
 // Admission for writes coming through the API: Knative's defaulting webhook, then its validating
 // webhook. Controllers write their children already in this shape.
 
+import { isDeepStrictEqual } from 'node:util';
 import { ROLLOUT_GROUP, validateRollout } from '../progressive/spec.js';
 import { defaultTemplate, defaultTraffic, defaultRevisionSpec } from './defaults.js';
 import { ApiError } from './errors.js';
-import { fe, invalid } from './field-error.js';
+import { fe, invalid, via } from './field-error.js';
+import { validateCreatorAndModifier } from './metadata-validation.js';
 import { validateAnnotations, validateLabels } from './object-meta.js';
 import type { ResourceKind } from './registry.js';
 import { configMapProblem, DEFAULT_SERVING_CONFIG, type ServingConfig } from './serving-config.js';
@@ -33,19 +35,31 @@ export function applyDefaults(
       out.spec = defaultRevisionSpec(spec as any, cfg.defaults, obj.metadata);
     }
   }
-  if (kind === 'Service' || kind === 'Configuration' || kind === 'Route') {
-    // Knative records who created and who last changed the spec.
-    const ann = { ...(out.metadata.annotations ?? {}) };
-    if (!old) {
-      ann[Annotations.creator] ??= user;
-      ann[Annotations.lastModifier] ??= user;
-    } else {
-      ann[Annotations.creator] = old.metadata.annotations?.[Annotations.creator] ?? ann[Annotations.creator] ?? user;
-      if (JSON.stringify(old.spec) !== JSON.stringify(out.spec)) ann[Annotations.lastModifier] = user;
-    }
-    out.metadata.annotations = ann;
-  }
+  setUserInfo(kind, out, user, old);
   return out;
+}
+
+/** Kinds whose creator and lastModifier Knative records (a Configuration or Route only when nothing owns it). */
+export function tracksUserInfo(kind: string, obj: KObject): boolean {
+  if (kind === 'Service' || kind === 'DomainMapping') return true;
+  return (kind === 'Configuration' || kind === 'Route') && !obj.metadata.ownerReferences?.length;
+}
+
+/**
+ * Knative's SetUserInfo: a create records the user as creator and lastModifier (whatever the
+ * object said); an update that changes the spec records the user as lastModifier. Anything else
+ * a user does to these annotations is for validation to refuse (validateCreatorAndModifier).
+ */
+function setUserInfo(kind: string, out: KObject, user: string, old: KObject | undefined): void {
+  if (!tracksUserInfo(kind, out)) return;
+  const ann = { ...(out.metadata.annotations ?? {}) };
+  if (!old) {
+    ann[Annotations.creator] = user;
+    ann[Annotations.lastModifier] = user;
+  } else if (!isDeepStrictEqual(old.spec, out.spec)) {
+    ann[Annotations.lastModifier] = user;
+  } else return;
+  out.metadata.annotations = ann;
 }
 
 /**
@@ -81,6 +95,15 @@ export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined
         : kind.kind === 'Route'
           ? validateRoute(defaulted)
           : validateRevision(defaulted, oldDefaulted, cfg);
+  if (oldDefaulted && tracksUserInfo(kind.kind, defaulted)) {
+    const annotations = (o: KObject) => o.metadata.annotations as Record<string, string> | undefined;
+    errs.push(
+      ...via(
+        'metadata.annotations',
+        validateCreatorAndModifier(oldDefaulted.spec, defaulted.spec, annotations(oldDefaulted), annotations(defaulted)),
+      ),
+    );
+  }
   if (kind.kind === 'Service' || kind.kind === 'Configuration') {
     // The template's labels and annotations become the Revision's: apimachinery's rules apply to them.
     const tm = defaulted.spec?.template?.metadata;

@@ -26,8 +26,8 @@ export function via(prefix: string, errs: FieldError[]): FieldError[] {
   }));
 }
 
-/** Joins errors the way Knative prints them: same message+details merged, sorted by message. */
-export function formatFieldErrors(errs: FieldError[]): string {
+/** Knative's merge: errors with the same message and details become one, sorted by message, each printed as one entry. */
+export function mergedFieldErrors(errs: FieldError[]): string[] {
   const merged = new Map<string, FieldError>();
   for (const e of errs) {
     const key = `${e.message}\u0000${e.details ?? ''}`;
@@ -40,8 +40,12 @@ export function formatFieldErrors(errs: FieldError[]): string {
     .map((e) => {
       const paths = [...new Set(e.paths)].sort().join(', ');
       return e.details ? `${e.message}: ${paths}\n${e.details}` : `${e.message}: ${paths}`;
-    })
-    .join('\n');
+    });
+}
+
+/** Joins errors the way Knative prints them: same message+details merged, sorted by message. */
+export function formatFieldErrors(errs: FieldError[]): string {
+  return mergedFieldErrors(errs).join('\n');
 }
 
 /** The error admission throws: 422 Invalid with one cause per field error. */

@@ -3,11 +3,12 @@
 // revision template, networking annotations a template may carry, rollout-duration and
 // progress-deadline values, queue-proxy resource annotations, and labels reserved to Knative.
 
+import { isDeepStrictEqual } from 'node:util';
 import { GoParseError, parseGoDuration, parseGoFloat } from '../autoscaler/goparse.js';
 import { fe, type FieldError, invalidValue, missingField, outOfBounds } from './field-error.js';
 import { dns1035LabelErrors } from './k8s-names.js';
 import { parseQuantity } from './quantity.js';
-import type { ObjectMeta } from './types.js';
+import { Annotations, type ObjectMeta } from './types.js';
 
 const AUTOSCALING_PREFIX = 'autoscaling.knative.dev';
 const NETWORKING_PREFIX = 'networking.knative.dev';
@@ -25,7 +26,7 @@ const TEMPLATE_NETWORKING_ANNOTATIONS = new Set([
 ]);
 export const ROLLOUT_DURATION_KEYS = ['serving.knative.dev/rollout-duration', 'serving.knative.dev/rolloutDuration'];
 const PROGRESS_DEADLINE_KEYS = ['serving.knative.dev/progress-deadline'];
-const QUEUE_PERCENTAGE_KEYS = [
+export const QUEUE_PERCENTAGE_KEYS = [
   'queue.sidecar.serving.knative.dev/resource-percentage',
   'queue.sidecar.serving.knative.dev/resourcePercentage',
 ];
@@ -134,4 +135,25 @@ export function validateOwnerLabel(meta: ObjectMeta, label: string, ownerKind: s
   if (val === undefined) return [];
   const owned = (meta.ownerReferences ?? []).some((r) => r.kind === ownerKind && r.name === val);
   return owned ? [] : [missingField(label)];
+}
+
+/**
+ * knative.dev/pkg's ValidateCreatorAndModifier, on an update: the creator never changes, and
+ * lastModifier only with the spec (admission then writes the user into it). Paths are under the
+ * annotations; a missing annotation counts as "".
+ */
+export function validateCreatorAndModifier(
+  oldSpec: unknown,
+  newSpec: unknown,
+  oldAnnotations: Record<string, string> | undefined,
+  newAnnotations: Record<string, string> | undefined,
+): FieldError[] {
+  const was = (k: string) => oldAnnotations?.[k] ?? '';
+  const now = (k: string) => newAnnotations?.[k] ?? '';
+  const errs: FieldError[] = [];
+  if (was(Annotations.creator) !== now(Annotations.creator)) errs.push(fe('annotation value is immutable', Annotations.creator));
+  if (isDeepStrictEqual(oldSpec, newSpec) && was(Annotations.lastModifier) !== now(Annotations.lastModifier)) {
+    errs.push(invalidValue(now(Annotations.lastModifier), Annotations.lastModifier));
+  }
+  return errs;
 }

@@ -12,6 +12,8 @@ import { invalid } from './status.js';
 
 /** Defaulting + validation; may look things up (e.g. existing revisions), hence the Promise. */
 export type AdmitFn = (kind: ResourceKind, obj: KObject, old: KObject | undefined) => KObject | Promise<KObject>;
+/** The admission warnings for an admitted object (Knative's, for its kinds), sent as Warning headers. */
+export type WarnFn = (kind: ResourceKind, admitted: KObject) => string[];
 export type ConvertFn = (obj: KObject, toApiVersion: string) => KObject;
 
 export function parseFieldValidation(v: string | null): FieldValidation {

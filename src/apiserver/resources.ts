@@ -21,6 +21,7 @@ import {
   unknownFieldsOf,
   type AdmitFn,
   type ConvertFn,
+  type WarnFn,
 } from './objects.js';
 import { afterUpdate, checkUpdate, deleteWithPolicy, type GcContext, type PropagationPolicy } from './finalizers.js';
 import { managerFor, parseForce, serverSideApply, trackUpdate, type ManagerOptions } from './apply/managed-fields.js';
@@ -35,6 +36,7 @@ import { serveWatch } from './watch.js';
 export interface ResourceContext {
   store: Store;
   admit: AdmitFn;
+  warn: WarnFn;
   convert: ConvertFn;
   maxBodyBytes: number;
   /** Deleting an object also deletes the objects it owns (Kubernetes' garbage collector). */
@@ -58,14 +60,21 @@ const PATCH_RETRIES = 5;
 const isTrue = (v: string | null) => v !== null && v !== 'false' && v !== '0';
 const isDryRun = (q: URLSearchParams) => q.getAll('dryRun').includes('All');
 
+/** Adds Warning headers (RFC 7234 code 299, as kube-apiserver sends them); a warning already sent is not repeated. */
 function setWarnings(res: ServerResponse, warnings: string[]): void {
-  if (warnings.length) {
-    res.setHeader(
-      'Warning',
-      // Header values must be printable ASCII; field names come from the request body.
-      warnings.map((w) => `299 - "${w.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, (c) => `\\${c}`)}"`),
-    );
-  }
+  if (!warnings.length) return;
+  const have = res.getHeader('Warning');
+  const sent = have === undefined ? [] : Array.isArray(have) ? have : [String(have)];
+  // Header values must be printable ASCII; field names come from the request body.
+  const add = warnings.map((w) => `299 - "${w.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, (c) => `\\${c}`)}"`);
+  res.setHeader('Warning', [...new Set([...sent, ...add])]);
+}
+
+/** Admission of a create or update, with its warnings on the response. */
+async function admitWithWarnings(c: Call, obj: KObject, old: KObject | undefined): Promise<KObject> {
+  const admitted = await runAdmission(c.ctx.admit, c.path.kind, obj, old);
+  setWarnings(c.res, c.ctx.warn(c.path.kind, admitted));
+  return admitted;
 }
 
 export async function handleResource(c: Call): Promise<void> {
@@ -295,7 +304,7 @@ async function create(c: Call): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     if (generate) meta.name = generatedName(meta.generateName!);
     checkObjectRules(c.path.kind, obj);
-    const admitted = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, structuredClone(obj)), undefined);
+    const admitted = await admitWithWarnings(c, toStorage(c, structuredClone(obj)), undefined);
     trackUpdate(undefined, admitted, managerOptions(c, false));
     setWarnings(c.res, warnings);
     if (isDryRun(c.query)) {
@@ -339,7 +348,7 @@ async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: bo
   if (statusOnly) {
     toWrite = { ...old, status: next.status, metadata: { ...old.metadata, resourceVersion: next.metadata.resourceVersion } };
   } else {
-    toWrite = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, next), old);
+    toWrite = await admitWithWarnings(c, toStorage(c, next), old);
     if (!applied) trackUpdate(old, toWrite, managerOptions(c, false));
   }
   if (isDryRun(c.query)) return { ...toWrite, status: statusOnly ? toWrite.status : old.status };
@@ -434,7 +443,7 @@ async function applyCreate(c: Call, body: unknown, mode: ReturnType<typeof parse
   if (c.path.kind.hasStatus) delete obj.status;
   await requireNamespace(c);
   checkObjectRules(c.path.kind, obj);
-  const admitted = await runAdmission(c.ctx.admit, c.path.kind, toStorage(c, obj), undefined);
+  const admitted = await admitWithWarnings(c, toStorage(c, obj), undefined);
   setWarnings(c.res, warnings);
   respondObject(c, 201, isDryRun(c.query) ? admitted : await c.ctx.store.create(key(c), admitted));
 }

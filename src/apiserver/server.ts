@@ -28,7 +28,9 @@ import {
 import { withEventConversion } from './events.js';
 import type { LogsHook } from './logs.js';
 import { negotiate } from './negotiate.js';
-import type { AdmitFn, ConvertFn } from './objects.js';
+import type { AdmitFn, ConvertFn, WarnFn } from './objects.js';
+import { admissionWarnings } from '../api/warnings.js';
+import { DEFAULT_FEATURES } from '../api/features.js';
 import { openApiV2, openApiV2Form, openApiV3Doc, openApiV3Root } from './openapi.js';
 import { OPENAPI_V2_PROTOBUF_RESPONSE } from './openapi-v2-proto.js';
 import { REVIEW_PATHS, serveReview } from './reviews.js';
@@ -46,7 +48,7 @@ import {
   unauthorized,
 } from './status.js';
 
-export type { AdmitFn, ConvertFn } from './objects.js';
+export type { AdmitFn, ConvertFn, WarnFn } from './objects.js';
 export type { LogsHook, LogOptions } from './logs.js';
 
 export interface ApiServerOptions {
@@ -55,6 +57,8 @@ export interface ApiServerOptions {
   token: string;
   /** Defaulting + validation for creates and updates (default: Knative's, src/api/admission.ts). */
   admit?: AdmitFn;
+  /** Warnings for an admitted create or update (default: Knative's with the default config-features). */
+  warn?: WarnFn;
   /** Conversion between served versions (default: src/api/conversion.ts). */
   convert?: ConvertFn;
   /** Largest accepted request body (default 3 MiB, as Kubernetes). */
@@ -102,6 +106,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const ctx: ResourceContext = {
     store: opts.store,
     admit: withCoreAdmission(opts.admit ?? knativeAdmit),
+    warn: opts.warn ?? ((kind, obj) => (kind.group === 'serving.knative.dev' ? admissionWarnings(kind.kind, obj, DEFAULT_FEATURES) : [])),
     convert: withEventConversion(opts.convert ?? knativeConvert),
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     garbageCollect: opts.garbageCollect ?? true,

@@ -6,6 +6,9 @@
 
 import jsonPatch from 'fast-json-patch';
 import { admitWithStore, applyDefaults, type RevisionLookup } from '../api/admission.js';
+import { DEFAULT_FEATURES } from '../api/features.js';
+import { SERVING_GROUP } from '../api/types.js';
+import { admissionWarnings } from '../api/warnings.js';
 import { ApiError } from '../api/errors.js';
 import { kindByKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
@@ -66,13 +69,18 @@ export async function validate(body: unknown, lookup: RevisionLookup): Promise<A
   const req = requestOf(body);
   const kind = kindByKind(req.kind.kind, req.kind.group);
   if (!kind || !req.object || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return reviewOf({ uid: req.uid, allowed: true });
+  // Knative answers its warnings with the verdict, allowed or not; kube-apiserver relays them as Warning headers.
+  const warnings = kind.group === SERVING_GROUP ? admissionWarnings(kind.kind, req.object, DEFAULT_FEATURES) : [];
+  const withWarnings = (r: AdmissionResponse): AdmissionResponse => (warnings.length ? { ...r, warnings } : r);
   try {
     await admitWithStore(lookup)(kind, req.object, req.operation === 'UPDATE' ? req.oldObject : undefined);
-    return reviewOf({ uid: req.uid, allowed: true });
+    return reviewOf(withWarnings({ uid: req.uid, allowed: true }));
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     const message = e.reason === 'Invalid' ? `validation failed: ${e.message}` : e.message;
     // No code: kube-apiserver then reports the denial as 400 BadRequest, as it does for Knative.
-    return reviewOf({ uid: req.uid, allowed: false, status: { message, reason: e.reason === 'Invalid' ? 'BadRequest' : e.reason } });
+    return reviewOf(
+      withWarnings({ uid: req.uid, allowed: false, status: { message, reason: e.reason === 'Invalid' ? 'BadRequest' : e.reason } }),
+    );
   }
 }

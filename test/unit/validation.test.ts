@@ -107,13 +107,75 @@ test('BYO revision names: prefix required, and a template change must change the
     'invalid value: "other-v1" must have prefix "stock-": spec.template.metadata.name',
   );
   const v2 = admit(ksvc, service(), undefined);
-  const changed = service();
+  const changed = { ...service(), metadata: v2.metadata };
   changed.spec.template.spec.containers[0].env[0].value = 'v3';
   const msg = messageOf(() => admit(ksvc, changed, v2));
   assert.match(msg, /^Saw the following changes without a name change \(-old \+new\): spec.template.metadata.name\n/);
   assert.match(msg, /-: "v2"\n\t\+: "v3"/);
   // Re-applying the same template (only traffic changes) is fine.
-  assert.doesNotThrow(() => admit(ksvc, service([{ revisionName: 'stock-v2', percent: 100 }]), v2));
+  assert.doesNotThrow(() => admit(ksvc, { ...service([{ revisionName: 'stock-v2', percent: 100 }]), metadata: v2.metadata }, v2));
+});
+
+test("creator and lastModifier: recorded by admission, a change by hand refused with Knative's messages", () => {
+  const cfgKind = findKind('configuration')!;
+  const created = admit(
+    ksvc,
+    { ...service(), metadata: { name: 'stock', namespace: 'default', annotations: { 'serving.knative.dev/creator': 'mallory' } } },
+    undefined,
+  );
+  assert.equal(
+    created.metadata.annotations?.['serving.knative.dev/creator'],
+    'sluice-admin',
+    'a create records the user, whatever was sent',
+  );
+  assert.equal(created.metadata.annotations?.['serving.knative.dev/lastModifier'], 'sluice-admin');
+  const withAnnotations = (o: KObject, annotations: Record<string, string>): KObject => ({
+    ...o,
+    metadata: { ...o.metadata, annotations },
+  });
+  const cases: [string, KObject, string][] = [
+    [
+      'creator changed',
+      withAnnotations(created, { 'serving.knative.dev/creator': 'mallory', 'serving.knative.dev/lastModifier': 'sluice-admin' }),
+      'annotation value is immutable: metadata.annotations.serving.knative.dev/creator',
+    ],
+    [
+      'lastModifier forged without a spec change',
+      withAnnotations(created, { 'serving.knative.dev/creator': 'sluice-admin', 'serving.knative.dev/lastModifier': 'mallory' }),
+      'invalid value: mallory: metadata.annotations.serving.knative.dev/lastModifier',
+    ],
+    [
+      // What a client that replaces the object without them (kubectl replace of a bare manifest) gets.
+      'both dropped',
+      withAnnotations(created, {}),
+      'annotation value is immutable: metadata.annotations.serving.knative.dev/creator\ninvalid value: : metadata.annotations.serving.knative.dev/lastModifier',
+    ],
+  ];
+  for (const [name, obj, want] of cases)
+    assert.equal(
+      messageOf(() => admit(ksvc, obj, created)),
+      want,
+      name,
+    );
+  // A spec change with a forged lastModifier: admission writes the user over it.
+  const edited = withAnnotations(created, { 'serving.knative.dev/creator': 'sluice-admin', 'serving.knative.dev/lastModifier': 'mallory' });
+  edited.spec = structuredClone(created.spec);
+  edited.spec.template.metadata.name = 'stock-v3';
+  assert.equal(admit(ksvc, edited, created).metadata.annotations?.['serving.knative.dev/lastModifier'], 'sluice-admin');
+  // A Configuration a Service owns is not checked (the Service's reconciler writes it).
+  const owned: KObject = {
+    apiVersion: 'serving.knative.dev/v1',
+    kind: 'Configuration',
+    metadata: {
+      name: 'stock',
+      namespace: 'default',
+      labels: { 'serving.knative.dev/service': 'stock' },
+      ownerReferences: [{ apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'stock', uid: 'u1', controller: true }],
+      annotations: { 'serving.knative.dev/creator': 'sluice-admin' },
+    },
+    spec: { template: created.spec.template },
+  };
+  assert.doesNotThrow(() => admit(cfgKind, withAnnotations(owned, { 'serving.knative.dev/creator': 'someone' }), owned));
 });
 
 test('wrong types and missing fields are refused with a field path, never a crash', () => {
