@@ -1,7 +1,7 @@
 // A Sluice gateway in a process of its own, for benchmarks: the load generator, the apps and the
 // gateway then compete for CPU as separate processes, and the gateway's CPU time is its own.
 //
-//   node dist/bench/gateway-process.js '{"routes":[HostRoute...],"revisions":[RevisionBackend...]}'
+//   node dist/bench/gateway-process.js '{"routes":[HostRoute...],"revisions":[RevisionBackend...],"fastPath":true}'
 //   (or the same JSON in the SLUICE_BENCH_GATEWAY environment variable)
 //
 // Prints one line `gateway-process {"port":P,"adminPort":A,"pid":N}` once both listeners are up.
@@ -23,6 +23,8 @@ import type { HostRoute, RevisionBackend } from '../src/dataplane/types.js';
 interface Config {
   routes: HostRoute[];
   revisions: RevisionBackend[];
+  /** GatewayOptions.fastPath (default true): false measures the node:http path alone. */
+  fastPath?: boolean;
 }
 
 function fail(message: string): never {
@@ -51,7 +53,7 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const gw = new Gateway();
+  const gw = new Gateway({ fastPath: config.fastPath !== false });
   try {
     for (const r of config.revisions) gw.setRevision(r);
     gw.setRoutes(config.routes);

@@ -8,7 +8,7 @@
 // Per-request bookkeeping lives in one Exchange object; event handlers are shared module-level
 // functions that find their Exchange through a symbol property, so a request allocates no closures.
 
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HostRoute, RevisionBackend } from './types.js';
@@ -20,8 +20,11 @@ import { registerGatewayMetrics, type GatewayMetricsSource, type RevisionMetrics
 import { listenerOptions, type ListenerTimeouts } from '../net/listener.js';
 import { Registry } from '../observability/registry.js';
 import { requestChannel, type RequestRecord } from './request-log.js';
+import { FastPath, type FastHooks, type FastRequest } from './fastpath/connection.js';
 import {
+  addSetCookie,
   downstreamHeaders,
+  editRequestHeaders,
   errorCode,
   hasBody,
   isRetryable,
@@ -52,6 +55,11 @@ export interface GatewayOptions {
   retryAfterSeconds?: number;
   /** Header and idle keep-alive timeouts of the listener (default nginx's, see src/net/listener.ts). */
   timeouts?: Partial<ListenerTimeouts>;
+  /**
+   * Relay plain HTTP/1.1 requests on raw sockets (fastpath/), handing everything else to node:http
+   * (default true). false: every request goes through node:http, as before the fast path existed.
+   */
+  fastPath?: boolean;
 }
 
 export const DEFAULT_MAX_QUEUED_PER_REVISION = 1000;
@@ -67,7 +75,7 @@ type Rev = RevisionState<Exchange>;
 const SHUTTING_DOWN = { status: 503, reason: 'shutting_down', message: 'sluice gateway: shutting down' } as const;
 
 /** One client request (or Upgrade) from arrival until its client connection is done with it. */
-class Exchange implements QueueNode {
+class Exchange implements QueueNode, FastHooks {
   qPrev: QueueNode | null = null;
   qNext: QueueNode | null = null;
   queued = false;
@@ -90,13 +98,33 @@ class Exchange implements QueueNode {
   constructor(
     readonly core: Core,
     readonly rev: Rev,
-    readonly req: IncomingMessage,
+    /** null for a fast-path request (then `fast` is set). */
+    readonly req: IncomingMessage | null,
     readonly res: ServerResponse | null,
     readonly socket: Duplex | null,
     readonly head: Buffer | null,
     readonly start: number,
+    readonly fast: FastRequest | null = null,
   ) {
-    this.hasBody = res !== null && hasBody(req);
+    this.hasBody = fast !== null ? fast.hasBody : res !== null && hasBody(req!);
+  }
+
+  get method(): string {
+    return this.fast !== null ? this.fast.method : (this.req!.method ?? '');
+  }
+
+  // -- FastHooks: what the fast path reports back --
+
+  finished(): void {
+    this.core.finish(this);
+  }
+
+  failed(err: Error, reused: boolean): void {
+    this.core.upstreamFailed(this, reused, err);
+  }
+
+  slotFree(): void {
+    this.core.releaseSlot(this);
   }
 }
 
@@ -150,12 +178,6 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
   ures.pipe(res);
 }
 
-/** Adds the gateway's cookie next to any the backend set. */
-function addSetCookie(headers: OutgoingHttpHeaders, cookie: string): void {
-  const have = headers['set-cookie'];
-  headers['set-cookie'] = have === undefined ? [cookie] : Array.isArray(have) ? [...have, cookie] : [String(have), cookie];
-}
-
 function onUpstreamBodyError(this: Tagged<IncomingMessage>): void {
   const ex = this[kEx]!;
   (ex.res ?? ex.socket)?.destroy();
@@ -169,7 +191,7 @@ function onUpstreamBodyClose(this: Tagged<IncomingMessage>): void {
 function onUpstreamError(this: Tagged<ClientRequest>, err: Error): void {
   const ex = this[kEx]!;
   if (ex.upstream !== this || ex.done || ex.timedOut) return;
-  ex.core.upstreamFailed(ex, this, err);
+  ex.core.upstreamFailed(ex, this.reusedSocket, err);
 }
 
 function onUpstreamClose(this: Tagged<ClientRequest>): void {
@@ -290,6 +312,25 @@ class Core {
     this.admit(ex);
   }
 
+  /** A plain HTTP/1.1 request from the fast path: the same steps as handleRequest. */
+  handleFast(f: FastRequest, internal: boolean): void {
+    const r = this.table.resolve(f.headers, internal);
+    if (r.target === undefined) {
+      this.reject(r.reason);
+      f.answer(r.status, r.message);
+      return;
+    }
+    if (this.closing) {
+      this.reject('shutting_down');
+      f.answer(503, 'sluice gateway: shutting down', { connection: 'close' });
+      return;
+    }
+    const ex = new Exchange(this, r.target, null, null, null, null, this.clock(), f);
+    if (r.setCookie !== undefined) ex.setCookie = r.setCookie;
+    f.bind(ex);
+    this.admit(ex);
+  }
+
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, internal = false): void {
     socket.on('error', onSocketError);
     const r = this.table.resolve(req.headers, internal);
@@ -332,8 +373,9 @@ class Core {
       return;
     }
     // Hold without reading: the body stays in the socket until the request is forwarded.
-    if (ex.socket !== null) ex.socket.pause();
-    else ex.req.pause();
+    if (ex.fast !== null) ex.fast.pause();
+    else if (ex.socket !== null) ex.socket.pause();
+    else ex.req!.pause();
     rev.enqueue(ex);
     if (rev.queued === 1) this.demand(rev.key);
   }
@@ -351,7 +393,8 @@ class Core {
 
   /** Error answer on whichever kind of exchange this is. */
   answer(ex: Exchange, status: number, message: string, extra?: Record<string, string | number>): void {
-    if (ex.res !== null) sendError(ex.res, status, message, extra);
+    if (ex.fast !== null) ex.fast.answer(status, message, extra);
+    else if (ex.res !== null) sendError(ex.res, status, message, extra);
     else if (ex.status !== 0)
       ex.socket!.destroy(); // a response is already streaming on the raw socket
     else {
@@ -364,8 +407,12 @@ class Core {
 
   private forward(ex: Exchange, ep: EndpointState): void {
     ex.ep = ep;
+    if (ex.fast !== null) {
+      ex.fast.forward(ep, editRequestHeaders(ex.fast.headers, ex.fast.clientAddress, false));
+      return;
+    }
     let up: Tagged<ClientRequest>;
-    const req = ex.req;
+    const req = ex.req!;
     try {
       up = http.request({
         host: ep.host,
@@ -397,18 +444,19 @@ class Core {
     }
   }
 
-  upstreamFailed(ex: Exchange, up: ClientRequest, err: Error): void {
-    const started = ex.res !== null ? ex.res.headersSent : ex.status !== 0;
+  upstreamFailed(ex: Exchange, reused: boolean, err: Error): void {
+    const started = ex.fast !== null ? ex.fast.started : ex.res !== null ? ex.res.headersSent : ex.status !== 0;
     if (started) {
       // Too late for a clean error: cut the client connection so it sees the failure.
-      if (ex.res !== null) ex.res.destroy();
+      if (ex.fast !== null) ex.fast.destroy();
+      else if (ex.res !== null) ex.res.destroy();
       else ex.socket!.destroy();
       return;
     }
     const failed = ex.ep!;
     const rev = ex.rev;
     // Nothing reached the backend's handler and there is no body to replay: try once more.
-    if (!ex.hasBody && !ex.retried && isRetryable(err, ex.req.method)) {
+    if (!ex.hasBody && !ex.retried && isRetryable(err, ex.method)) {
       ex.retried = true;
       const alt = rev.acquire(failed);
       if (alt !== null) {
@@ -417,13 +465,14 @@ class Core {
         this.releaseEndpoint(rev, failed);
         return;
       }
-      if (up.reusedSocket) {
+      if (reused) {
         // A kept-alive connection the backend had just closed: the instance itself may be fine.
         this.forward(ex, failed);
         return;
       }
     }
-    // The slot is released by the failed attempt's 'close'.
+    // The slot is released by the failed attempt's 'close' (node:http) or here (fast path).
+    if (ex.fast !== null) this.releaseSlot(ex);
     this.reject('upstream_error');
     this.answer(
       ex,
@@ -500,8 +549,9 @@ class Core {
       );
       return;
     }
-    // The slot is released by the upstream attempt's 'close'.
+    // The slot is released by the upstream attempt's 'close' (node:http) or at once (fast path).
     ex.upstream?.destroy();
+    ex.fast?.abortUpstream();
     this.answer(ex, 504, `sluice gateway: revision "${rev.key}" did not finish responding within ${secs}s (its timeoutSeconds)`);
   }
 
@@ -517,7 +567,10 @@ class Core {
     if (ex.queued) rev.unlink(ex);
     let status: number;
     const res = ex.res;
-    if (res !== null) {
+    if (ex.fast !== null) {
+      status = ex.fast.finalStatus();
+      if (status === 0) ex.fast.abortUpstream();
+    } else if (res !== null) {
       const complete = res.writableFinished;
       status = complete ? res.statusCode : 0;
       // Client went away mid-exchange: stop the backend work and free the slot (on 'close').
@@ -563,11 +616,12 @@ class Core {
 
 function publishRequest(ex: Exchange, status: number, seconds: number): void {
   const req = ex.req;
+  const f = ex.fast;
   const r: RequestRecord = {
     revision: ex.rev.key,
-    method: req.method ?? '',
-    path: req.url ?? '',
-    host: req.headers.host ?? '',
+    method: ex.method,
+    path: f !== null ? f.target : (req!.url ?? ''),
+    host: (f !== null ? f.headers.host : req!.headers.host) ?? '',
     status,
     seconds,
   };
@@ -585,6 +639,9 @@ export class Gateway implements GatewayMetricsSource {
   private ownMetrics: Registry | undefined;
   private server: Server | null = null;
   private internalServer: Server | null = null;
+  /** The fast path in front of each listener (none when GatewayOptions.fastPath is false). */
+  private readonly fast: FastPath[] = [];
+  private readonly fastPathOn: boolean;
   private readonly listenerOpts: ReturnType<typeof listenerOptions>;
 
   constructor(opts: GatewayOptions = {}) {
@@ -595,6 +652,7 @@ export class Gateway implements GatewayMetricsSource {
     if (!Number.isInteger(retryAfter) || retryAfter < 0)
       throw new TypeError(`retryAfterSeconds must be a non-negative integer, got ${String(retryAfter)}`);
     this.core = new Core(clock, maxQueued, retryAfter);
+    this.fastPathOn = opts.fastPath ?? true;
   }
 
   /** Starts the HTTP listener; resolves with the bound port (useful with port 0). */
@@ -624,6 +682,15 @@ export class Gateway implements GatewayMetricsSource {
       this.core.handleRequest(req, res, internal),
     );
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.core.handleUpgrade(req, socket, head, internal));
+    // Connections arrive at the fast path first; it hands node:http whatever is not plain HTTP/1.1.
+    if (this.fastPathOn) {
+      const fast = new FastPath({
+        keepAliveTimeoutMs: this.listenerOpts.keepAliveTimeout,
+        dispatch: (f) => this.core.handleFast(f, internal),
+      });
+      fast.attach(server);
+      this.fast.push(fast);
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -650,8 +717,10 @@ export class Gateway implements GatewayMetricsSource {
       if (!server) continue;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      for (const fast of this.fast) fast.closeAll();
       await closed;
     }
+    this.fast.length = 0;
     for (const rev of core.revisions.values()) rev.destroyPools();
   }
 

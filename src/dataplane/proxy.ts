@@ -32,8 +32,9 @@ function connectionListed(value: string | string[] | undefined): Set<string> | n
   return set;
 }
 
-function clientAddress(req: IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? '';
+/** The client's address as the gateway reports it (IPv4-mapped IPv6 shown as plain IPv4). */
+export function clientAddress(remoteAddress: string | undefined): string {
+  const a = remoteAddress ?? '';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
@@ -44,7 +45,15 @@ function clientAddress(req: IncomingMessage): string {
  * Connection/Upgrade pair is kept, since the backend must see it.
  */
 export function upstreamHeaders(req: IncomingMessage, upgrade: boolean): OutgoingHttpHeaders {
-  const h = req.headers;
+  return editRequestHeaders(req.headers, clientAddress(req.socket.remoteAddress), upgrade);
+}
+
+/**
+ * The gateway's request header edits, on headers shaped like node:http's `req.headers` (lower-case
+ * names). Both the node:http path and the fast path (fastpath/) call this one function, so the
+ * backend sees the same headers whichever path a request took.
+ */
+export function editRequestHeaders(h: IncomingHttpHeaders, addr: string, upgrade: boolean): OutgoingHttpHeaders {
   const listed = connectionListed(h.connection);
   const out: OutgoingHttpHeaders = {};
   for (const k in h) {
@@ -55,7 +64,6 @@ export function upstreamHeaders(req: IncomingMessage, upgrade: boolean): Outgoin
     out.connection = 'Upgrade';
     if (h.upgrade !== undefined) out.upgrade = h.upgrade;
   }
-  const addr = clientAddress(req);
   const xff = h['x-forwarded-for'];
   out['x-forwarded-for'] = xff ? `${xff}, ${addr}` : addr;
   if (h['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
@@ -72,6 +80,17 @@ export function downstreamHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
     out[k] = h[k];
   }
   return out;
+}
+
+/** Adds the gateway's sticky-session cookie next to any the backend set. */
+export function addSetCookie(headers: OutgoingHttpHeaders, cookie: string): void {
+  const have = headers['set-cookie'];
+  headers['set-cookie'] = have === undefined ? [cookie] : Array.isArray(have) ? [...have, cookie] : [String(have), cookie];
+}
+
+/** The plain-text body of an error the gateway answers itself. */
+export function errorBody(message: string): string {
+  return message.endsWith('\n') ? message : message + '\n';
 }
 
 /** Raw header block for a response written straight to a socket (upgrade path). */
@@ -97,7 +116,7 @@ export function sendError(res: ServerResponse, status: number, message: string, 
     res.destroy();
     return;
   }
-  const body = message.endsWith('\n') ? message : message + '\n';
+  const body = errorBody(message);
   const headers: OutgoingHttpHeaders = {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
@@ -111,7 +130,7 @@ export function sendError(res: ServerResponse, status: number, message: string, 
 /** Same as sendError, for a raw socket (an Upgrade request that never reached a backend). */
 export function sendSocketError(socket: Duplex, status: number, message: string, extra?: Record<string, string | number>): void {
   if (socket.destroyed) return;
-  const body = message.endsWith('\n') ? message : message + '\n';
+  const body = errorBody(message);
   let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: gateway\r\nconnection: close\r\n`;
   if (extra) for (const k in extra) head += `${k}: ${extra[k]}\r\n`;
   // The socket is not being read (Upgrade sockets have no reader until tunnelled), so the client's

@@ -5,6 +5,7 @@
 import { Agent } from 'node:http';
 import type { Endpoint } from './types.js';
 import { RevisionStats } from './stats.js';
+import { UpstreamPool } from './fastpath/upstream-pool.js';
 
 /** Knative's default revision timeout; used until the control plane tells us the real one. */
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -16,6 +17,7 @@ export class EndpointState {
   /** Taken out of routing (removed or draining); kept until its in-flight requests finish. */
   retired = false;
   private agent: Agent | null = null;
+  private fast: UpstreamPool | null = null;
   private drainWaiters: (() => void)[] | null = null;
 
   constructor(
@@ -27,6 +29,11 @@ export class EndpointState {
   /** Keep-alive pool to this instance. Unbounded sockets: the breaker above already caps concurrency. */
   pool(): Agent {
     return (this.agent ??= new Agent({ keepAlive: true, scheduling: 'lifo' }));
+  }
+
+  /** The fast path's keep-alive sockets to this instance (fastpath/upstream-pool.ts). */
+  fastPool(): UpstreamPool {
+    return (this.fast ??= new UpstreamPool(this.host, this.port));
   }
 
   whenIdle(): Promise<void> {
@@ -47,6 +54,8 @@ export class EndpointState {
   destroyPool(): void {
     this.agent?.destroy();
     this.agent = null;
+    this.fast?.destroy();
+    this.fast = null;
   }
 }
 

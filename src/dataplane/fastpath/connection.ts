@@ -1,0 +1,682 @@
+// The gateway's fast path for plain HTTP/1.1: client connections are read as bytes, each request
+// head is parsed strictly (heads.ts), and a request the parser takes is relayed over a pooled
+// keep-alive socket to the instance the gateway picked — head re-serialised after the gateway's
+// one shared header edit (proxy.ts editRequestHeaders), body by its Content-Length, response by its
+// own framing (Content-Length, chunked, or until close) with the shared response edit
+// (downstreamHeaders). No IncomingMessage, ServerResponse or ClientRequest is made.
+//
+// Everything else is not ours: at the start of any request whose head is not plain, or not wholly
+// in the bytes at hand, the connection and the bytes already read go to node:http unchanged, and
+// node:http (llhttp) answers it and whatever follows on that connection. That happens only between
+// exchanges, so node:http never sees half of one.
+//
+// Routing, the hold queue, concurrency slots, timeouts, retries, stats and request logs are the
+// gateway's (gateway.ts): a request reaches it as a FastRequest and the gateway drives it through
+// the same steps as a node:http one.
+
+import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { addSetCookie, clientAddress, downstreamHeaders, errorBody } from '../proxy.js';
+import type { EndpointState } from '../revision.js';
+import { ChunkedReader } from './chunked.js';
+import {
+  EMPTY_BODY_LENGTH_METHODS,
+  isNotPlain,
+  parseRequestHead,
+  parseResponseHead,
+  ResponseError,
+  type RequestHead,
+  type ResponseHead,
+} from './heads.js';
+import type { UpstreamConn, UpstreamUser } from './upstream-pool.js';
+
+/** What the gateway's exchange does for a fast-path request (implemented by gateway.ts's Exchange). */
+export interface FastHooks {
+  /** The sticky-session cookie the response must carry, if any. */
+  readonly setCookie: string | undefined;
+  /** The client side is done (response sent, or the client gone). */
+  finished(): void;
+  /** The backend failed before any byte of a response reached the client. */
+  failed(err: Error, reused: boolean): void;
+  /** The instance slot is no longer used by this request. */
+  slotFree(): void;
+}
+
+/** A fast-path request as the gateway sees it. */
+export interface FastRequest {
+  readonly method: string;
+  readonly target: string;
+  /** node:http's `req.headers` shape: lower-case names, one value each. */
+  readonly headers: IncomingHttpHeaders;
+  readonly hasBody: boolean;
+  readonly clientAddress: string;
+  /** Some of the response has reached the client. */
+  readonly started: boolean;
+  bind(hooks: FastHooks): void;
+  /** Held: stop taking the body (it stays in the kernel) until forwarded. */
+  pause(): void;
+  /** Sends the request to an instance with these (already edited) headers. */
+  forward(ep: EndpointState, headers: OutgoingHttpHeaders): void;
+  /** An answer of the gateway's own (plain text), or a cut connection if a response already started. */
+  answer(status: number, message: string, extra?: Record<string, string | number>): void;
+  /** Stops the backend side (timeout, client gone) and frees the slot. */
+  abortUpstream(): void;
+  /** Cuts the client connection. */
+  destroy(): void;
+  /** The status sent, once the whole response is; 0 before that or if it never was. */
+  finalStatus(): number;
+}
+
+export interface FastPathOptions {
+  /** Idle keep-alive timeout of client connections (the listener's, see net/listener.ts). */
+  keepAliveTimeoutMs: number;
+  /** Takes a request the parser accepted. */
+  dispatch(req: FastRequest): void;
+}
+
+/** Bytes of pipelined requests buffered per connection before it stops reading. */
+const MAX_PENDING = 64 * 1024;
+/** A response head larger than node:http's client would take is refused the same way. */
+const MAX_RESPONSE_HEAD = 16 * 1024;
+/** Chunks up to this size are copied into one buffer with their framing, bigger ones written as they are. */
+const COPY_LIMIT = 16 * 1024;
+
+/** node:http's own answer to a request llhttp refuses (its badRequestResponse). */
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+
+const kConn = Symbol('sluice.fastpath');
+type Tagged = Socket & { [kConn]?: FastConnection };
+
+/** The fast path of one listener: intercepts its connections and tracks the ones it keeps. */
+export class FastPath {
+  readonly connections = new Set<FastConnection>();
+  private handOver: (socket: Socket) => void = () => {};
+  readonly keepAliveSeconds: number;
+
+  constructor(readonly opts: FastPathOptions) {
+    this.keepAliveSeconds = Math.floor(opts.keepAliveTimeoutMs / 1000);
+  }
+
+  /**
+   * Puts the fast path in front of a node:http server: every new connection comes here first; those
+   * it does not keep go to the server's own connection handling, as if they had just arrived.
+   */
+  attach(server: Server): void {
+    const original = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    this.handOver = (socket) => {
+      for (const l of original) l.call(server, socket);
+    };
+    server.on('connection', (socket: Socket) => this.connections.add(new FastConnection(socket, this)));
+  }
+
+  /** Gives a connection (with the bytes read from it, not yet answered) to node:http. */
+  giveToNode(c: FastConnection, bytes: Buffer | null): void {
+    this.connections.delete(c);
+    const s = c.socket;
+    s.pause();
+    s.removeListener('data', onClientData);
+    s.removeListener('end', onClientEnd);
+    s.removeListener('close', onClientClose);
+    s.removeListener('timeout', onClientTimeout);
+    s.removeListener('error', onClientError);
+    s.setTimeout(0);
+    if (bytes !== null && bytes.length > 0) s.unshift(bytes);
+    this.handOver(s);
+    s.resume();
+  }
+
+  /** Cuts every connection the fast path holds (gateway shutdown). */
+  closeAll(): void {
+    for (const c of [...this.connections]) c.socket.destroy();
+    this.connections.clear();
+  }
+}
+
+// ---- client connections ----
+
+function onClientData(this: Tagged, chunk: Buffer): void {
+  this[kConn]!.data(chunk);
+}
+function onClientEnd(this: Tagged): void {
+  this[kConn]!.ended();
+}
+function onClientClose(this: Tagged): void {
+  this[kConn]!.closed();
+}
+function onClientTimeout(this: Tagged): void {
+  // Idle keep-alive connection past its timeout (only armed between exchanges).
+  if (this[kConn]!.current === null) this.destroy();
+}
+function onClientError(this: Tagged): void {
+  this.destroy();
+}
+
+export class FastConnection {
+  current: FastExchange | null = null;
+  private pending: Buffer | null = null;
+  private clientEnded = false;
+  private starting = false;
+  private again = false;
+  private gone = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly path: FastPath,
+  ) {
+    (socket as Tagged)[kConn] = this;
+    socket.on('data', onClientData);
+    socket.on('end', onClientEnd);
+    socket.on('close', onClientClose);
+    socket.on('timeout', onClientTimeout);
+    socket.on('error', onClientError);
+    socket.setTimeout(path.opts.keepAliveTimeoutMs);
+  }
+
+  data(chunk: Buffer): void {
+    const ex = this.current;
+    if (ex !== null) {
+      ex.clientData(chunk);
+      return;
+    }
+    this.addPending(chunk);
+    this.next();
+  }
+
+  addPending(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.pending = this.pending === null ? bytes : Buffer.concat([this.pending, bytes]);
+    if (this.current !== null && this.pending.length > MAX_PENDING) this.socket.pause();
+  }
+
+  /** Starts the next request from the pending bytes, if no exchange is under way. */
+  private next(): void {
+    if (this.starting) {
+      this.again = true;
+      return;
+    }
+    this.starting = true;
+    try {
+      do {
+        this.again = false;
+        const buf = this.pending;
+        if (buf === null || this.current !== null || this.gone) return;
+        const head = parseRequestHead(buf);
+        if (isNotPlain(head)) {
+          this.pending = null;
+          this.path.giveToNode(this, buf);
+          this.gone = true;
+          return;
+        }
+        this.pending = null;
+        this.socket.setTimeout(0);
+        const ex = new FastExchange(this, head);
+        this.current = ex;
+        ex.begin(buf.subarray(head.end));
+        this.path.opts.dispatch(ex);
+      } while (this.again);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  /** The exchange is over on the client side. */
+  done(ex: FastExchange, keepAlive: boolean): void {
+    if (this.current !== ex) return;
+    this.current = null;
+    const s = this.socket;
+    if (!keepAlive || this.clientEnded) {
+      this.gone = true;
+      this.path.connections.delete(this);
+      s.end(() => s.destroy());
+      return;
+    }
+    if (s.isPaused()) s.resume();
+    if (this.pending === null) s.setTimeout(this.path.opts.keepAliveTimeoutMs);
+    else this.next();
+  }
+
+  ended(): void {
+    this.clientEnded = true;
+    if (this.gone) return;
+    // As node:http does (httpAllowHalfOpen off): a client's end of input aborts what is under way
+    // and closes the connection; a partial request before it is dropped unanswered.
+    this.gone = true;
+    this.path.connections.delete(this);
+    const ex = this.current;
+    this.current = null;
+    this.pending = null;
+    // Input ended inside a request body: llhttp calls that malformed and node:http answers 400.
+    const truncated = ex !== null && ex.bodyUnread && !ex.started;
+    ex?.clientClosed();
+    this.socket.end(truncated ? BAD_REQUEST : '', 'latin1', () => this.socket.destroy());
+  }
+
+  closed(): void {
+    this.gone = true;
+    this.path.connections.delete(this);
+    const ex = this.current;
+    this.current = null;
+    ex?.clientClosed();
+  }
+}
+
+// ---- one request ----
+
+let dateAt = 0;
+let dateText = '';
+/** The Date header value, formatted once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  if (now - dateAt >= 1000) {
+    dateAt = now - (now % 1000);
+    dateText = new Date(dateAt).toUTCString();
+  }
+  return dateText;
+}
+
+function serializeHeaders(h: OutgoingHttpHeaders): string {
+  let s = '';
+  for (const k in h) {
+    const v = h[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) s += `${k}: ${x}\r\n`;
+    else s += `${k}: ${v}\r\n`;
+  }
+  return s;
+}
+
+function hangUp(): Error {
+  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+}
+
+const enum Body {
+  None,
+  Length,
+  Chunked,
+  UntilClose,
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+export class FastExchange implements FastRequest, UpstreamUser {
+  readonly method: string;
+  readonly target: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly hasBody: boolean;
+  readonly clientAddress: string;
+  private hooks: FastHooks | null = null;
+  /** Request body bytes still to come from the client. */
+  private bodyLeft: number;
+  /** Body bytes read before the request was forwarded. */
+  private bodyParts: Buffer[] | null = null;
+  private readonly close: boolean;
+  private up: UpstreamConn | null = null;
+  /** Response bytes already read while the head was incomplete. */
+  private rbuf: Buffer | null = null;
+  private rhead: ResponseHead | null = null;
+  private body = Body.None;
+  private left = 0;
+  private chunks: ChunkedReader | null = null;
+  /** The backend's connection may carry another request once this one is done. */
+  private reusable = true;
+  private keepAlive = true;
+  started = false;
+  private status = 0;
+  private complete = false;
+  private over = false;
+  private out: (Buffer | string)[] = [];
+  private outBytes = 0;
+
+  constructor(
+    private readonly conn: FastConnection,
+    head: RequestHead,
+  ) {
+    this.method = head.method;
+    this.target = head.target;
+    this.headers = head.headers as IncomingHttpHeaders;
+    this.bodyLeft = head.contentLength;
+    this.hasBody = head.contentLength > 0;
+    this.close = head.close;
+    this.clientAddress = clientAddress(conn.socket.remoteAddress);
+  }
+
+  /** Takes the bytes that followed the head in the same read. */
+  begin(rest: Buffer): void {
+    if (rest.length > 0) this.clientData(rest);
+  }
+
+  bind(hooks: FastHooks): void {
+    this.hooks = hooks;
+  }
+
+  /** Part of the request body has not arrived yet. */
+  get bodyUnread(): boolean {
+    return this.bodyLeft > 0;
+  }
+
+  clientData(chunk: Buffer): void {
+    if (this.bodyLeft === 0) {
+      this.conn.addPending(chunk);
+      return;
+    }
+    let part = chunk;
+    if (chunk.length > this.bodyLeft) {
+      part = chunk.subarray(0, this.bodyLeft);
+      this.conn.addPending(chunk.subarray(this.bodyLeft));
+    }
+    this.bodyLeft -= part.length;
+    const up = this.up;
+    if (up !== null) {
+      if (!up.socket.write(part)) this.waitForUpstreamDrain(up);
+    } else if (!this.over) (this.bodyParts ??= []).push(part);
+  }
+
+  private waitForUpstreamDrain(up: UpstreamConn): void {
+    const client = this.conn.socket;
+    client.pause();
+    up.socket.once('drain', () => {
+      if (this.up === up && !this.over) client.resume();
+    });
+  }
+
+  pause(): void {
+    // A bodiless request keeps its connection read, so a client that leaves is noticed while held.
+    if (this.bodyLeft > 0) this.conn.socket.pause();
+  }
+
+  forward(ep: EndpointState, headers: OutgoingHttpHeaders): void {
+    const up = ep.fastPool().take(this);
+    this.up = up;
+    this.rbuf = null;
+    let head = `${this.method} ${this.target} HTTP/1.1\r\n${serializeHeaders(headers)}`;
+    if (headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) head += 'Content-Length: 0\r\n';
+    head += 'Connection: keep-alive\r\n\r\n';
+    const s = up.socket;
+    const parts = this.bodyParts;
+    this.bodyParts = null;
+    if (parts === null) s.write(head, 'latin1');
+    else {
+      s.cork();
+      s.write(head, 'latin1');
+      let ok = true;
+      for (const p of parts) ok = s.write(p);
+      s.uncork();
+      if (!ok) {
+        this.waitForUpstreamDrain(up);
+        return;
+      }
+    }
+    if (this.bodyLeft > 0) this.conn.socket.resume();
+  }
+
+  // -- the backend's side --
+
+  upstreamData(chunk: Buffer): void {
+    if (this.over) return;
+    let buf = chunk;
+    let from = 0;
+    if (this.rhead === null) {
+      if (this.rbuf !== null) {
+        buf = Buffer.concat([this.rbuf, chunk]);
+        this.rbuf = null;
+      }
+      for (;;) {
+        let h: ResponseHead | null;
+        try {
+          h = parseResponseHead(buf, MAX_RESPONSE_HEAD);
+        } catch (err) {
+          this.upstreamFailed(err as Error);
+          return;
+        }
+        if (h === null) {
+          this.rbuf = buf;
+          return;
+        }
+        if (h.status >= 200) {
+          this.startResponse(h);
+          from = h.end;
+          break;
+        }
+        if (h.status === 101) {
+          this.upstreamFailed(new ResponseError('HPE_UNEXPECTED_UPGRADE', 'Upgrade the request did not ask for'));
+          return;
+        }
+        // 1xx (100 Continue, 103 Early Hints): node:http's client skips them, so does the gateway.
+        buf = buf.subarray(h.end);
+        if (buf.length === 0) return;
+      }
+    }
+    this.relay(buf, from);
+  }
+
+  private startResponse(h: ResponseHead): void {
+    this.rhead = h;
+    const headers = downstreamHeaders(h.headers as IncomingHttpHeaders);
+    const cookie = this.hooks?.setCookie;
+    if (cookie !== undefined) addSetCookie(headers, cookie);
+    const bodyAllowed = this.method !== 'HEAD' && h.status !== 204 && h.status !== 304;
+    if (!bodyAllowed) this.body = Body.None;
+    else if (h.chunked) {
+      this.body = Body.Chunked;
+      this.chunks = new ChunkedReader();
+    } else if (h.contentLength >= 0) {
+      this.body = h.contentLength > 0 ? Body.Length : Body.None;
+      this.left = h.contentLength;
+    } else this.body = Body.UntilClose;
+    if (h.http10 || h.close || this.body === Body.UntilClose) this.reusable = false;
+    this.keepAlive = !this.close && this.bodyLeft === 0;
+    let s = `HTTP/1.1 ${h.status} ${h.reason}\r\n${serializeHeaders(headers)}`;
+    if (headers.date === undefined) s += `Date: ${httpDate()}\r\n`;
+    s += this.keepAlive ? `Connection: keep-alive\r\nKeep-Alive: timeout=${this.conn.path.keepAliveSeconds}\r\n` : 'Connection: close\r\n';
+    if (bodyAllowed && headers['content-length'] === undefined) s += 'Transfer-Encoding: chunked\r\n';
+    this.push(s + '\r\n');
+    this.status = h.status;
+    this.started = true;
+  }
+
+  private push(x: Buffer | string): void {
+    this.out.push(x);
+    this.outBytes += x.length;
+  }
+
+  private readonly sinkChunk = (buf: Buffer, start: number, end: number): void => {
+    this.push(`${(end - start).toString(16)}\r\n`);
+    this.push(buf.subarray(start, end));
+    this.push(CRLF);
+  };
+
+  private relay(buf: Buffer, from: number): void {
+    let finished = false;
+    const n = buf.length;
+    switch (this.body) {
+      case Body.None:
+        finished = true;
+        if (from < n) this.reusable = false;
+        break;
+      case Body.Length: {
+        const take = Math.min(this.left, n - from);
+        if (take > 0) this.push(from === 0 && take === n ? buf : buf.subarray(from, from + take));
+        this.left -= take;
+        if (this.left === 0) {
+          finished = true;
+          if (from + take < n) this.reusable = false;
+        }
+        break;
+      }
+      case Body.Chunked: {
+        let at: number;
+        try {
+          at = this.chunks!.read(buf, from, n, this.sinkChunk);
+        } catch {
+          // Bad framing mid-body: the client must not take a truncated body for a whole one.
+          this.flush();
+          this.cut();
+          return;
+        }
+        if (at >= 0) {
+          finished = true;
+          this.push(LAST_CHUNK);
+          if (at < n) this.reusable = false;
+        }
+        break;
+      }
+      case Body.UntilClose:
+        if (from < n) this.sinkChunk(buf, from, n);
+        break;
+    }
+    this.flush();
+    if (finished) this.responseDone();
+  }
+
+  /** Writes what was pushed: one buffer when small, the pieces as they are when large. */
+  private flush(): void {
+    const out = this.out;
+    if (out.length === 0) return;
+    const s = this.conn.socket;
+    let ok: boolean;
+    if (out.length === 1) {
+      const x = out[0];
+      ok = typeof x === 'string' ? s.write(x, 'latin1') : s.write(x);
+    } else if (this.outBytes <= COPY_LIMIT) {
+      const b = Buffer.allocUnsafe(this.outBytes);
+      let at = 0;
+      for (const x of out) at += typeof x === 'string' ? b.write(x, at, 'latin1') : x.copy(b, at);
+      ok = s.write(b);
+    } else {
+      s.cork();
+      ok = true;
+      for (const x of out) ok = typeof x === 'string' ? s.write(x, 'latin1') : s.write(x);
+      s.uncork();
+    }
+    this.out = [];
+    this.outBytes = 0;
+    if (!ok && this.up !== null) {
+      // The client reads slower than the backend writes: stop reading the backend until it catches up.
+      const up = this.up;
+      up.socket.pause();
+      s.once('drain', () => {
+        if (this.up === up) up.socket.resume();
+      });
+    }
+  }
+
+  private responseDone(): void {
+    const up = this.up;
+    this.up = null;
+    if (up !== null) {
+      if (this.reusable && this.bodyLeft === 0) up.release();
+      else up.destroy();
+    }
+    this.hooks?.slotFree();
+    this.complete = true;
+    this.end();
+  }
+
+  upstreamEnd(): void {
+    if (this.over || this.up === null) return;
+    if (this.rhead !== null && this.body === Body.UntilClose) {
+      this.up = null;
+      this.push(LAST_CHUNK);
+      this.flush();
+      this.hooks?.slotFree();
+      this.complete = true;
+      this.end();
+      return;
+    }
+    this.upstreamError(hangUp());
+  }
+
+  upstreamError(err: Error): void {
+    if (this.over || this.up === null) return;
+    if (this.started) {
+      // The backend went away mid-body: cut the client so it sees the failure.
+      this.up = null;
+      this.cut();
+      return;
+    }
+    this.upstreamFailed(err);
+  }
+
+  /** The backend failed before any response byte reached the client: the gateway decides (retry, 502). */
+  private upstreamFailed(err: Error): void {
+    const up = this.up;
+    this.up = null;
+    if (up === null) return;
+    const reused = up.reused;
+    up.destroy();
+    if (this.hooks !== null) this.hooks.failed(err, reused);
+    else
+      this.answer(
+        502,
+        `sluice gateway: the backend failed before responding: ${String((err as NodeJS.ErrnoException).code ?? err.message)}`,
+      );
+  }
+
+  // -- the gateway's answers and the ends --
+
+  answer(status: number, message: string, extra?: Record<string, string | number>): void {
+    if (this.over) return;
+    if (this.started) {
+      this.cut();
+      return;
+    }
+    const body = errorBody(message);
+    let closeAfter = this.close || this.bodyLeft > 0;
+    let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: gateway\r\n`;
+    if (extra)
+      for (const k in extra) {
+        if (k === 'connection') {
+          if (String(extra[k]).toLowerCase() === 'close') closeAfter = true;
+          continue;
+        }
+        s += `${k}: ${extra[k]}\r\n`;
+      }
+    s += `Date: ${httpDate()}\r\n`;
+    s += closeAfter ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${this.conn.path.keepAliveSeconds}\r\n`;
+    this.keepAlive = !closeAfter;
+    this.conn.socket.write(s + '\r\n' + body, 'utf8');
+    this.started = true;
+    this.status = status;
+    this.complete = true;
+    this.end();
+  }
+
+  private end(): void {
+    if (this.over) return;
+    this.over = true;
+    this.bodyParts = null;
+    this.hooks?.finished();
+    this.conn.done(this, this.keepAlive);
+  }
+
+  /** Ends the exchange by cutting the client connection (its 'close' settles the rest). */
+  private cut(): void {
+    this.abortUpstream();
+    this.conn.socket.destroy();
+  }
+
+  abortUpstream(): void {
+    const up = this.up;
+    this.up = null;
+    if (up !== null) up.destroy();
+    this.hooks?.slotFree();
+  }
+
+  destroy(): void {
+    this.cut();
+  }
+
+  clientClosed(): void {
+    if (this.over) return;
+    this.over = true;
+    this.bodyParts = null;
+    this.hooks?.finished();
+    this.abortUpstream();
+  }
+
+  finalStatus(): number {
+    return this.complete ? this.status : 0;
+  }
+}

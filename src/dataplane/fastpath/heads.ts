@@ -1,0 +1,300 @@
+// Strict parsers for HTTP/1.1 message heads: the client's request head (fast path) and the
+// backend's response head.
+//
+// The request parser accepts only a narrow, unambiguous subset of HTTP/1.1 and answers "not
+// plain" for everything else, which the gateway then hands to node:http (whose llhttp gives the
+// verdict, 400 or otherwise). So it never has to decide what to refuse: its only job is never to
+// accept a request llhttp would refuse or read differently. Anything unusual is "not plain":
+// Transfer-Encoding, Expect, Upgrade, Trailer, HTTP/1.0, a repeated header, a bare CR or LF,
+// obs-fold, a control or non-ASCII byte, an unusual method or target, an oversized head.
+
+/** Methods the fast path takes; any other (valid or not) goes to node:http. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
+/** Methods for which node:http's client sends `Content-Length: 0` when there is no body. */
+export const EMPTY_BODY_LENGTH_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** Well below node:http's 16 KiB (--max-http-header-size), so the limit is never ours to enforce. */
+export const MAX_HEAD_BYTES = 8192;
+/** Far below node:http's 2000 (maxHeadersCount), past which node:http silently drops headers. */
+export const MAX_HEADERS = 64;
+/** Content-Length digits: 15 digits stay exact in a double. */
+const MAX_LENGTH_DIGITS = 15;
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HT = 9;
+const COLON = 58;
+
+/** RFC 9110 tchar: the bytes of a header name or method. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TCHAR[c] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 1;
+for (let c = 97; c <= 122; c++) TCHAR[c] = 1;
+
+/** Bytes of an origin-form target the fast path takes (RFC 3986 pchar, '/', '?'); no '#', no space. */
+const TARGET = new Uint8Array(256);
+for (const c of "-._~!$&'()*+,;=:@/?%") TARGET[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TARGET[c] = 1;
+for (let c = 65; c <= 90; c++) TARGET[c] = 1;
+for (let c = 97; c <= 122; c++) TARGET[c] = 1;
+
+export interface RequestHead {
+  method: string;
+  /** The request-target as sent (origin-form). */
+  target: string;
+  /** Lower-case name -> value (no name repeats), the shape of node:http's `req.headers`. */
+  headers: Record<string, string>;
+  /** Declared body length; 0 when there is no Content-Length. */
+  contentLength: number;
+  /** The client asked to close the connection after this exchange. */
+  close: boolean;
+  /** Offset just past the blank line ending the head. */
+  end: number;
+}
+
+/** Why a request was not taken (for tests and debugging); 'incomplete' = no whole head in the bytes. */
+export type NotPlain = { reason: string };
+
+function notPlain(reason: string): NotPlain {
+  return { reason };
+}
+
+/**
+ * Parses the request head at buf[0..]. Returns the head if it is plain HTTP/1.1 the fast path can
+ * relay, or why not. The whole head must be in `buf`.
+ */
+export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
+  const n = buf.length;
+  const limit = n < MAX_HEAD_BYTES ? n : MAX_HEAD_BYTES;
+  // Method.
+  let p = 0;
+  while (p < limit && TCHAR[buf[p]] === 1) p++;
+  if (p === limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+  if (buf[p] !== SP || p === 0) return notPlain('bad method');
+  const method = buf.toString('latin1', 0, p);
+  if (!METHODS.has(method)) return notPlain('method');
+  // Target.
+  const t0 = ++p;
+  if (buf[p] !== 47 /* / */) return notPlain('target form');
+  while (p < limit && TARGET[buf[p]] === 1) p++;
+  if (p === limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+  if (buf[p] !== SP) return notPlain('target byte');
+  const target = buf.toString('latin1', t0, p);
+  // Version: exactly "HTTP/1.1" CRLF.
+  p++;
+  if (p + 10 > limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+  if (
+    buf[p] !== 72 ||
+    buf[p + 1] !== 84 ||
+    buf[p + 2] !== 84 ||
+    buf[p + 3] !== 80 ||
+    buf[p + 4] !== 47 ||
+    buf[p + 5] !== 49 ||
+    buf[p + 6] !== 46 ||
+    buf[p + 7] !== 49 ||
+    buf[p + 8] !== CR ||
+    buf[p + 9] !== LF
+  )
+    return notPlain('version');
+  p += 10;
+
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  let count = 0;
+  let contentLength = 0;
+  let close = false;
+  let host = false;
+  for (;;) {
+    if (p >= limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+    if (buf[p] === CR) {
+      if (p + 1 >= limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+      if (buf[p + 1] !== LF) return notPlain('bare CR');
+      p += 2;
+      break;
+    }
+    // Name: tchar+ then ':' with nothing between (a space before the colon is refused by llhttp).
+    const n0 = p;
+    while (p < limit && TCHAR[buf[p]] === 1) p++;
+    if (p === limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+    if (p === n0 || buf[p] !== COLON) return notPlain('header name');
+    const name = buf.toString('latin1', n0, p).toLowerCase();
+    p++;
+    while (p < limit && (buf[p] === SP || buf[p] === HT)) p++;
+    // Value: visible ASCII with inner spaces/tabs; trailing whitespace trimmed as node:http does.
+    const v0 = p;
+    let v1 = p;
+    for (;;) {
+      if (p >= limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+      const c = buf[p];
+      if (c > 32 && c < 127) v1 = ++p;
+      else if (c === SP || c === HT) p++;
+      else break;
+    }
+    if (buf[p] !== CR) return notPlain('header value byte');
+    if (p + 1 >= limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
+    if (buf[p + 1] !== LF) return notPlain('bare CR');
+    p += 2;
+    if (++count > MAX_HEADERS) return notPlain('too many headers');
+    // A repeated name is joined, dropped or kept as a list by node:http depending on the name.
+    if (headers[name] !== undefined) return notPlain('repeated header');
+    const value = buf.toString('latin1', v0, v1);
+    headers[name] = value;
+    switch (name) {
+      case 'host':
+        host = true;
+        break;
+      case 'content-length': {
+        const len = value.length;
+        if (len === 0 || len > MAX_LENGTH_DIGITS || (len > 1 && value.charCodeAt(0) === 48)) return notPlain('content-length');
+        for (let i = 0; i < len; i++) {
+          const d = value.charCodeAt(i);
+          if (d < 48 || d > 57) return notPlain('content-length');
+        }
+        contentLength = Number(value);
+        break;
+      }
+      case 'connection': {
+        const c = connectionTokens(value);
+        if (c < 0) return notPlain('connection: upgrade');
+        close = c === 1;
+        break;
+      }
+      case 'transfer-encoding':
+      case 'expect':
+      case 'upgrade':
+      case 'trailer':
+      case 'http2-settings':
+        return notPlain(name);
+    }
+  }
+  // node:http (requireHostHeader) refuses HTTP/1.1 without Host.
+  if (!host) return notPlain('no host');
+  return { method, target, headers, contentLength, close, end: p };
+}
+
+/** Connection header tokens: -1 names Upgrade, 1 names close, 0 otherwise. */
+function connectionTokens(value: string): number {
+  const v = value.toLowerCase();
+  if (v === 'keep-alive') return 0;
+  if (v === 'close') return 1;
+  let close = 0;
+  for (const part of v.split(',')) {
+    const t = part.trim();
+    if (t === 'upgrade') return -1;
+    if (t === 'close') close = 1;
+  }
+  return close;
+}
+
+export function isNotPlain(r: RequestHead | NotPlain): r is NotPlain {
+  return (r as NotPlain).reason !== undefined;
+}
+
+// ---- the backend's response head ----
+
+export interface ResponseHead {
+  status: number;
+  reason: string;
+  /** HTTP/1.0 response: the connection cannot be reused. */
+  http10: boolean;
+  /** Lower-case name -> value; repeated names joined with ", " (set-cookie kept as a list), as node:http does. */
+  headers: Record<string, string | string[]>;
+  /** -1: none given. */
+  contentLength: number;
+  chunked: boolean;
+  /** Transfer-Encoding given without chunked last: the body runs to the connection's end. */
+  untilClose: boolean;
+  close: boolean;
+  end: number;
+}
+
+/** A malformed response; the code is the one node:http's client would report. */
+export class ResponseError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Parses a response head at buf[0..]; null if incomplete. Throws ResponseError for a malformed one.
+ * More lenient than the request parser (obs-text in values, any reason phrase), since backends are
+ * trusted to the same degree node:http's client trusts them, but framing ambiguity is refused.
+ */
+export function parseResponseHead(buf: Buffer, maxBytes: number): ResponseHead | null {
+  const headEnd = buf.indexOf('\r\n\r\n');
+  if (headEnd < 0) {
+    if (buf.length > maxBytes) throw new ResponseError('HPE_HEADER_OVERFLOW', 'Header overflow');
+    return null;
+  }
+  const end = headEnd + 4;
+  // "HTTP/1.x SP 3DIGIT SP reason CRLF"
+  if (buf.toString('latin1', 0, 7) !== 'HTTP/1.' || (buf[7] !== 49 && buf[7] !== 48) || buf[8] !== SP)
+    throw new ResponseError('HPE_INVALID_CONSTANT', 'Expected HTTP/');
+  const d0 = buf[9] - 48;
+  const d1 = buf[10] - 48;
+  const d2 = buf[11] - 48;
+  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) throw new ResponseError('HPE_INVALID_STATUS', 'Invalid status code');
+  const status = d0 * 100 + d1 * 10 + d2;
+  let p = 12;
+  let reason = '';
+  if (buf[p] === SP) {
+    const r0 = ++p;
+    while (buf[p] !== CR) {
+      const c = buf[p];
+      if ((c < 32 && c !== HT) || c === 127) throw new ResponseError('HPE_INVALID_STATUS', 'Invalid status line');
+      p++;
+    }
+    reason = buf.toString('latin1', r0, p);
+  }
+  if (buf[p] !== CR || buf[p + 1] !== LF) throw new ResponseError('HPE_INVALID_STATUS', 'Invalid status line');
+  p += 2;
+
+  const headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  let contentLength = -1;
+  let te: string | null = null;
+  let close = false;
+  while (p < headEnd + 2) {
+    const n0 = p;
+    while (TCHAR[buf[p]] === 1) p++;
+    if (p === n0 || buf[p] !== COLON) throw new ResponseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token');
+    const name = buf.toString('latin1', n0, p).toLowerCase();
+    p++;
+    while (buf[p] === SP || buf[p] === HT) p++;
+    const v0 = p;
+    let v1 = p;
+    for (;;) {
+      const c = buf[p];
+      if (c === CR) break;
+      if ((c < 32 && c !== HT) || c === 127) throw new ResponseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char');
+      p++;
+      if (c !== SP && c !== HT) v1 = p;
+    }
+    if (buf[p + 1] !== LF) throw new ResponseError('HPE_LF_EXPECTED', 'Missing expected LF after header value');
+    p += 2;
+    const value = buf.toString('latin1', v0, v1);
+    if (name === 'content-length') {
+      if (!/^\d{1,15}$/.test(value) || (contentLength >= 0 && Number(value) !== contentLength))
+        throw new ResponseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Invalid or duplicate Content-Length');
+      contentLength = Number(value);
+    } else if (name === 'transfer-encoding') te = te === null ? value : `${te}, ${value}`;
+    else if (name === 'connection' && connectionTokens(value) === 1) close = true;
+    const have = headers[name];
+    if (have === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(have)) have.push(value);
+    else headers[name] = `${have}, ${value}`;
+  }
+  let chunked = false;
+  let untilClose = false;
+  if (te !== null) {
+    if (contentLength >= 0)
+      throw new ResponseError('HPE_UNEXPECTED_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding");
+    const codings = te.toLowerCase().split(',');
+    chunked = codings[codings.length - 1].trim() === 'chunked';
+    untilClose = !chunked;
+  }
+  return { status, reason, http10: buf[7] === 48, headers, contentLength, chunked, untilClose, close, end };
+}
