@@ -16,6 +16,7 @@ import { writeKubeconfig } from './apiserver/kubeconfig.js';
 import { loadOrCreateServingCert } from './apiserver/certs.js';
 import { createListers, stopListers, syncListers } from './controllers/listers.js';
 import { ControllerManager } from './controllers/manager.js';
+import { StoreConfigSource } from './controllers/config-source.js';
 import { AutoscalerController } from './controllers/autoscaler.js';
 import { ServingConfigWatcher } from './controllers/serving-config.js';
 import { loadPlugins } from './autoscaler/index.js';
@@ -157,11 +158,14 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const mappings = [...(opts.imagesFile ? loadImageMappings(opts.imagesFile) : []), ...defaultImageMappings(projectRoot)];
   // Set once the gateway's internal listener is bound, before any instance starts.
   let internalGatewayUrl = '';
+  // ConfigMaps and Secrets for instances' env and volumes, read from caches of the store.
+  const configSource = new StoreConfigSource(store, log);
   const runtime = new LocalRuntime({
     dataDir,
     imageMappings: mappings,
     gracePeriodMs: opts.gracePeriodMs,
     platformEnv: () => ({ [LOCAL_GATEWAY_ENV]: internalGatewayUrl }),
+    config: configSource,
   });
   const listenerTimeouts = definedOnly(opts.listenerTimeouts);
   const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision, timeouts: listenerTimeouts });
@@ -269,7 +273,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   await servingConfig.start();
   const stopLifecycle = await watchLifecycle(store, events);
   events.start();
-  await syncListers(listers);
+  await Promise.all([syncListers(listers), configSource.synced()]);
   await autoscaler.start();
   await controllers.start();
   const rollouts = new RolloutController({
@@ -316,6 +320,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
       controllers!.stop();
       await rollouts.stop();
       stopListers(listers);
+      configSource.stop();
       revisionNames.close();
       webConsole.stop();
       stopRuntimeMetrics();

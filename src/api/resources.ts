@@ -11,6 +11,7 @@ export const R = {
   routes: 'serving.knative.dev/routes',
   podautoscalers: 'autoscaling.internal.knative.dev/podautoscalers',
   configmaps: 'configmaps',
+  secrets: 'secrets',
   namespaces: 'namespaces',
 } as const;
 

@@ -10,6 +10,8 @@ import type { Store } from '../store/store.js';
 export interface LogOptions {
   follow: boolean;
   tailLines?: number;
+  /** One container of a multi-container revision (the `container` parameter, as on a pod's log). */
+  container?: string;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function serveRevisionLog(
   if (!hook) throw notFound('revisions/log', name, 'serving.knative.dev');
   const follow = query.get('follow') === 'true' || query.get('follow') === '1';
   const tailLines = parseTail(query.get('tailLines'));
+  const container = query.get('container') || undefined;
   if (!(await store.get('serving.knative.dev/revisions', namespace, name))) {
     throw notFound('revisions', name, 'serving.knative.dev');
   }
@@ -74,7 +77,8 @@ export async function serveRevisionLog(
   res.on('close', end);
   let c: void | (() => void);
   try {
-    c = await hook(namespace, name, { follow, ...(tailLines !== undefined ? { tailLines } : {}) }, write, end);
+    const opts = { follow, ...(tailLines !== undefined ? { tailLines } : {}), ...(container ? { container } : {}) };
+    c = await hook(namespace, name, opts, write, end);
   } catch (e) {
     if (!res.headersSent) {
       ended = true;

@@ -4,7 +4,7 @@
 
 import { conditionOf, rollUp, type ConditionInput } from '../api/conditions.js';
 import { DEFAULTS } from '../api/defaults.js';
-import type { KObject, RevisionStatus } from '../api/types.js';
+import type { Container, KObject, RevisionStatus } from '../api/types.js';
 import { Labels } from '../api/types.js';
 import type { WorkloadFailure, WorkloadSpec, WorkloadStatus } from '../runtime/runtime.js';
 import { type ControllerContext, RES, type ScaleSource } from './context.js';
@@ -45,7 +45,9 @@ export function workloadSpecFor(rev: KObject, replicas: number): WorkloadSpec {
     configuration: rev.metadata.labels?.[Labels.configuration] ?? '',
     service: rev.metadata.labels?.[Labels.service],
     podSpec: rev.spec,
-    container: rev.spec.containers[0],
+    container: rev.spec.containers.find((c: Container) => Array.isArray(c.ports) && c.ports.length > 0) ?? rev.spec.containers[0],
+    labels: rev.metadata.labels ?? {},
+    annotations: rev.metadata.annotations ?? {},
     replicas,
   };
 }
@@ -127,7 +129,7 @@ export async function reconcileRevision(ctx: ControllerContext, ns: string, name
     conditions: rollUp(rev.status?.conditions, dependents, { Active: active }),
     actualReplicas: st?.readyReplicas ?? 0,
     desiredReplicas: desired,
-    containerStatuses: [{ name: rev.spec?.containers[0]?.name ?? DEFAULTS.containerNameTemplate }],
+    containerStatuses: (rev.spec?.containers ?? [{}]).map((c) => ({ name: c.name ?? DEFAULTS.containerNameTemplate })),
   };
   await writeStatus(ctx.store, RES.revisions, rev, status as Record<string, unknown>);
 }

@@ -13,8 +13,11 @@ export interface WorkloadSpec {
   service?: string;
   /** The revision's whole pod spec, already defaulted (containers, volumes, timeouts, …). */
   podSpec: RevisionSpec;
-  /** The serving container (podSpec.containers[0]). */
+  /** The serving container (the one with the port; podSpec.containers[0] when none has one). */
   container: Container;
+  /** The revision's labels and annotations (what the downward API shows of the instance). */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
   /** Desired number of instances. */
   replicas: number;
 }
@@ -60,6 +63,8 @@ export interface ResourceUsage {
 export interface LogOptions {
   follow?: boolean;
   tailLines?: number;
+  /** Which container's logs (default: the serving container). */
+  container?: string;
 }
 
 export interface Runtime {

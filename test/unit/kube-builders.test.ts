@@ -199,3 +199,56 @@ test('scheduled capacity in force raises the HPA floor, within max-scale', () =>
   assert.equal(at('2026-12-01T20:00:00Z').minReplicas, 1, 'outside it');
   assert.equal(makeHPA(pa, scaling, undefined, 9).spec.minReplicas, 4, 'never above max-scale');
 });
+
+test('sidecars, volumes, env references and envFrom reach the Deployment unchanged', () => {
+  const r = revision();
+  const envRefs = [
+    { name: 'G', valueFrom: { configMapKeyRef: { name: 'app', key: 'greeting', optional: true } } },
+    { name: 'P', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+  ];
+  const envFrom = [{ configMapRef: { name: 'app' }, prefix: 'CM_' }, { secretRef: { name: 'creds' } }];
+  const mounts = [{ name: 'config', mountPath: '/etc/config', readOnly: true }];
+  r.spec.containers[0] = {
+    ...r.spec.containers[0],
+    name: 'app',
+    ports: [{ containerPort: 8080 }],
+    env: envRefs,
+    envFrom,
+    volumeMounts: mounts,
+  };
+  const sidecar = {
+    name: 'side',
+    image: 'example.com/side:v1',
+    env: [{ name: 'A', value: 'b' }],
+    volumeMounts: [{ name: 'scratch', mountPath: '/data' }],
+  };
+  r.spec.containers.push(sidecar);
+  const volumes = [
+    { name: 'config', configMap: { name: 'app', items: [{ key: 'greeting', path: 'g' }], defaultMode: 0o400 } },
+    { name: 'secret', secret: { secretName: 'creds' } },
+    { name: 'proj', projected: { sources: [{ configMap: { name: 'app' } }, { secret: { name: 'creds' } }] } },
+    { name: 'scratch', emptyDir: {} },
+  ];
+  r.spec.volumes = volumes;
+  const spec = makeDeployment(r).spec.template.spec;
+  assert.deepEqual(spec.volumes, volumes);
+  const [app, side] = spec.containers;
+  assert.deepEqual(
+    app.env.filter((e: any) => e.valueFrom),
+    envRefs,
+  );
+  assert.deepEqual(app.envFrom, envFrom);
+  assert.deepEqual(app.volumeMounts, mounts);
+  assert.equal(side.name, 'side');
+  assert.equal(side.image, 'example.com/side:v1');
+  assert.deepEqual(side.volumeMounts, sidecar.volumeMounts);
+  assert.equal(
+    side.env.some((e: any) => e.name === 'PORT'),
+    false,
+    'a sidecar gets no PORT',
+  );
+  assert.deepEqual(
+    side.env.find((e: any) => e.name === 'A'),
+    { name: 'A', value: 'b' },
+  );
+});

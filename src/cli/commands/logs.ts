@@ -29,8 +29,9 @@ export function register(program: Command): void {
     .argument('<target>', 'service or revision name')
     .option('-f, --follow', 'keep streaming new lines until interrupted')
     .option('--tail <lines>', 'only the last N lines (per instance)')
+    .option('-c, --container <name>', 'one container of a multi-container revision (default: the serving container)')
     .action(async (target: string, _o, cmd: Command) => {
-      const { follow, tail } = cmd.opts<{ follow?: boolean; tail?: string }>();
+      const { follow, tail, container } = cmd.opts<{ follow?: boolean; tail?: string; container?: string }>();
       if (tail !== undefined && !/^\d+$/.test(tail)) throw new CliError(`invalid --tail "${tail}": expected a whole number of lines`);
       const ctx = contextFor(cmd);
       const revision = await resolveRevision(ctx, target);
@@ -44,7 +45,7 @@ export function register(program: Command): void {
       try {
         await ctx.client.stream(
           path,
-          { follow: follow ? 'true' : undefined, tailLines: tail },
+          { follow: follow ? 'true' : undefined, tailLines: tail, container },
           (c) => process.stdout.write(c),
           abort.signal,
         );

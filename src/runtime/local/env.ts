@@ -1,9 +1,10 @@
 // The environment an instance starts with. Instances get a clean environment, not Sluice's own:
 // only a few variables programs need to run at all (PATH, HOME, ...) are passed through, then the
-// image mapping's env, the container's env, and last the variables the platform owns (PORT,
-// HOST, K_SERVICE, K_CONFIGURATION, K_REVISION), which nothing can override.
+// image mapping's env, the container's env (references already resolved: config-env.ts), and last
+// the variables the platform owns (PORT for the serving container only, HOST, K_SERVICE,
+// K_CONFIGURATION, K_REVISION), which nothing can override.
 
-import type { EnvVar } from '../../api/types.js';
+import type { EnvEntry } from './config-env.js';
 
 export const PASSTHROUGH_ENV = ['PATH', 'HOME', 'USER', 'TMPDIR', 'LANG', 'TZ', 'SYSTEMROOT', 'WINDIR'];
 
@@ -21,11 +22,11 @@ export function expandVars(s: string, vars: Record<string, string>): string {
 export interface EnvInput {
   base: Record<string, string | undefined>;
   mappingEnv?: Record<string, string>;
-  containerEnv?: EnvVar[];
+  containerEnv?: EnvEntry[];
   platform: Record<string, string>;
 }
 
-export function buildEnv(input: EnvInput): { env: Record<string, string> } | { error: string } {
+export function buildEnv(input: EnvInput): Record<string, string> {
   const env: Record<string, string> = {};
   for (const k of PASSTHROUGH_ENV) {
     const v = input.base[k];
@@ -34,15 +35,7 @@ export function buildEnv(input: EnvInput): { env: Record<string, string> } | { e
   Object.assign(env, input.mappingEnv ?? {});
   // Platform values are visible to $(VAR) references in the container's env, as in Knative.
   const visible = (): Record<string, string> => ({ ...env, ...input.platform });
-  for (const [i, e] of (input.containerEnv ?? []).entries()) {
-    if (!e || typeof e.name !== 'string' || e.name === '') return { error: `env[${i}] has no name` };
-    if (e.valueFrom !== undefined && e.value === undefined) {
-      return {
-        error: `env ${e.name}: valueFrom (secrets, config maps, field references) is not supported by the local runtime; set value instead`,
-      };
-    }
-    env[e.name] = expandVars(e.value === undefined || e.value === null ? '' : String(e.value), visible());
-  }
+  for (const e of input.containerEnv ?? []) env[e.name] = e.expand ? expandVars(e.value, visible()) : e.value;
   Object.assign(env, input.platform);
-  return { env };
+  return env;
 }

@@ -21,8 +21,10 @@ function safeSegment(s: string): string {
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? '_' : cleaned;
 }
 
-export function instanceLogPath(root: string, namespace: string, revision: string, instanceId: string): string {
-  return path.join(root, safeSegment(namespace), safeSegment(revision), `${safeSegment(instanceId)}.log`);
+/** The serving container's log is {instanceId}.log; a sidecar's {instanceId}.{container}.log. */
+export function instanceLogPath(root: string, namespace: string, revision: string, instanceId: string, sidecar?: string): string {
+  const file = sidecar ? `${safeSegment(instanceId)}.${safeSegment(sidecar)}.log` : `${safeSegment(instanceId)}.log`;
+  return path.join(root, safeSegment(namespace), safeSegment(revision), file);
 }
 
 /** Reads the last `n` lines of a file without reading the whole file. */
@@ -80,6 +82,8 @@ export class InstanceLog {
     readonly id: string,
     readonly file: string,
     private readonly maxBytes: number,
+    /** The container whose output this is. */
+    readonly container = '',
   ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.open();

@@ -52,7 +52,18 @@ function posInt(v: unknown, dflt: number): number {
  * Which port a probe means. Unset, 0, the container's port, or a name of one of its ports all mean
  * "the instance's port" (instances do not get the declared port locally; they get PORT).
  */
-function probePort(raw: number | string | undefined, ports: ContainerPort[] | undefined): number | 'instance' | { error: string } {
+function probePort(
+  raw: number | string | undefined,
+  ports: ContainerPort[] | undefined,
+  sidecar = false,
+): number | 'instance' | { error: string } {
+  // A sidecar has no instance port: its probes name the port it listens on.
+  if (sidecar) {
+    const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    return typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 65535
+      ? n
+      : { error: `a sidecar's probe needs a port number, got ${JSON.stringify(raw ?? null)}` };
+  }
   if (raw === undefined || raw === 0 || raw === '') return 'instance';
   if (typeof raw === 'string') {
     if (/^\d+$/.test(raw)) return probePort(Number(raw), ports);
@@ -69,7 +80,12 @@ function probePort(raw: number | string | undefined, ports: ContainerPort[] | un
  * a TCP connect to the instance's port. Knative's "periodSeconds: 0" means "probe aggressively";
  * after the first success we fall back to Kubernetes' 10 s default then.
  */
-export function normalizeProbe(p: Probe | undefined, ports: ContainerPort[] | undefined, which: string): ProbeConfig | { error: string } {
+export function normalizeProbe(
+  p: Probe | undefined,
+  ports: ContainerPort[] | undefined,
+  which: string,
+  sidecar = false,
+): ProbeConfig | { error: string } {
   // Valid periods (int32 seconds) reach far past setTimeout's range: clamped, not overflowed into 1 ms.
   const timing = {
     initialDelayMs: clampDelay(Math.max(0, Number(p?.initialDelaySeconds) || 0) * 1000),
@@ -80,7 +96,7 @@ export function normalizeProbe(p: Probe | undefined, ports: ContainerPort[] | un
   };
   if (!p || (!p.httpGet && !p.tcpSocket && !p.exec)) return { action: { kind: 'tcp', port: 'instance' }, ...timing };
   if (p.httpGet) {
-    const port = probePort(p.httpGet.port, ports);
+    const port = probePort(p.httpGet.port, ports, sidecar);
     if (typeof port === 'object') return { error: `${which}: ${port.error}` };
     const scheme = String(p.httpGet.scheme ?? 'HTTP').toUpperCase();
     if (scheme !== 'HTTP' && scheme !== 'HTTPS')
@@ -92,7 +108,7 @@ export function normalizeProbe(p: Probe | undefined, ports: ContainerPort[] | un
     return { action: { kind: 'http', scheme, host: p.httpGet.host || undefined, port, path, headers }, ...timing };
   }
   if (p.tcpSocket) {
-    const port = probePort(p.tcpSocket.port, ports);
+    const port = probePort(p.tcpSocket.port, ports, sidecar);
     if (typeof port === 'object') return { error: `${which}: ${port.error}` };
     return { action: { kind: 'tcp', host: p.tcpSocket.host || undefined, port }, ...timing };
   }

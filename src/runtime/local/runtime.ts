@@ -4,12 +4,15 @@
 //   probe.ts     readiness/liveness probes                       ports.ts     free-port allocation
 //   logs.ts      per-instance log files                          usage.ts     CPU/memory sampling
 //   pids.ts      no orphaned children                            env.ts       instance environment
-//   backoff.ts   restart back-off and crash messages
+//   backoff.ts   restart back-off and crash messages             pod.ts       containers of an instance
+//   config-env.ts env from ConfigMaps/Secrets/downward API       volumes.ts   volumes and mounts (plan)
+//   volume-files.ts the instance's own directory (volumes, mounts)
 
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LogOptions, ResourceUsage, Runtime, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import type { ImageMapping } from '../image-map.js';
+import type { ConfigSource } from '../config-refs.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { Clock } from './instance.js';
 import { DEFAULT_LOG_MAX_BYTES, type InstanceLog } from './logs.js';
@@ -32,7 +35,12 @@ export interface LocalRuntimeOptions {
   logMaxBytes?: number;
   /** Variables every instance gets from the platform (read at each start; nothing overrides them). */
   platformEnv?: () => Record<string, string>;
+  /** Where ConfigMaps and Secrets are read from (env references, volumes). Default: none exist. */
+  config?: ConfigSource;
 }
+
+/** No ConfigMaps or Secrets at all (a runtime used without an API server). */
+const NO_CONFIG: ConfigSource = { get: () => undefined, onChange: () => () => {} };
 
 type Drainer = (key: string, instanceId: string) => Promise<void>;
 
@@ -52,10 +60,15 @@ export class LocalRuntime implements Runtime {
     fs.mkdirSync(dataDir, { recursive: true });
     const pids = new PidFiles(path.join(dataDir, 'pids'));
     this.leftoversKilled = pids.killLeftovers();
+    // Instances' directories (volumes, emptyDir) belong to instances that are gone now.
+    const instanceRoot = path.join(dataDir, 'instances');
+    fs.rmSync(instanceRoot, { recursive: true, force: true });
     this.ctx = {
       host: opts.host ?? '127.0.0.1',
       dataDir,
       logRoot: path.join(dataDir, 'logs'),
+      instanceRoot,
+      config: opts.config ?? NO_CONFIG,
       logMaxBytes: opts.logMaxBytes ?? DEFAULT_LOG_MAX_BYTES,
       clock: opts.clock ?? { now: () => Date.now() },
       graceMs: opts.gracePeriodMs ?? 30_000,
@@ -95,6 +108,7 @@ export class LocalRuntime implements Runtime {
     if (!w) return;
     this.workloads.delete(key);
     this.removing.add(w);
+    w.close();
     this.emit(key);
     try {
       await w.stopAll(true);
@@ -122,7 +136,12 @@ export class LocalRuntime implements Runtime {
     const w = this.workloads.get(key);
     if (!w) throw new Error(`no workload "${key}" in the local runtime`);
     const tail = opts.tailLines === undefined || opts.tailLines === null ? undefined : Math.max(0, Math.floor(Number(opts.tailLines)) || 0);
-    const sources = w.logSources();
+    const container = opts.container || w.servingContainer || '';
+    const names = w.containerNames;
+    // kubectl's wording for a pod.
+    if (names.length > 0 && !names.includes(container))
+      throw new Error(`container ${container} is not valid for revision ${w.key.split('/')[1]}: choose one of [${names.join(' ')}]`);
+    const sources = w.logSources(container);
     let prefixed = sources.length > 1;
     const line = (log: InstanceLog, text: string) => (prefixed ? `[${log.id}] ${text}` : text);
     let stopped = false;
@@ -137,6 +156,7 @@ export class LocalRuntime implements Runtime {
     if (opts.follow) {
       unsubscribe.push(
         w.onNewLog((log) => {
+          if (log.container !== container) return;
           prefixed = true;
           follow(log);
         }),

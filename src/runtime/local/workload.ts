@@ -2,15 +2,15 @@
 // stop on scale-down, and remembers the logs of recently exited instances.
 
 import crypto from 'node:crypto';
-import path from 'node:path';
 import type { WorkloadFailure, WorkloadSpec, WorkloadStatus } from '../runtime.js';
-import { isResolveError, resolveCommand, type ImageMapping } from '../image-map.js';
+import type { ConfigKind, ConfigSource } from '../config-refs.js';
+import type { ImageMapping } from '../image-map.js';
 import type { BackoffOptions } from './backoff.js';
-import { buildEnv } from './env.js';
-import { Instance, type Clock, type LaunchTemplate } from './instance.js';
+import { Instance, type Clock } from './instance.js';
 import { instanceLogPath, InstanceLog } from './logs.js';
 import type { PidFiles } from './pids.js';
-import { normalizeProbe } from './probe.js';
+import { makeTemplate, type LaunchTemplate } from './pod.js';
+import { instanceDir, InstanceFiles } from './volume-files.js';
 
 /** How many exited instances' logs stay readable through logs(). */
 const KEEP_EXITED_LOGS = 5;
@@ -19,7 +19,11 @@ export interface WorkloadContext {
   host: string;
   dataDir: string;
   logRoot: string;
+  /** Where instances' own directories (volumes, mounts) live. */
+  instanceRoot: string;
   logMaxBytes: number;
+  /** ConfigMaps and Secrets of the namespace (env references and volumes). */
+  config: ConfigSource;
   clock: Clock;
   graceMs: number;
   backoff: BackoffOptions;
@@ -42,47 +46,6 @@ export function pickVictims<T extends { ready: boolean; createdAt: number }>(act
   return [...active].sort((a, b) => (a.ready === b.ready ? b.createdAt - a.createdAt : a.ready ? 1 : -1)).slice(0, n);
 }
 
-/** Works out how to launch the spec's container, or why it cannot be launched. */
-export function makeTemplate(
-  spec: WorkloadSpec,
-  ctx: Pick<WorkloadContext, 'imageMappings' | 'dataDir' | 'host' | 'baseEnv' | 'platformEnv'>,
-): LaunchTemplate | WorkloadFailure {
-  const c = spec.container;
-  const resolved = resolveCommand(c, ctx.imageMappings);
-  if (isResolveError(resolved)) return { reason: resolved.error.reason, message: resolved.error.message };
-  const readiness = normalizeProbe(c.readinessProbe, c.ports, 'readinessProbe');
-  if ('error' in readiness) return { reason: 'InvalidProbe', message: readiness.error };
-  let liveness;
-  if (c.livenessProbe) {
-    liveness = normalizeProbe(c.livenessProbe, c.ports, 'livenessProbe');
-    if ('error' in liveness) return { reason: 'InvalidProbe', message: liveness.error };
-  }
-  const platform = (port: number): Record<string, string> => ({
-    ...ctx.platformEnv(),
-    PORT: String(port),
-    HOST: ctx.host,
-    K_REVISION: spec.revision,
-    K_CONFIGURATION: spec.configuration,
-    ...(spec.service ? { K_SERVICE: spec.service } : {}),
-  });
-  const envInput = { base: ctx.baseEnv, mappingEnv: resolved.env, containerEnv: c.env };
-  // The env only depends on the port through $(PORT) references, so one check covers every start.
-  const check = buildEnv({ ...envInput, platform: platform(0) });
-  if ('error' in check) return { reason: 'CreateContainerConfigError', message: check.error };
-  return {
-    key: spec.key,
-    command: resolved.command,
-    // A relative workingDir is taken relative to where Sluice was started.
-    cwd: resolved.workingDir ? path.resolve(resolved.workingDir) : ctx.dataDir,
-    envFor: (port) => {
-      const r = buildEnv({ ...envInput, platform: platform(port) });
-      return 'env' in r ? r.env : {};
-    },
-    readiness,
-    ...(liveness ? { liveness } : {}),
-  };
-}
-
 function shortId(): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789'; // Kubernetes' pod-suffix style: no vowels, no lookalikes
   const bytes = crypto.randomBytes(5);
@@ -91,7 +54,7 @@ function shortId(): string {
 
 export class Workload {
   private spec: WorkloadSpec;
-  private containerJson: string;
+  private podJson: string;
   private template: LaunchTemplate | WorkloadFailure;
   readonly instances: Instance[] = [];
   private readonly exitedLogs: InstanceLog[] = [];
@@ -99,14 +62,27 @@ export class Workload {
   private failure?: WorkloadFailure;
   private readonly logListeners = new Set<(log: InstanceLog) => void>();
   private readonly stops = new Set<Promise<void>>();
+  private readonly stopConfigWatch: () => void;
 
   constructor(
     spec: WorkloadSpec,
     private readonly ctx: WorkloadContext,
   ) {
     this.spec = spec;
-    this.containerJson = JSON.stringify(spec.container);
+    this.podJson = podJsonOf(spec);
     this.template = makeTemplate(spec, ctx);
+    this.stopConfigWatch = ctx.config.onChange((kind, ns, name) => this.configChanged(kind, ns, name));
+  }
+
+  private configChanged(kind: ConfigKind, namespace: string, name: string): void {
+    const t = this.template;
+    if (!('refs' in t) || namespace !== this.spec.namespace || !t.refs.some((r) => r.kind === kind && r.name === name)) return;
+    for (const i of this.instances) i.configChanged();
+  }
+
+  /** The workload is gone: no more configuration updates. */
+  close(): void {
+    this.stopConfigWatch();
   }
 
   get key(): string {
@@ -115,10 +91,10 @@ export class Workload {
 
   /** Takes a new desired state. A changed container (revisions are immutable, so rare) applies to new instances. */
   update(spec: WorkloadSpec): void {
-    const json = JSON.stringify(spec.container);
+    const json = podJsonOf(spec);
     let changed = spec.replicas !== this.spec.replicas;
-    if (json !== this.containerJson) {
-      this.containerJson = json;
+    if (json !== this.podJson) {
+      this.podJson = json;
       this.template = makeTemplate(spec, this.ctx);
       changed = true;
     }
@@ -132,7 +108,7 @@ export class Workload {
   }
 
   reconcile(): void {
-    if (!('command' in this.template)) return; // status() reports why nothing runs
+    if (!('containers' in this.template)) return; // status() reports why nothing runs
     const active = this.instances.filter((i) => !i.isTerminating);
     for (let n = active.length; n < this.desired; n++) this.startInstance(this.template);
     for (const victim of pickVictims(active, active.length - this.desired)) void this.stopInstance(victim, true);
@@ -148,14 +124,20 @@ export class Workload {
 
   private startInstance(tpl: LaunchTemplate): void {
     const id = this.newId();
-    const log = new InstanceLog(id, instanceLogPath(this.ctx.logRoot, this.spec.namespace, this.spec.revision, id), this.ctx.logMaxBytes);
+    const { namespace, revision } = this.spec;
+    const logs = new Map<string, InstanceLog>();
+    for (const c of tpl.containers) {
+      const file = instanceLogPath(this.ctx.logRoot, namespace, revision, id, c.serving ? undefined : c.name);
+      logs.set(c.name, new InstanceLog(id, file, this.ctx.logMaxBytes, c.name));
+    }
     const inst = new Instance(id, tpl, {
       host: this.ctx.host,
       clock: this.ctx.clock,
       graceMs: this.ctx.graceMs,
       backoff: this.ctx.backoff,
       pids: this.ctx.pids,
-      log,
+      logs,
+      files: new InstanceFiles(instanceDir(this.ctx.instanceRoot, namespace, revision, id)),
       changed: () => this.ctx.emit(this.key),
       failed: (f) => {
         this.failure = f;
@@ -165,7 +147,7 @@ export class Workload {
       },
     });
     this.instances.push(inst);
-    for (const l of this.logListeners) l(log);
+    for (const log of logs.values()) for (const l of this.logListeners) l(log);
     inst.start();
     this.ctx.emit(this.key);
   }
@@ -176,9 +158,13 @@ export class Workload {
       const i = this.instances.indexOf(inst);
       if (i !== -1) {
         this.instances.splice(i, 1);
-        inst.log.close();
-        this.exitedLogs.push(inst.log);
-        while (this.exitedLogs.length > KEEP_EXITED_LOGS) this.exitedLogs.shift()!.remove();
+        inst.files.remove(); // emptyDir and the volumes' copies go with the instance, as with a pod
+        for (const log of inst.logs) {
+          log.close();
+          this.exitedLogs.push(log);
+        }
+        const keep = KEEP_EXITED_LOGS * Math.max(1, inst.logs.length);
+        while (this.exitedLogs.length > keep) this.exitedLogs.shift()!.remove();
         this.ctx.emit(this.key);
       }
     });
@@ -195,12 +181,24 @@ export class Workload {
   /** Deletes every log file of this workload (it was removed). */
   removeLogs(): void {
     for (const l of this.exitedLogs.splice(0)) l.remove();
-    for (const i of this.instances) i.log.remove();
+    for (const i of this.instances) for (const l of i.logs) l.remove();
   }
 
-  /** Logs of recently exited instances, then of current ones, oldest first. */
-  logSources(): InstanceLog[] {
-    return [...this.exitedLogs, ...this.instances.map((i) => i.log)];
+  /** The container logs() shows by default: the serving one. */
+  get servingContainer(): string | undefined {
+    const t = this.template;
+    return 'containers' in t ? t.containers.find((c) => c.serving)?.name : undefined;
+  }
+
+  /** The names of the spec's containers. */
+  get containerNames(): string[] {
+    const t = this.template;
+    return 'containers' in t ? t.containers.map((c) => c.name) : [];
+  }
+
+  /** One container's logs: recently exited instances, then current ones, oldest first. */
+  logSources(container: string): InstanceLog[] {
+    return [...this.exitedLogs, ...this.instances.flatMap((i) => i.logs)].filter((l) => l.container === container);
   }
 
   onNewLog(fn: (log: InstanceLog) => void): () => void {
@@ -213,7 +211,7 @@ export class Workload {
     const readyReplicas = instances.filter((i) => i.ready).length;
     // A spec that cannot run at all outranks what its instances did. An instance crash only counts
     // while nothing is ready (as in Knative): a restart next to healthy replicas is not a failure.
-    const failure = !('command' in this.template) ? this.template : readyReplicas === 0 ? this.failure : undefined;
+    const failure = !('containers' in this.template) ? this.template : readyReplicas === 0 ? this.failure : undefined;
     return {
       key: this.key,
       replicas: this.desired,
@@ -222,4 +220,9 @@ export class Workload {
       ...(failure ? { failure: { ...failure } } : {}),
     };
   }
+}
+
+/** What makes a new template necessary: the pod spec and the serving container. */
+function podJsonOf(spec: WorkloadSpec): string {
+  return JSON.stringify([spec.podSpec ?? null, spec.container, spec.labels ?? null, spec.annotations ?? null]);
 }
