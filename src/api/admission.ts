@@ -3,6 +3,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { ROLLOUT_GROUP, validateRollout } from '../progressive/spec.js';
+import { defaultDomainMapping, validateDomainMapping } from './domainmapping.js';
 import { defaultTemplate, defaultTraffic, defaultRevisionSpec } from './defaults.js';
 import { ApiError } from './errors.js';
 import { fe, invalid, via } from './field-error.js';
@@ -33,6 +34,8 @@ export function applyDefaults(
       out.spec = { ...spec, traffic: defaultTraffic(spec.traffic, false) };
     } else if (kind === 'Revision') {
       out.spec = defaultRevisionSpec(spec as any, cfg.defaults, obj.metadata);
+    } else if (kind === 'DomainMapping') {
+      out.spec = defaultDomainMapping(out).spec;
     }
   }
   setUserInfo(kind, out, user, old);
@@ -94,7 +97,9 @@ export function admit(kind: ResourceKind, obj: KObject, old: KObject | undefined
         ? validateConfiguration(defaulted, oldDefaulted, cfg)
         : kind.kind === 'Route'
           ? validateRoute(defaulted)
-          : validateRevision(defaulted, oldDefaulted, cfg);
+          : kind.kind === 'DomainMapping'
+            ? validateDomainMapping(defaulted)
+            : validateRevision(defaulted, oldDefaulted, cfg);
   if (oldDefaulted && tracksUserInfo(kind.kind, defaulted)) {
     const annotations = (o: KObject) => o.metadata.annotations as Record<string, string> | undefined;
     errs.push(

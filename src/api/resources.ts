@@ -2,6 +2,7 @@
 // a read through the Store seam comes back typed. Keys are registry resourceKey() values
 // ("group/plural", or just the plural for the core group).
 
+import type { ClusterDomainClaim, DomainMapping } from './domainmapping.js';
 import type { Configuration, KObject, Revision, Route, Service } from './types.js';
 
 export const R = {
@@ -10,6 +11,8 @@ export const R = {
   revisions: 'serving.knative.dev/revisions',
   routes: 'serving.knative.dev/routes',
   podautoscalers: 'autoscaling.internal.knative.dev/podautoscalers',
+  domainmappings: 'serving.knative.dev/domainmappings',
+  clusterdomainclaims: 'networking.internal.knative.dev/clusterdomainclaims',
   configmaps: 'configmaps',
   secrets: 'secrets',
   namespaces: 'namespaces',
@@ -22,6 +25,8 @@ export interface ResourceTypes {
   [R.configurations]: Configuration;
   [R.revisions]: Revision;
   [R.routes]: Route;
+  [R.domainmappings]: DomainMapping;
+  [R.clusterdomainclaims]: ClusterDomainClaim;
 }
 
 /** The object type stored under a key; KObject for kinds without a type of their own. */

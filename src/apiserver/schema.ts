@@ -209,6 +209,41 @@ const SCHEMAS: Record<string, Schema> = {
   ),
   Revision: topLevel('Revision', { spec: revisionSpec, status }, 'Revision is an immutable snapshot of code and configuration.'),
   Route: topLevel('Route', { spec: obj({ traffic }), status }, 'Route maps a network endpoint to Revisions.'),
+  DomainMapping: topLevel(
+    'DomainMapping',
+    {
+      spec: obj(
+        {
+          ref: obj(
+            {
+              apiVersion: str('API version of the referent.'),
+              kind: str('Kind of the referent (a Knative Service or Route).'),
+              name: str('Name of the referent.'),
+              namespace: str("Namespace of the referent (defaults to the mapping's; must be the same)."),
+              group: str(),
+              address: str(),
+            },
+            'Ref specifies the target of the Domain Mapping: an Addressable whose address is {name}.{namespace}.svc.cluster.local.',
+          ),
+          tls: obj({ secretName: str() }, 'TLS allows the DomainMapping to terminate TLS traffic with an existing secret.'),
+        },
+        'Spec is the desired state of the DomainMapping.',
+      ),
+      status,
+    },
+    'DomainMapping is a mapping from a custom hostname to an Addressable.',
+  ),
+  ClusterDomainClaim: topLevel(
+    'ClusterDomainClaim',
+    {
+      spec: obj(
+        { namespace: str("Namespace is the namespace which is allowed to create a DomainMapping using this ClusterDomainClaim's name.") },
+        'Spec is the desired state of the ClusterDomainClaim.',
+      ),
+      status,
+    },
+    'ClusterDomainClaim is a cluster-wide reservation for a particular domain name.',
+  ),
   PodAutoscaler: topLevel('PodAutoscaler', { spec: free(), status }, 'PodAutoscaler scales a Revision (internal).'),
   Rollout: topLevel(
     'Rollout',

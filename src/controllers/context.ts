@@ -43,7 +43,7 @@ export interface ControllerContext {
 }
 
 /** RoutingLabels is keyed by namespace (name ""), RevisionGC by configuration. */
-export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route' | 'RoutingLabels' | 'RevisionGC';
+export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route' | 'RoutingLabels' | 'RevisionGC' | 'DomainMapping';
 
 /** Store keys of the resources the controllers use. */
 export { R as RES } from '../api/resources.js';

@@ -1,7 +1,7 @@
 // The caches the controllers read from (Knative's listers): one per resource, kept by a watch,
 // indexed so that a change finds the objects it affects without a scan — revisions by their
 // configuration, configurations and routes by their service, routes by the revisions and
-// configurations their traffic names. Created once per process and shared by the manager and the
+// configurations their traffic names, domain mappings by the route they map to and by domain. Created once per process and shared by the manager and the
 // autoscaler.
 
 import { R } from '../api/resources.js';
@@ -20,6 +20,16 @@ export const BY_CONFIGURATION = 'label:configuration';
 /** Index: "ns/service" from the service label. */
 export const BY_SERVICE = 'label:service';
 export const BY_OWNER = 'owner';
+/** DomainMapping index: "ns/route" for the Knative Service or Route its ref names (a Service's route has its name). */
+export const DOMAINMAPPINGS_BY_ROUTE = 'route';
+/** DomainMapping index: its name (the domain), across namespaces. */
+export const DOMAINMAPPINGS_BY_DOMAIN = 'domain';
+
+function routeOfMapping(dm: KObject): string[] {
+  const ref = dm.spec?.ref;
+  if (!ref || typeof ref.name !== 'string' || !ref.name) return [];
+  return [`${typeof ref.namespace === 'string' && ref.namespace ? ref.namespace : (dm.metadata.namespace ?? '')}/${ref.name}`];
+}
 
 function configurationsNamedBy(route: KObject): string[] {
   const ns = route.metadata.namespace ?? '';
@@ -36,6 +46,8 @@ export interface Listers {
   revisions: Cache<typeof R.revisions>;
   routes: Cache<typeof R.routes>;
   podautoscalers: Cache<typeof R.podautoscalers>;
+  domainmappings: Cache<typeof R.domainmappings>;
+  clusterdomainclaims: Cache<typeof R.clusterdomainclaims>;
 }
 
 export function createListers(store: Store, log: (msg: string) => void = () => {}): Listers {
@@ -54,6 +66,13 @@ export function createListers(store: Store, log: (msg: string) => void = () => {
       log,
     ),
     podautoscalers: new Cache(store, R.podautoscalers, {}, log),
+    domainmappings: new Cache(
+      store,
+      R.domainmappings,
+      { [DOMAINMAPPINGS_BY_ROUTE]: routeOfMapping, [DOMAINMAPPINGS_BY_DOMAIN]: (o) => [o.metadata.name ?? ''] },
+      log,
+    ),
+    clusterdomainclaims: new Cache(store, R.clusterdomainclaims, {}, log),
   };
 }
 

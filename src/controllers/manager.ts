@@ -7,7 +7,8 @@
 import { type KObject, Labels } from '../api/types.js';
 import { type ControllerContext, RES, type ReconcileKind } from './context.js';
 import { reconcileConfiguration } from './configuration.js';
-import { ROUTES_BY_CONFIGURATION, ROUTES_BY_REVISION } from './listers.js';
+import { DOMAINMAPPINGS_BY_DOMAIN, DOMAINMAPPINGS_BY_ROUTE, ROUTES_BY_CONFIGURATION, ROUTES_BY_REVISION } from './listers.js';
+import { reconcileDomainMapping } from './domainmapping.js';
 import { reconcileRevision, pushBackend } from './revision.js';
 import { RouteTable, reconcileRoute } from './route.js';
 import { reconcileService } from './service.js';
@@ -56,6 +57,8 @@ export class ControllerManager {
       enqueueAfter: (k, ns, n, ms) => this.enqueueAfter(k, ns, n, ms),
     };
     this.routes = new RouteTable(base.dataplane);
+    // A mapping serves its route's split: every change of the route's hosts reaches it.
+    this.routes.onChange = (ns, name) => this.enqueueMappingsOf(ns, name);
   }
 
   /**
@@ -71,6 +74,11 @@ export class ControllerManager {
       l.routes.onChange((e) => this.onRoute(e.object, e.old)),
       // A PodAutoscaler's scale shows on its revision's status.
       l.podautoscalers.onChange((e) => this.enqueue('Revision', e.object.metadata.namespace ?? '', e.object.metadata.name!)),
+      l.domainmappings.onChange((e) => this.enqueue('DomainMapping', e.object.metadata.namespace ?? '', e.object.metadata.name!)),
+      // A claim decides which namespace's mapping of that domain is served.
+      l.clusterdomainclaims.onChange((e) =>
+        this.enqueueAll(l.domainmappings.byIndex(DOMAINMAPPINGS_BY_DOMAIN, e.object.metadata.name ?? ''), 'DomainMapping'),
+      ),
     );
     this.stopRuntime = this.ctx.runtime.onChange((key) => {
       const [ns, name] = key.split('/');
@@ -88,6 +96,8 @@ export class ControllerManager {
         {
           onEvent: (e) => {
             if (ROUTING_CONFIGMAPS.has(e.object.metadata.name ?? '')) this.enqueueAll(l.routes.list(), 'Route');
+            // autocreate-cluster-domain-claims
+            if (e.object.metadata.name === 'config-network') this.enqueueAll(l.domainmappings.list(), 'DomainMapping');
           },
         },
       ),
@@ -96,6 +106,7 @@ export class ControllerManager {
     this.enqueueAll(l.configurations.list(), 'Configuration');
     this.enqueueAll(l.revisions.list(), 'Revision');
     this.enqueueAll(l.routes.list(), 'Route');
+    this.enqueueAll(l.domainmappings.list(), 'DomainMapping');
     if (this.ctx.gcConfig) {
       this.gcSweep = setInterval(() => this.enqueueAll(l.configurations.list(), 'RevisionGC'), GC_SWEEP_MS);
       this.gcSweep.unref?.();
@@ -155,6 +166,12 @@ export class ControllerManager {
 
   private onService(o: KObject): void {
     this.enqueue('Service', o.metadata.namespace ?? '', o.metadata.name!);
+    // A mapping resolves its ref from the Service's status.address.
+    this.enqueueMappingsOf(o.metadata.namespace ?? '', o.metadata.name!);
+  }
+
+  private enqueueMappingsOf(ns: string, route: string): void {
+    this.enqueueAll(this.ctx.listers.domainmappings.byIndex(DOMAINMAPPINGS_BY_ROUTE, `${ns}/${route}`), 'DomainMapping');
   }
 
   private onConfiguration(o: KObject): void {
@@ -183,6 +200,7 @@ export class ControllerManager {
   private onRoute(o: KObject, old: KObject | undefined): void {
     const ns = o.metadata.namespace ?? '';
     this.enqueue('Route', ns, o.metadata.name!);
+    this.enqueueMappingsOf(ns, o.metadata.name!);
     for (const svc of new Set([o.metadata.labels?.[Labels.service], old?.metadata.labels?.[Labels.service]])) {
       if (svc) this.enqueue('Service', ns, svc);
     }
@@ -254,6 +272,8 @@ export class ControllerManager {
         return;
       case 'RoutingLabels':
         return syncRoutingLabels(this.ctx, ns);
+      case 'DomainMapping':
+        return reconcileDomainMapping(this.ctx, this.routes, ns, name);
       case 'RevisionGC': {
         const gc = this.ctx.gcConfig?.();
         if (gc) await collectRevisions(this.ctx, gc, ns, name);

@@ -10,7 +10,7 @@ import type { ReconcileKind } from './context.js';
 /** Reconcile durations: most are a few store reads and writes, some wait on the disk. */
 export const RECONCILE_BOUNDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-const KINDS: readonly ReconcileKind[] = ['Service', 'Configuration', 'Revision', 'Route', 'RoutingLabels', 'RevisionGC'];
+const KINDS: readonly ReconcileKind[] = ['Service', 'Configuration', 'Revision', 'Route', 'RoutingLabels', 'RevisionGC', 'DomainMapping'];
 
 export function registerControllerMetrics(reg: Registry, queueDepth: () => number, events?: EventLog): ReconcileObserver {
   const total = reg.counter(

@@ -76,18 +76,26 @@ function ingressOptions(route: KObject, config: RoutingConfig, revisions: Pick<M
 
 /** Which routes are in the gateway's table; each change goes to the gateway as that route's hosts only. */
 export class RouteTable {
-  private readonly routed = new Set<string>();
+  private readonly routed = new Map<string, HostRoute[]>();
+  /** Told of every change of a route's hosts (domain mappings follow the route they map to). */
+  onChange?: (ns: string, name: string) => void;
   constructor(private readonly sink: DataPlaneSink) {}
 
   set(ns: string, name: string, hosts: HostRoute[] | undefined): void {
     const key = `${ns}/${name}`;
-    if (hosts) this.routed.add(key);
+    if (hosts) this.routed.set(key, hosts);
     else if (!this.routed.delete(key)) return;
     this.sink.setRoute(key, hosts ?? []);
+    this.onChange?.(ns, name);
   }
 
   has(ns: string, name: string): boolean {
     return this.routed.has(`${ns}/${name}`);
+  }
+
+  /** The hosts the route has in the gateway now, if any. */
+  hostsOf(ns: string, name: string): readonly HostRoute[] | undefined {
+    return this.routed.get(`${ns}/${name}`);
   }
 }
 

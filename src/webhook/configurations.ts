@@ -1,6 +1,7 @@
 // The Mutating/ValidatingWebhookConfigurations for Sluice's webhook, named as Knative's are (the
 // name is what kubectl prints in a denial). They match the serving.knative.dev kinds at v1 (the
-// API server converts other served versions first), CREATE and UPDATE, fail closed.
+// API server converts other served versions first) and DomainMapping at v1beta1, CREATE and
+// UPDATE, fail closed.
 
 import type { Manifest } from '../kube/install/crds.js';
 
@@ -16,6 +17,14 @@ const rules = [
     apiVersions: ['v1'],
     operations: ['CREATE', 'UPDATE'],
     resources: ['services', 'configurations', 'revisions', 'routes'],
+    scope: 'Namespaced',
+  },
+  // DomainMapping has no v1.
+  {
+    apiGroups: ['serving.knative.dev'],
+    apiVersions: ['v1beta1'],
+    operations: ['CREATE', 'UPDATE'],
+    resources: ['domainmappings'],
     scope: 'Namespaced',
   },
 ];
