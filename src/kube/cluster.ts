@@ -31,11 +31,13 @@ export interface ClusterOptions {
   domain?: string;
   host?: string;
   gatewayPort?: number;
+  /** Port of the gateway's internal listener (cluster-local hosts too; default 8081). */
+  internalGatewayPort?: number;
   webhookPort?: number;
   /** How the API server reaches the webhook: "ns/name" of a Service, or an https URL. */
   webhookService?: string;
   webhookUrl?: string;
-  /** The Service that route placeholder Services (ExternalName) point at. */
+  /** The Service that route placeholder Services (ExternalName) point at: the internal listener's, as Knative points them at its local gateway. */
   gatewayService?: string;
   identity?: string;
   leaseDurationMs?: number;
@@ -53,6 +55,7 @@ export interface ClusterSluice {
   client: KubeClient;
   gateway: Gateway;
   gatewayPort: number;
+  internalGatewayPort: number;
   webhookPort: number;
   identity: string;
   isLeader(): boolean;
@@ -97,6 +100,8 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
   const store = new KubeStore(client);
   const gateway = new Gateway({});
   const gatewayPort = await gateway.listen(o.gatewayPort ?? 8080, host);
+  // In the cluster, "cluster-local" is the cluster network: the pod's address, behind Service sluice-local-gateway.
+  const internalGatewayPort = await gateway.listenInternal(o.internalGatewayPort ?? 8081, host);
 
   let autoscaler: AutoscalerController | undefined;
   let controllers: ControllerManager | undefined;
@@ -138,7 +143,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
       domain: () => o.domain ?? 'example.com',
       log,
     });
-    placeholders = new RoutePlaceholders(client, o.gatewayService ?? 'sluice-gateway.sluice-system.svc.cluster.local', log);
+    placeholders = new RoutePlaceholders(client, o.gatewayService ?? 'sluice-local-gateway.sluice-system.svc.cluster.local', log);
     await runtime.start();
     await servingConfig.start();
     await syncListers(listers);
@@ -187,6 +192,7 @@ export async function startClusterSluice(o: ClusterOptions): Promise<ClusterSlui
     client,
     gateway,
     gatewayPort,
+    internalGatewayPort,
     webhookPort: boundWebhookPort,
     identity,
     isLeader: () => leader,

@@ -38,7 +38,10 @@ test('DomainMapping: refused as Knative refuses it; claimed, resolved and served
   // Discovery and OpenAPI know the kinds.
   const resources = await kubectl(kc, ['api-resources', '--no-headers']);
   assert.match(resources.stdout, /^domainmappings\s+dm\s+serving\.knative\.dev\/v1beta1\s+true\s+DomainMapping$/m);
-  assert.match(resources.stdout, /^clusterdomainclaims\s+cdc\s+networking\.internal\.knative\.dev\/v1alpha1\s+false\s+ClusterDomainClaim$/m);
+  assert.match(
+    resources.stdout,
+    /^clusterdomainclaims\s+cdc\s+networking\.internal\.knative\.dev\/v1alpha1\s+false\s+ClusterDomainClaim$/m,
+  );
   const explained = await kubectl(kc, ['explain', 'dm.spec.ref']);
   assert.equal(explained.code, 0, explained.stderr);
   assert.match(explained.stdout, /Ref specifies the target of the Domain Mapping/);

@@ -47,6 +47,9 @@ export function startController(
     '0.0.0.0',
     '--gateway-port',
     String(o.gatewayPort),
+    // Two controllers share the netns: the internal listener gets a port of its own beside each gateway.
+    '--internal-gateway-port',
+    String(o.gatewayPort + 100),
     '--webhook-port',
     String(o.webhookPort),
     '--webhook-url',

@@ -13,12 +13,13 @@ export function register(program: Command): void {
     .option('--domain <domain>', 'domain of service URLs (default example.com)')
     .option('--host <address>', 'address the gateway and webhook listen on (default 0.0.0.0)')
     .option('--gateway-port <port>', 'port of the gateway (default 8080)')
+    .option('--internal-gateway-port <port>', "port of the gateway's internal listener, for cluster-local services (default 8081)")
     .option('--webhook-port <port>', 'port of the admission webhook (default 8443)')
     .option('--webhook-service <ns/name>', 'Service the API server reaches the webhook through (default sluice-system/sluice-webhook)')
     .option('--webhook-url <url>', 'https URL the API server reaches the webhook at, when Sluice runs outside the cluster')
     .option(
       '--gateway-service <host>',
-      'DNS name route placeholder Services point at (default sluice-gateway.sluice-system.svc.cluster.local)',
+      'DNS name route placeholder Services point at (default sluice-local-gateway.sluice-system.svc.cluster.local, the internal listener)',
     )
     .option('--lease-duration <seconds>', 'leader-election lease duration (default 15)')
     .option('--renew-deadline <seconds>', 'leader-election renew deadline (default 10)')
@@ -55,6 +56,7 @@ export function register(program: Command): void {
         domain: o.domain,
         host: o.host,
         gatewayPort: parsePort(o.gatewayPort, 'gateway-port'),
+        internalGatewayPort: parsePort(o.internalGatewayPort, 'internal-gateway-port'),
         webhookPort: parsePort(o.webhookPort, 'webhook-port'),
         webhookService: o.webhookService,
         webhookUrl: o.webhookUrl,
