@@ -2,7 +2,7 @@
 // As the serving container (the default) it listens on PORT and answers GET / with JSON:
 //   env      the variables named in SHOW_ENV (comma-separated)
 //   files    the contents of the files named in SHOW_FILES (comma-separated paths; "" if missing)
-//   sidecar  the body of SIDECAR_URL (fetched per request), when set
+//   sidecar  the body of SIDECAR_URL (fetched per request, before the files are read), when set
 // With ROLE=sidecar it listens on SIDECAR_PORT (default 9000) and answers with a line naming
 // itself, whether it got a PORT, and K_REVISION; with WRITE_FILE set it writes that file at start
 // (e.g. into an emptyDir the serving container reads).
@@ -32,6 +32,14 @@ if (process.env.ROLE === 'sidecar') {
 } else {
   const server = http.createServer((_req, res) => {
     void (async () => {
+      let sidecar: string | undefined;
+      if (process.env.SIDECAR_URL) {
+        try {
+          sidecar = await (await fetch(process.env.SIDECAR_URL)).text();
+        } catch (err) {
+          sidecar = `unreachable: ${(err as Error).message}`;
+        }
+      }
       const env: Record<string, string | null> = {};
       for (const n of names(process.env.SHOW_ENV)) env[n] = process.env[n] ?? null;
       const files: Record<string, string> = {};
@@ -40,14 +48,6 @@ if (process.env.ROLE === 'sidecar') {
           files[f] = fs.readFileSync(f, 'utf8');
         } catch {
           files[f] = '';
-        }
-      }
-      let sidecar: string | undefined;
-      if (process.env.SIDECAR_URL) {
-        try {
-          sidecar = await (await fetch(process.env.SIDECAR_URL)).text();
-        } catch (err) {
-          sidecar = `unreachable: ${(err as Error).message}`;
         }
       }
       res.writeHead(200, { 'Content-Type': 'application/json' });

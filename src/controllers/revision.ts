@@ -67,6 +67,10 @@ export async function pushBackend(ctx: ControllerContext, ns: string, name: stri
 export function failureConditions(f: WorkloadFailure): { health: ConditionInput; resources: ConditionInput } {
   // An image with no local mapping is Sluice's "image cannot be pulled".
   const reason = f.reason === 'ImageNotMapped' ? 'ContainerMissing' : f.reason;
+  // A container waiting for a ConfigMap or Secret never ran: Knative shows its waiting reason on
+  // ResourcesAvailable only, and ContainerHealthy stays as it was while deploying.
+  if (reason === 'CreateContainerConfigError' || reason === 'FailedMount')
+    return { health: { status: 'Unknown', reason: 'Deploying' }, resources: { status: 'False', reason, message: f.message } };
   return {
     health: { status: 'False', reason: f.terminationReason ?? reason, message: f.message },
     resources: { status: 'False', reason, message: f.message },

@@ -6,10 +6,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { waitFor } from '../support/poll.js';
+import { freePort } from '../support/ports.js';
 import { gatewayGet, kubectl, startTestSluice } from '../support/sluice.js';
 
 const APP = [process.execPath, fileURLToPath(new URL('../../examples/pod-info/server.js', import.meta.url))];
@@ -23,14 +23,6 @@ function service(name: string, spec: Record<string, unknown>): string {
     metadata: { name, namespace: 'default' },
     spec: { template: { spec } },
   });
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function getJson(port: number, host: string, accept: (body: any) => boolean) {
@@ -172,6 +164,7 @@ test('a missing ConfigMap fails the revision with the kubelet reason, and creati
   assert.equal(cond(rev, 'ResourcesAvailable').status, 'False');
   assert.equal(cond(rev, 'ResourcesAvailable').reason, 'CreateContainerConfigError');
   assert.equal(cond(rev, 'ResourcesAvailable').message, 'configmap "late-config" not found');
+  assert.equal(cond(rev, 'ContainerHealthy').status, 'Unknown', 'the container never ran');
   const cfg = await get('configuration', 'needscm');
   assert.equal(cond(cfg, 'Ready').reason, 'RevisionFailed');
   assert.match(cond(cfg, 'Ready').message, /configmap "late-config" not found/);

@@ -156,4 +156,8 @@ test('runtime failures read as Knative shows them on a revision', () => {
   assert.equal(loop.health.reason, 'ExitCode3');
   assert.equal(loop.resources.reason, 'CrashLoopBackOff');
   assert.equal(failureConditions({ reason: 'ExitCode1', message: 'exited' }).health.reason, 'ExitCode1');
+  assert.deepEqual(failureConditions({ reason: 'CreateContainerConfigError', message: 'configmap "x" not found' }), {
+    health: { status: 'Unknown', reason: 'Deploying' },
+    resources: { status: 'False', reason: 'CreateContainerConfigError', message: 'configmap "x" not found' },
+  });
 });

@@ -1,15 +1,19 @@
 // The pure parts of running a Knative pod spec locally: env from ConfigMaps, Secrets and the
 // downward API (the kubelet's order and wording), the volume plan (items, modes, optional,
 // projected sources), mounts, mount path rewriting, the ConfigMaps and Secrets a spec reads, and
-// which container serves.
+// which container serves, and the atomic writing of volume files.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import type { Container, RevisionSpec } from '../../src/api/types.js';
 import { localRuntimeLimits } from '../../src/api/runtime-limits.js';
 import { configDataOf, configRefs, type ConfigKind, type ConfigLookup } from '../../src/runtime/config-refs.js';
 import { ConfigError, resolveContainerEnv, resourceValue, type PodFacts } from '../../src/runtime/local/config-env.js';
 import { servingIndex } from '../../src/runtime/local/pod.js';
+import { writeAtomic } from '../../src/runtime/local/volume-files.js';
 import { planMounts, planVolumes, rewritePaths } from '../../src/runtime/local/volumes.js';
 
 const data = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, Buffer.from(v)]));
@@ -219,4 +223,20 @@ test('the serving container is the one with the port; admission still refuses wh
     ],
   }).map((e) => e.paths.join(','));
   assert.deepEqual(refused, ['initContainers', 'volumes[0].persistentVolumeClaim', 'volumes[1].projected.sources[0].serviceAccountToken']);
+});
+
+test('volume files are switched atomically through ..data; old generations and dropped keys go', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-vol-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = (p: string, text: string, mode = 0o644) => ({ path: p, data: Buffer.from(text), mode });
+  writeAtomic(dir, [file('a', '1'), file('sub/b', '2', 0o600)]);
+  assert.equal(fs.readFileSync(path.join(dir, 'a'), 'utf8'), '1');
+  assert.equal(fs.readFileSync(path.join(dir, 'sub', 'b'), 'utf8'), '2');
+  assert.equal(fs.statSync(path.join(dir, 'sub', 'b')).mode & 0o777, 0o600);
+  assert.equal(fs.readlinkSync(path.join(dir, 'a')), path.join('..data', 'a'));
+  const firstGeneration = fs.readlinkSync(path.join(dir, '..data'));
+  writeAtomic(dir, [file('a', 'changed')]);
+  assert.equal(fs.readFileSync(path.join(dir, 'a'), 'utf8'), 'changed');
+  assert.notEqual(fs.readlinkSync(path.join(dir, '..data')), firstGeneration);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['..data', fs.readlinkSync(path.join(dir, '..data')), 'a'].sort());
 });

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LogOptions, ResourceUsage, Runtime, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import type { ImageMapping } from '../image-map.js';
-import type { ConfigSource } from '../config-refs.js';
+import { configRefKey, type ConfigSource } from '../config-refs.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { Clock } from './instance.js';
 import { DEFAULT_LOG_MAX_BYTES, type InstanceLog } from './logs.js';
@@ -51,6 +51,10 @@ export class LocalRuntime implements Runtime {
   private readonly listeners = new Set<(key: string) => void>();
   private drainer?: Drainer;
   private closed = false;
+  /** Workloads by the ConfigMaps and Secrets they read (configRefKey), so a change finds them at once. */
+  private readonly byConfig = new Map<string, Set<Workload>>();
+  private readonly indexed = new Map<Workload, string[]>();
+  private readonly stopConfigWatch: () => void;
   private readonly ctx: WorkloadContext;
   /** Processes a previous Sluice on this dataDir left behind, killed at construction. */
   readonly leftoversKilled: PidRecord[];
@@ -80,6 +84,25 @@ export class LocalRuntime implements Runtime {
       emit: (key: string) => this.emit(key),
       drainer: () => this.drainer,
     };
+    this.stopConfigWatch = this.ctx.config.onChange((kind, ns, name) => {
+      for (const w of this.byConfig.get(configRefKey(ns, kind, name)) ?? []) w.configChanged();
+    });
+  }
+
+  /** Files the workload under the configuration it reads now (none once `w` is removed). */
+  private index(w: Workload, keys: string[]): void {
+    for (const k of this.indexed.get(w) ?? []) {
+      const set = this.byConfig.get(k);
+      set?.delete(w);
+      if (set?.size === 0) this.byConfig.delete(k);
+    }
+    if (keys.length === 0) this.indexed.delete(w);
+    else this.indexed.set(w, keys);
+    for (const k of keys) {
+      let set = this.byConfig.get(k);
+      if (!set) this.byConfig.set(k, (set = new Set()));
+      set.add(w);
+    }
   }
 
   private emit(key: string): void {
@@ -100,6 +123,7 @@ export class LocalRuntime implements Runtime {
       w = new Workload(spec, this.ctx);
       this.workloads.set(spec.key, w);
     }
+    this.index(w, w.configKeys());
     w.reconcile();
   }
 
@@ -108,7 +132,7 @@ export class LocalRuntime implements Runtime {
     if (!w) return;
     this.workloads.delete(key);
     this.removing.add(w);
-    w.close();
+    this.index(w, []);
     this.emit(key);
     try {
       await w.stopAll(true);
@@ -183,6 +207,7 @@ export class LocalRuntime implements Runtime {
 
   async shutdown(): Promise<void> {
     this.closed = true;
+    this.stopConfigWatch();
     await Promise.all([...this.workloads.values(), ...this.removing].map((w) => w.stopAll(false)));
   }
 }

@@ -3,7 +3,7 @@
 
 import crypto from 'node:crypto';
 import type { WorkloadFailure, WorkloadSpec, WorkloadStatus } from '../runtime.js';
-import type { ConfigKind, ConfigSource } from '../config-refs.js';
+import { configRefKey, type ConfigSource } from '../config-refs.js';
 import type { ImageMapping } from '../image-map.js';
 import type { BackoffOptions } from './backoff.js';
 import { Instance, type Clock } from './instance.js';
@@ -62,7 +62,6 @@ export class Workload {
   private failure?: WorkloadFailure;
   private readonly logListeners = new Set<(log: InstanceLog) => void>();
   private readonly stops = new Set<Promise<void>>();
-  private readonly stopConfigWatch: () => void;
 
   constructor(
     spec: WorkloadSpec,
@@ -71,18 +70,17 @@ export class Workload {
     this.spec = spec;
     this.podJson = podJsonOf(spec);
     this.template = makeTemplate(spec, ctx);
-    this.stopConfigWatch = ctx.config.onChange((kind, ns, name) => this.configChanged(kind, ns, name));
   }
 
-  private configChanged(kind: ConfigKind, namespace: string, name: string): void {
+  /** The ConfigMaps and Secrets the spec reads, as configRefKey()s (the runtime's index). */
+  configKeys(): string[] {
     const t = this.template;
-    if (!('refs' in t) || namespace !== this.spec.namespace || !t.refs.some((r) => r.kind === kind && r.name === name)) return;
-    for (const i of this.instances) i.configChanged();
+    return 'refs' in t ? t.refs.map((r) => configRefKey(this.spec.namespace, r.kind, r.name)) : [];
   }
 
-  /** The workload is gone: no more configuration updates. */
-  close(): void {
-    this.stopConfigWatch();
+  /** One of those changed: instances waiting for it start, running ones get new volume content. */
+  configChanged(): void {
+    for (const i of this.instances) i.configChanged();
   }
 
   get key(): string {
