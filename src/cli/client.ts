@@ -48,6 +48,8 @@ export class SluiceClient {
     readonly server: string,
     private readonly token?: string,
     private readonly tls: { ca?: string; insecureSkipTlsVerify?: boolean } = {},
+    /** Where the server's warnings go (client-go's default: "Warning: ..." on stderr). */
+    private readonly warn: (message: string) => void = (m) => process.stderr.write(`Warning: ${m}\n`),
   ) {}
 
   /** /apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}[/{sub}]] (or /api/v1/... for core kinds). */
@@ -119,6 +121,7 @@ export class SluiceClient {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (e) => reject(this.networkError(e)));
         res.on('end', () => {
+          for (const w of parseWarnings(res.headersDistinct.warning ?? [])) this.warn(w);
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
           if (status >= 400) return reject(statusError(status, text));
@@ -190,6 +193,21 @@ export class SluiceClient {
     if (code === 'ECONNREFUSED') return new CliError(`cannot reach the Sluice API at ${this.server} (is "sluice server" running?)`);
     return new CliError(`cannot reach the Sluice API at ${this.server}: ${(e as Error).message || code}`);
   }
+}
+
+/**
+ * The texts of RFC 7234 Warning headers with code 299 (what the Kubernetes API sends, e.g. Knative's
+ * admission warnings): `299 - "text"`, several per header separated by commas, `\"` and `\\` escaped.
+ */
+export function parseWarnings(values: readonly string[]): string[] {
+  const out: string[] = [];
+  const one = /\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)/y;
+  for (const v of values) {
+    one.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while (one.lastIndex < v.length && (m = one.exec(v)) !== null) out.push(m[1].replace(/\\(.)/g, '$1'));
+  }
+  return out;
 }
 
 function versionOf(obj: KObject, kind: ResourceKind): string {

@@ -59,7 +59,7 @@ export class TrafficActions {
   private readonly client: SluiceClient;
 
   constructor(api: { url: string; token: string; ca: string }) {
-    this.client = new SluiceClient(api.url, api.token, { ca: api.ca });
+    this.client = new SluiceClient(api.url, api.token, { ca: api.ca }, () => {});
   }
 
   async run(action: string, body: Record<string, unknown>): Promise<ActionResult> {

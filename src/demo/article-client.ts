@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { kindByKind } from '../api/registry.js';
 import type { KObject } from '../api/types.js';
 import type { SluiceClient } from '../cli/client.js';
+import { mergeForUpdate } from '../cli/manifests.js';
 
 /** Create or replace an object, as `kubectl apply` would for these files. */
 export async function applyObject(client: SluiceClient, obj: KObject): Promise<KObject> {
@@ -15,7 +16,8 @@ export async function applyObject(client: SluiceClient, obj: KObject): Promise<K
   const version = obj.apiVersion.split('/')[1];
   const current = await client.tryGet(kind, ns, obj.metadata.name!, version);
   if (!current) return client.create(kind, ns, obj, version);
-  return client.update(kind, ns, { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } }, version);
+  // As `kubectl apply` does: the server's own metadata (creator, lastModifier, …) is kept, not replaced.
+  return client.update(kind, ns, mergeForUpdate(current, obj), version);
 }
 
 export function readYaml(file: string): KObject[] {

@@ -64,7 +64,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoStep[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-demo-'));
   const sluice = await startSluice({ dataDir, apiPort: 0, gatewayPort: 0, adminPort: 0, quiet: true, gracePeriodMs: 2000 });
   const conn = loadKubeconfig({ flag: sluice.kubeconfigPath, env: {}, home: dataDir });
-  const client = new SluiceClient(conn.server, conn.token, { ca: conn.ca });
+  const client = new SluiceClient(conn.server, conn.token, { ca: conn.ca }, () => {});
   const ksvc = findKind('ksvc')!;
   const apply = (o: KObject) => applyObject(client, o);
   const getSvc = () => client.tryGet(ksvc, 'default', SERVICE);

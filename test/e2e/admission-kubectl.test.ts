@@ -4,7 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { parse } from 'yaml';
+import { projectRoot } from '../../src/server.js';
 import { exampleService, kubectl, startTestSluice } from '../support/sluice.js';
 
 const DENIED =
@@ -22,7 +25,6 @@ test("kubectl prints Knative's warnings and its refusal of a creator or lastModi
     `Warning: Kubernetes default value is insecure, Knative may default this to secure in a future release: ${c0}allowPrivilegeEscalation, ${c0}capabilities, ${c0}runAsNonRoot, ${c0}seccompProfile`,
   );
   assert.match(created.stdout, /service.serving.knative.dev\/warned created/);
-
   const annotate = (kv: string) => kubectl(kc, ['annotate', 'ksvc', 'warned', kv, '--overwrite']);
   const creator = await annotate('serving.knative.dev/creator=mallory');
   assert.notEqual(creator.code, 0);
@@ -51,4 +53,19 @@ test("kubectl prints Knative's warnings and its refusal of a creator or lastModi
   const svc = parse((await kubectl(kc, ['get', 'ksvc', 'warned', '-o', 'yaml'])).stdout);
   assert.equal(svc.metadata.annotations['serving.knative.dev/creator'], 'sluice-admin');
   assert.equal(svc.metadata.annotations.team, 'payments');
+
+  // The sluice CLI prints them as client-go does.
+  const viaCli = await new Promise<{ code: number; stderr: string }>((done) =>
+    execFile(
+      process.execPath,
+      [join(projectRoot, 'bin', 'sluice.js'), 'service', 'update', 'warned', '--env', 'RESOURCE=v2'],
+      { env: { ...process.env, SLUICE_KUBECONFIG: kc, KUBECONFIG: '' }, timeout: 60_000 },
+      (err, _out, stderr) => done({ code: err ? 1 : 0, stderr }),
+    ),
+  );
+  assert.equal(viaCli.code, 0, viaCli.stderr);
+  assert.match(
+    viaCli.stderr,
+    /^Warning: Kubernetes default value is insecure, Knative may default this to secure in a future release: spec\.template\.spec\.containers\[0\]/m,
+  );
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { findKind } from '../../src/api/registry.js';
-import { SluiceClient, TABLE_ACCEPT } from '../../src/cli/client.js';
+import { parseWarnings, SluiceClient, TABLE_ACCEPT } from '../../src/cli/client.js';
 import { CliError } from '../../src/cli/errors.js';
 
 const ksvc = findKind('ksvc')!;
@@ -94,4 +94,13 @@ test('stream passes the body through and reports an error Status before the firs
     c.stream('/apis/x/missing/log', {}, () => {}),
     /"missing" not found/,
   );
+});
+
+test('Warning headers: 299 texts, several per header, escapes undone; other codes and junk ignored', () => {
+  assert.deepEqual(parseWarnings(['299 - "one: a, b"', '299 - "say \\"hi\\" \\\\ now", 299 - "two"']), [
+    'one: a, b',
+    'say "hi" \\ now',
+    'two',
+  ]);
+  assert.deepEqual(parseWarnings(['199 - "not ours"', 'garbage']), []);
 });

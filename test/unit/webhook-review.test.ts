@@ -58,6 +58,12 @@ test('an already defaulted object needs no patch', () => {
 test('validation denies with Knative messages and allows valid objects', async () => {
   const ok = await validate(review(service([{ latestRevision: true, percent: 100 }])), noLookup);
   assert.equal(ok.response?.allowed, true);
+  // Knative's warnings ride along; kube-apiserver turns them into Warning headers.
+  assert.equal(ok.response?.warnings?.length, 1);
+  assert.match(
+    ok.response?.warnings?.[0] ?? '',
+    /^Kubernetes default value is insecure, .*: spec\.template\.spec\.containers\[0\]\.securityContext\.allowPrivilegeEscalation, /,
+  );
 
   const bad = await validate(review(service([{ revisionName: 'hello-v1', percent: 90 }])), noLookup);
   assert.equal(bad.response?.allowed, false);
