@@ -141,7 +141,7 @@ test('a revision reads a ConfigMap and a Secret by env, envFrom and volumes; sec
   assert.doesNotMatch(log.stdout, /s3cret-value/);
 });
 
-test('a missing ConfigMap fails the revision with the kubelet reason, and creating it recovers', async (t) => {
+test('a missing ConfigMap or Secret fails the revision with the kubelet reason, and creating it recovers', async (t) => {
   const s = await startTestSluice(t);
   const kc = s.kubeconfigPath;
   const get = async (kind: string, name: string) => parse((await kubectl(kc, ['get', kind, name, '-o', 'yaml'])).stdout);
@@ -173,4 +173,30 @@ test('a missing ConfigMap fails the revision with the kubelet reason, and creati
   await waitFor('the service recovered', async () => cond(await get('ksvc', 'needscm'), 'Ready')?.status === 'True');
   const body = await getJson(s.gatewayPort, 'needscm.default.example.com', () => true);
   assert.deepEqual(body.env, { MODE: 'fast' });
+
+  // A Secret volume that is not there yet: the kubelet's FailedMount, then the files once it exists.
+  const withVolume = service('needssecret', {
+    containers: [
+      {
+        image: 'example.com/pod-info',
+        command: APP,
+        env: env({ SHOW_FILES: '/var/run/creds/token' }),
+        volumeMounts: [{ name: 'creds', mountPath: '/var/run/creds', readOnly: true }],
+      },
+    ],
+    volumes: [{ name: 'creds', secret: { secretName: 'late-secret' } }],
+  });
+  assert.equal((await kubectl(kc, ['apply', '-f', '-'], withVolume)).code, 0);
+  const mountFailed = await waitFor('the revision failed', async () => {
+    const r = await get('revision', 'needssecret-00001');
+    return cond(r, 'ResourcesAvailable')?.status === 'False' ? r : undefined;
+  });
+  assert.equal(cond(mountFailed, 'ResourcesAvailable').reason, 'FailedMount');
+  assert.equal(
+    cond(mountFailed, 'ResourcesAvailable').message,
+    'MountVolume.SetUp failed for volume "creds" : secret "late-secret" not found',
+  );
+  assert.equal((await kubectl(kc, ['create', 'secret', 'generic', 'late-secret', '--from-literal=token=t0k3n'])).code, 0);
+  const mounted = await getJson(s.gatewayPort, 'needssecret.default.example.com', () => true);
+  assert.deepEqual(Object.values(mounted.files), ['t0k3n']);
 });

@@ -67,6 +67,8 @@ export class LocalRuntime implements Runtime {
     // Instances' directories (volumes, emptyDir) belong to instances that are gone now.
     const instanceRoot = path.join(dataDir, 'instances');
     fs.rmSync(instanceRoot, { recursive: true, force: true });
+    // Secret volumes are written below: only Sluice's own user may look in.
+    fs.mkdirSync(instanceRoot, { mode: 0o700 });
     this.ctx = {
       host: opts.host ?? '127.0.0.1',
       dataDir,

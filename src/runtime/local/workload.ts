@@ -220,7 +220,11 @@ export class Workload {
   }
 }
 
-/** What makes a new template necessary: the pod spec and the serving container. */
+/**
+ * What makes a new template necessary: the pod spec and the serving container. Not the labels:
+ * Knative's labeler rewrites a revision's routing labels as traffic moves, and a pod keeps the
+ * labels it was created with (the downward API shows those of the workload's first spec).
+ */
 function podJsonOf(spec: WorkloadSpec): string {
-  return JSON.stringify([spec.podSpec ?? null, spec.container, spec.labels ?? null, spec.annotations ?? null]);
+  return JSON.stringify([spec.podSpec ?? null, spec.container]);
 }

@@ -1,9 +1,11 @@
 // A container's environment as the kubelet builds it: envFrom (ConfigMaps, Secrets, with prefix),
 // then env in order with `value` ($(VAR) expanded against what came before), `fieldRef` (downward
 // API: metadata.*, spec.nodeName, spec.serviceAccountName, status.podIP, status.hostIP), and
-// `configMapKeyRef` / `secretKeyRef` (optional honoured). Lookups are injected, so this is pure.
+// `configMapKeyRef` / `secretKeyRef` (optional honoured), resolved by the local runtime's own code.
 // A missing reference is the kubelet's CreateContainerConfigError, with its wording.
 
+import { configRefs } from '../../../../src/runtime/config-refs.js';
+import { ConfigError as RuntimeConfigError, resolveContainerEnv } from '../../../../src/runtime/local/config-env.js';
 import { expandVars, PASSTHROUGH_ENV } from '../../../../src/runtime/local/env.js';
 
 export interface EnvSource {
@@ -26,34 +28,10 @@ export interface PodFacts {
 
 export class ConfigError extends Error {}
 
-function fieldValue(path: string, pod: PodFacts): string {
-  const keyed = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
-  if (keyed) return (keyed[1] === 'labels' ? pod.labels : pod.annotations)[keyed[2]] ?? '';
-  switch (path) {
-    case 'metadata.name':
-      return pod.name;
-    case 'metadata.namespace':
-      return pod.namespace;
-    case 'metadata.uid':
-      return pod.uid;
-    case 'spec.nodeName':
-      return pod.nodeName;
-    case 'spec.serviceAccountName':
-      return pod.serviceAccountName;
-    case 'status.podIP':
-    case 'status.podIPs':
-      return pod.podIp;
-    case 'status.hostIP':
-    case 'status.hostIPs':
-      return pod.hostIp;
-    default:
-      throw new ConfigError(`unsupported fieldRef fieldPath "${path}"`);
-  }
-}
-
 /**
  * Resolves a container's env: PATH, HOME... (what any process needs), then `base` (the image
- * mapping's env and the apiserver's service variables), then envFrom, then env.
+ * mapping's env and the apiserver's service variables), then envFrom, then env — the local
+ * runtime's resolution (src/runtime/local/config-env.ts) over objects fetched from the apiserver.
  */
 export async function resolveEnv(
   container: { env?: any[]; envFrom?: any[] },
@@ -61,45 +39,29 @@ export async function resolveEnv(
   source: EnvSource,
   base: Record<string, string>,
 ): Promise<Record<string, string>> {
+  const fetched = new Map<string, Map<string, Buffer>>();
+  for (const ref of configRefs({ containers: [container] })) {
+    const data = ref.kind === 'ConfigMap' ? await source.configMap(pod.namespace, ref.name) : await source.secret(pod.namespace, ref.name);
+    if (data) fetched.set(`${ref.kind}/${ref.name}`, new Map(Object.entries(data).map(([k, v]) => [k, Buffer.from(v)])));
+  }
+  let entries;
+  try {
+    entries = resolveContainerEnv(
+      container,
+      pod.namespace,
+      { get: (kind, _ns, name) => fetched.get(`${kind}/${name}`) },
+      {
+        ...pod,
+        podIP: pod.podIp,
+        hostIP: pod.hostIp,
+      },
+    );
+  } catch (err) {
+    throw err instanceof RuntimeConfigError ? new ConfigError(err.message) : err;
+  }
   const env: Record<string, string> = {};
   for (const k of PASSTHROUGH_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
   Object.assign(env, base);
-  for (const from of container.envFrom ?? []) {
-    const ref = from.configMapRef ?? from.secretRef;
-    const kind = from.configMapRef ? 'configmap' : 'secret';
-    const data = from.configMapRef ? await source.configMap(pod.namespace, ref.name) : await source.secret(pod.namespace, ref.name);
-    if (!data) {
-      if (ref.optional) continue;
-      throw new ConfigError(`${kind} "${ref.name}" not found`);
-    }
-    for (const [k, v] of Object.entries(data)) env[`${from.prefix ?? ''}${k}`] = v;
-  }
-  for (const e of container.env ?? []) {
-    if (e.value !== undefined || !e.valueFrom) {
-      env[e.name] = expandVars(String(e.value ?? ''), env);
-      continue;
-    }
-    const vf = e.valueFrom;
-    if (vf.fieldRef) {
-      env[e.name] = fieldValue(vf.fieldRef.fieldPath, pod);
-    } else if (vf.configMapKeyRef || vf.secretKeyRef) {
-      const ref = vf.configMapKeyRef ?? vf.secretKeyRef;
-      const kind = vf.configMapKeyRef ? 'configmap' : 'secret';
-      const data = vf.configMapKeyRef ? await source.configMap(pod.namespace, ref.name) : await source.secret(pod.namespace, ref.name);
-      if (!data) {
-        if (ref.optional) continue;
-        throw new ConfigError(`${kind} "${ref.name}" not found`);
-      }
-      if (!(ref.key in data)) {
-        if (ref.optional) continue;
-        throw new ConfigError(
-          `couldn't find key ${ref.key} in ${kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${pod.namespace}/${ref.name}`,
-        );
-      }
-      env[e.name] = data[ref.key];
-    } else {
-      throw new ConfigError(`env ${e.name}: this test node supports fieldRef, configMapKeyRef and secretKeyRef only`);
-    }
-  }
+  for (const e of entries) env[e.name] = e.expand ? expandVars(e.value, env) : e.value;
   return env;
 }
