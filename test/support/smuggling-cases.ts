@@ -24,7 +24,7 @@ export const FRAMING_CASES: FramingCase[] = [
     node: 'accepts',
     fast: true,
   },
-  { name: 'header value with inner spaces and tabs', raw: `GET / HTTP/1.1\r\n${H}X-A: a b\tc \r\n\r\n`, node: 'accepts', fast: true },
+  { name: 'header value with inner spaces and tabs', raw: `GET / HTTP/1.1\r\n${H}X-A:\ta b\tc\r\n\r\n`, node: 'accepts', fast: true },
   { name: 'empty header value', raw: `GET / HTTP/1.1\r\n${H}X-Empty:\r\n\r\n`, node: 'accepts', fast: true },
   {
     name: 'Content-Length and Transfer-Encoding together',
@@ -41,6 +41,12 @@ export const FRAMING_CASES: FramingCase[] = [
   { name: 'Content-Length list', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 3, 3\r\n\r\nabc`, node: 'refuses', fast: false },
   { name: 'Content-Length with a sign', raw: `POST / HTTP/1.1\r\n${H}Content-Length: +3\r\n\r\nabc`, node: 'refuses', fast: false },
   { name: 'Content-Length in hex', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 0x3\r\n\r\nabc`, node: 'refuses', fast: false },
+  {
+    name: 'Content-Length with a tab after it',
+    raw: `POST / HTTP/1.1\r\n${H}Content-Length: 3\t\r\n\r\nabc`,
+    node: 'refuses',
+    fast: false,
+  },
   { name: 'Content-Length with inner space', raw: `POST / HTTP/1.1\r\n${H}Content-Length: 1 2\r\n\r\nabc`, node: 'refuses', fast: false },
   {
     name: 'Transfer-Encoding other than final chunked',

@@ -159,6 +159,8 @@ export class FastConnection {
   private starting = false;
   private again = false;
   private gone = false;
+  /** Bytes of an answered request's body still to come and be dropped. */
+  private skip = 0;
 
   constructor(
     readonly socket: Socket,
@@ -174,6 +176,15 @@ export class FastConnection {
   }
 
   data(chunk: Buffer): void {
+    if (this.skip > 0) {
+      // The rest of a body the exchange was answered without: read and dropped, as node:http does.
+      if (chunk.length <= this.skip) {
+        this.skip -= chunk.length;
+        return;
+      }
+      chunk = chunk.subarray(this.skip);
+      this.skip = 0;
+    }
     const ex = this.current;
     if (ex !== null) {
       ex.clientData(chunk);
@@ -221,9 +232,10 @@ export class FastConnection {
   }
 
   /** The exchange is over on the client side. */
-  done(ex: FastExchange, keepAlive: boolean): void {
+  done(ex: FastExchange, keepAlive: boolean, unread: number): void {
     if (this.current !== ex) return;
     this.current = null;
+    this.skip = unread;
     const s = this.socket;
     if (!keepAlive || this.clientEnded) {
       this.gone = true;
@@ -232,7 +244,7 @@ export class FastConnection {
       return;
     }
     if (s.isPaused()) s.resume();
-    if (this.pending === null) s.setTimeout(this.path.opts.keepAliveTimeoutMs);
+    if (this.pending === null || this.skip > 0) s.setTimeout(this.path.opts.keepAliveTimeoutMs);
     else this.next();
   }
 
@@ -247,7 +259,7 @@ export class FastConnection {
     this.current = null;
     this.pending = null;
     // Input ended inside a request body: llhttp calls that malformed and node:http answers 400.
-    const truncated = ex !== null && ex.bodyUnread && !ex.started;
+    const truncated = ex !== null ? ex.bodyUnread && !ex.started : this.skip > 0;
     ex?.clientClosed();
     this.socket.end(truncated ? BAD_REQUEST : '', 'latin1', () => this.socket.destroy());
   }
@@ -390,9 +402,10 @@ export class FastExchange implements FastRequest, UpstreamUser {
     const up = ep.fastPool().take(this);
     this.up = up;
     this.rbuf = null;
-    let head = `${this.method} ${this.target} HTTP/1.1\r\n${serializeHeaders(headers)}`;
+    // As node:http's client writes it: Connection after the given headers, then the empty body's length.
+    let head = `${this.method} ${this.target} HTTP/1.1\r\n${serializeHeaders(headers)}Connection: keep-alive\r\n`;
     if (headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) head += 'Content-Length: 0\r\n';
-    head += 'Connection: keep-alive\r\n\r\n';
+    head += '\r\n';
     const s = up.socket;
     const parts = this.bodyParts;
     this.bodyParts = null;
@@ -466,7 +479,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
       this.left = h.contentLength;
     } else this.body = Body.UntilClose;
     if (h.http10 || h.close || this.body === Body.UntilClose) this.reusable = false;
-    this.keepAlive = !this.close && this.bodyLeft === 0;
+    this.keepAlive = !this.close;
     let s = `HTTP/1.1 ${h.status} ${h.reason}\r\n${serializeHeaders(headers)}`;
     if (headers.date === undefined) s += `Date: ${httpDate()}\r\n`;
     s += this.keepAlive ? `Connection: keep-alive\r\nKeep-Alive: timeout=${this.conn.path.keepAliveSeconds}\r\n` : 'Connection: close\r\n';
@@ -623,7 +636,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
       return;
     }
     const body = errorBody(message);
-    let closeAfter = this.close || this.bodyLeft > 0;
+    let closeAfter = this.close;
     let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: gateway\r\n`;
     if (extra)
       for (const k in extra) {
@@ -636,7 +649,8 @@ export class FastExchange implements FastRequest, UpstreamUser {
     s += `Date: ${httpDate()}\r\n`;
     s += closeAfter ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${this.conn.path.keepAliveSeconds}\r\n`;
     this.keepAlive = !closeAfter;
-    this.conn.socket.write(s + '\r\n' + body, 'utf8');
+    // A HEAD answer has the length of the body it would have had, and no body.
+    this.conn.socket.write(this.method === 'HEAD' ? s + '\r\n' : s + '\r\n' + body, 'utf8');
     this.started = true;
     this.status = status;
     this.complete = true;
@@ -648,7 +662,9 @@ export class FastExchange implements FastRequest, UpstreamUser {
     this.over = true;
     this.bodyParts = null;
     this.hooks?.finished();
-    this.conn.done(this, this.keepAlive);
+    const unread = this.bodyLeft;
+    this.bodyLeft = 0;
+    this.conn.done(this, this.keepAlive, unread);
   }
 
   /** Ends the exchange by cutting the client connection (its 'close' settles the rest). */

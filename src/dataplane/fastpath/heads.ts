@@ -121,7 +121,7 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
     const name = buf.toString('latin1', n0, p).toLowerCase();
     p++;
     while (p < limit && (buf[p] === SP || buf[p] === HT)) p++;
-    // Value: visible ASCII with inner spaces/tabs; trailing whitespace trimmed as node:http does.
+    // Value: visible ASCII with inner spaces/tabs.
     const v0 = p;
     let v1 = p;
     for (;;) {
@@ -132,6 +132,9 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
       else break;
     }
     if (buf[p] !== CR) return notPlain('header value byte');
+    // llhttp treats trailing whitespace differently by header (a tab after a Content-Length is
+    // refused, a space is not): leave every such value to it.
+    if (p !== v1) return notPlain('trailing whitespace');
     if (p + 1 >= limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
     if (buf[p + 1] !== LF) return notPlain('bare CR');
     p += 2;
