@@ -150,8 +150,10 @@ export class Instance {
     try {
       this.deps.files.writeVolumes(this.tpl.volumes(this.id));
     } catch (err) {
-      // Deleted or broken: the kubelet keeps the last content it wrote; so do we.
-      if (!(err instanceof ConfigError)) throw err;
+      // Deleted or broken (or the disk refused): the kubelet keeps the last content it wrote, and
+      // says so in the pod's events; so do we, in the instance's log.
+      const serving = this.tpl.containers.find((c) => c.serving)?.name ?? '';
+      this.deps.logs.get(serving)?.note(`sluice: volumes not updated: ${(err as Error).message}`);
     }
   }
 
@@ -172,8 +174,8 @@ export class Instance {
     try {
       resolved = this.tpl.resolve(this.id);
     } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      this.configFailed(err);
+      if (err instanceof ConfigError) this.configFailed(err);
+      else this.crashed(`cannot read the instance's configuration: ${(err as Error).message}`, 'StartError');
       return;
     }
     let port: number;

@@ -85,6 +85,7 @@ export class InstanceFiles {
    * for this instance.
    */
   linkMounts(container: string, mounts: readonly MountPlan[]): { mountPath: string; localPath: string }[] {
+    if (mounts.length === 0) return []; // most containers: no file system work on the start path
     const base = this.mountRoot(container);
     fs.rmSync(base, { recursive: true, force: true });
     fs.mkdirSync(base, { recursive: true });
