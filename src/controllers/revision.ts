@@ -31,7 +31,20 @@ export function backendFor(rev: KObject, st: WorkloadStatus | undefined, scale?:
     endpoints: (st?.instances ?? []).filter((i) => i.ready).map((i) => ({ id: i.id, host: i.host, port: i.port })),
     containerConcurrency: concurrencyHint(scale, rev) ?? rev.spec?.containerConcurrency ?? DEFAULTS.containerConcurrency,
     timeoutSeconds: rev.spec?.timeoutSeconds ?? DEFAULTS.revisionTimeoutSeconds,
+    responseStartTimeoutSeconds: rev.spec?.responseStartTimeoutSeconds,
+    idleTimeoutSeconds: rev.spec?.idleTimeoutSeconds,
+    protocol: servingProtocol(rev),
   };
+}
+
+/**
+ * Knative's protocol rule: the serving container's port named `h2c` means HTTP/2 cleartext, any
+ * other name (or none) HTTP/1.1. The serving container is the one that declares a port.
+ */
+export function servingProtocol(rev: KObject): 'http1' | 'h2c' {
+  const containers: Array<{ ports?: Array<{ name?: string }> }> = Array.isArray(rev.spec?.containers) ? rev.spec.containers : [];
+  const serving = containers.find((c) => Array.isArray(c?.ports) && c.ports.length > 0) ?? containers[0];
+  return serving?.ports?.[0]?.name === 'h2c' ? 'h2c' : 'http1';
 }
 
 /** What the runtime needs to run `replicas` instances of the revision. */

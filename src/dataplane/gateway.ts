@@ -8,9 +8,11 @@
 // Per-request bookkeeping lives in one Exchange object; event handlers are shared module-level
 // functions that find their Exchange through a symbol property, so a request allocates no closures.
 
-import http, { type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import http, { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { ClientHttp2Stream, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Duplex, Readable } from 'node:stream';
 import type { HostRoute, RevisionBackend } from './types.js';
 import { RoutingTable } from './router.js';
 import type { EndpointState } from './revision.js';
@@ -21,14 +23,22 @@ import { listenerOptions, type ListenerTimeouts } from '../net/listener.js';
 import { Registry } from '../observability/registry.js';
 import { requestChannel, type RequestRecord } from './request-log.js';
 import { FastPath, type FastHooks, type FastRequest } from './fastpath/connection.js';
+import { ConnectionDispatcher } from './connections.js';
+import { Deadlines, timeoutOutcome, type DeadlineKind } from './deadlines.js';
+import { probeAnswer } from './probes.js';
+import { H2Inbound, isH2cUpgrade } from './h2/inbound.js';
+import { H2SessionPool, h2RequestHeaders, sendH2 } from './h2/upstream.js';
 import {
   addSetCookie,
   downstreamHeaders,
   editRequestHeaders,
   errorCode,
   hasBody,
+  isHttp2,
   isRetryable,
+  errorBody,
   rawResponseHead,
+  sendBody,
   sendError,
   sendSocketError,
   upstreamHeaders,
@@ -62,6 +72,13 @@ export interface GatewayOptions {
   fastPath?: boolean;
 }
 
+/** One listening address: its connection dispatcher and the HTTP/1.1 and HTTP/2 servers behind it. */
+interface Listener {
+  server: Server;
+  dispatcher: ConnectionDispatcher;
+  h2: H2Inbound;
+}
+
 export const DEFAULT_MAX_QUEUED_PER_REVISION = 1000;
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** setTimeout cannot wait longer than this. */
@@ -82,7 +99,13 @@ class Exchange implements QueueNode, FastHooks {
   /** Slot currently held at an instance; null while held or after release. */
   ep: EndpointState | null = null;
   /** Current upstream attempt; events from older attempts are ignored. */
-  upstream: ClientRequest | null = null;
+  upstream: ClientRequest | ClientHttp2Stream | null = null;
+  /** The revision's responseStart/idle deadlines, only when it sets them. */
+  watch: Deadlines | null = null;
+  /** Forwarded to an instance at least once (a timeout then answers as the queue-proxy, not the activator). */
+  sent = false;
+  /** Was held for capacity first: reaches the instance as through Knative's activator (K-Proxy-Request). */
+  viaActivator = false;
   /** Backend socket after a successful Upgrade. */
   upgraded: Duplex | null = null;
   timer: NodeJS.Timeout | null = null;
@@ -146,7 +169,8 @@ function onSocketError(this: Duplex): void {
 }
 
 function onTimeout(ex: Exchange): void {
-  ex.core.timeout(ex);
+  ex.timer = null;
+  ex.core.timeout(ex, 'timeout');
 }
 
 function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage): void {
@@ -155,18 +179,43 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
     ures.resume();
     return;
   }
-  const res = ex.res!;
   (ures as Tagged<IncomingMessage>)[kEx] = ex;
   ures.on('error', onUpstreamBodyError);
   ures.on('close', onUpstreamBodyClose);
+  // Only a chunked body can end in trailers (gRPC over HTTP/1, say): listen only then.
+  if (ures.headers['transfer-encoding'] !== undefined) ures.on('end', onUpstreamEnd);
+  relayResponse(ex, ures.statusCode ?? 502, ures.statusMessage, ures.headers, ures);
+}
+
+/** Writes the instance's status and headers to the client and streams its body (HTTP/1 or HTTP/2 on either side). */
+function relayResponse(
+  ex: Exchange,
+  status: number,
+  message: string | undefined,
+  upstreamHeaders: IncomingHttpHeaders,
+  body: Readable,
+  headersOnly = false,
+): void {
+  const res = ex.res!;
   try {
-    const headers = downstreamHeaders(ures.headers);
+    const headers = downstreamHeaders(upstreamHeaders);
     if (ex.setCookie !== undefined) addSetCookie(headers, ex.setCookie);
-    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, headers);
+    if (headersOnly && isHttp2(ex.req!)) {
+      // Headers set and ended in one go leave as one HEADERS frame that ends the stream.
+      for (const k in headers) res.setHeader(k, headers[k]!);
+      res.statusCode = status;
+      ex.watch?.stop();
+      body.resume();
+      res.end();
+      return;
+    }
+    // HTTP/2 has no reason phrase.
+    if (message === undefined || isHttp2(ex.req!)) res.writeHead(status, headers);
+    else res.writeHead(status, message, headers);
   } catch (err) {
     // Something Node's client accepted but its server refuses to write back (odd status line or
     // header): never let it escape into the event loop.
-    this.destroy();
+    ex.upstream?.destroy();
     ex.core.reject('upstream_error');
     sendError(
       res,
@@ -175,7 +224,15 @@ function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage):
     );
     return;
   }
-  ures.pipe(res);
+  if (ex.watch !== null) {
+    ex.watch.responseStarted();
+    ex.watch.track(body);
+  }
+  body.pipe(res);
+}
+
+function onUpstreamEnd(this: Tagged<IncomingMessage>): void {
+  if (this.rawTrailers.length > 0) this[kEx]!.res?.addTrailers(this.trailers);
 }
 
 function onUpstreamBodyError(this: Tagged<IncomingMessage>): void {
@@ -246,6 +303,8 @@ class Core {
   readonly tunnels = new Set<Exchange>();
   readonly rejected = new Map<string, number>();
   closing = false;
+  /** Revision states the fast path cannot serve (see RevisionState.needsFullPath). */
+  fullPathRevisions = 0;
   private pumping = new Set<Rev>();
 
   constructor(
@@ -283,10 +342,21 @@ class Core {
     }
   }
 
+  /**
+   * Whether a request with these headers may be routed to a revision the HTTP/1.1 fast path cannot
+   * serve (h2c, or response-start/idle deadlines). Free while there is none, the common case.
+   */
+  needsFullPath(headers: IncomingHttpHeaders, internal: boolean): boolean {
+    if (this.fullPathRevisions === 0 || headers.host === undefined) return false;
+    for (const key of this.table.revisionKeysAt(headers.host, internal)) if (this.revisions.get(key)?.needsFullPath) return true;
+    return false;
+  }
+
   /** Forget a revision state nobody routes to, nobody configured and nothing uses. */
   maybeCollect(s: Rev): void {
     if (s.known || this.table.isReferenced(s.key) || !s.isIdle()) return;
     if (this.revisions.get(s.key) !== s) return;
+    if (s.needsFullPath) this.fullPathRevisions--;
     s.destroyPools();
     this.revisions.delete(s.key);
   }
@@ -294,6 +364,11 @@ class Core {
   // -- arrival --
 
   handleRequest(req: IncomingMessage, res: ServerResponse, internal = false): void {
+    const probe = probeAnswer(req.headers, this.closing);
+    if (probe !== null) {
+      sendBody(res, probe.status, probe.body, probe.headers);
+      return;
+    }
     const r = this.table.resolve(req.headers, internal);
     if (r.target === undefined) {
       this.reject(r.reason);
@@ -314,15 +389,20 @@ class Core {
 
   /** A plain HTTP/1.1 request from the fast path: the same steps as handleRequest. */
   handleFast(f: FastRequest, internal: boolean): void {
+    const probe = probeAnswer(f.headers, this.closing);
+    if (probe !== null) {
+      f.answer(probe.status, probe.body, probe.headers as Record<string, string>);
+      return;
+    }
     const r = this.table.resolve(f.headers, internal);
     if (r.target === undefined) {
       this.reject(r.reason);
-      f.answer(r.status, r.message);
+      f.answer(r.status, errorBody(r.message));
       return;
     }
     if (this.closing) {
       this.reject('shutting_down');
-      f.answer(503, 'sluice gateway: shutting down', { connection: 'close' });
+      f.answer(503, errorBody('sluice gateway: shutting down'), { connection: 'close' });
       return;
     }
     const ex = new Exchange(this, r.target, null, null, null, null, this.clock(), f);
@@ -353,6 +433,9 @@ class Core {
     rev.stats.arrivals++;
     rev.stats.meter.change(1, ex.start);
     ex.timer = setTimeout(onTimeout, rev.timeoutMs, ex);
+    if (rev.responseStartMs > 0 || rev.idleMs > 0) {
+      ex.watch = new Deadlines({ responseStartMs: rev.responseStartMs, idleMs: rev.idleMs }, this.clock, (kind) => this.timeout(ex, kind));
+    }
     // FIFO: nobody overtakes requests already held (they would have a slot if one were free).
     if (rev.queued === 0) {
       const ep = rev.acquire();
@@ -392,9 +475,9 @@ class Core {
   }
 
   /** Error answer on whichever kind of exchange this is. */
-  answer(ex: Exchange, status: number, message: string, extra?: Record<string, string | number>): void {
-    if (ex.fast !== null) ex.fast.answer(status, message, extra);
-    else if (ex.res !== null) sendError(ex.res, status, message, extra);
+  answer(ex: Exchange, status: number, message: string, extra?: Record<string, string | number>, exact = false): void {
+    if (ex.fast !== null) ex.fast.answer(status, exact ? message : errorBody(message), extra);
+    else if (ex.res !== null) (exact ? sendBody : sendError)(ex.res, status, message, extra);
     else if (ex.status !== 0)
       ex.socket!.destroy(); // a response is already streaming on the raw socket
     else {
@@ -408,18 +491,24 @@ class Core {
   private forward(ex: Exchange, ep: EndpointState): void {
     ex.ep = ep;
     if (ex.fast !== null) {
-      ex.fast.forward(ep, editRequestHeaders(ex.fast.headers, ex.fast.clientAddress, false));
+      ex.sent = true;
+      ex.fast.forward(ep, editRequestHeaders(ex.fast.headers, ex.fast.clientAddress, false, ex.viaActivator));
       return;
     }
     let up: Tagged<ClientRequest>;
     const req = ex.req!;
+    if (ex.rev.h2c && ex.res !== null) {
+      this.forwardH2(ex, ep);
+      return;
+    }
+    ex.sent = true;
     try {
       up = http.request({
         host: ep.host,
         port: ep.port,
         method: req.method,
         path: req.url,
-        headers: upstreamHeaders(req, ex.res === null),
+        headers: upstreamHeaders(req, ex.res === null, ex.viaActivator),
         // Upgraded sockets leave the pool anyway; a pool would only add bookkeeping.
         agent: ex.res === null ? false : ep.pool(),
       });
@@ -442,6 +531,45 @@ class Core {
       up.on('response', onUpgradeRefused);
       up.end();
     }
+  }
+
+  /** One attempt over HTTP/2 cleartext (the revision's port is named h2c); see h2/upstream.ts. */
+  private forwardH2(ex: Exchange, ep: EndpointState): void {
+    ex.sent = true;
+    const req = ex.req!;
+    const headers = h2RequestHeaders(req.method ?? 'GET', req.url ?? '/', upstreamHeaders(req, false, ex.viaActivator));
+    const pool = (ep.h2 ??= new H2SessionPool(ep.host, ep.port)) as H2SessionPool;
+    let stream: ClientHttp2Stream;
+    try {
+      stream = sendH2(pool, headers, !ex.hasBody, {
+        response: (status, h, body, headersOnly) => {
+          if (ex.upstream !== stream || ex.done || ex.timedOut) return void body.resume();
+          body.on('error', () => ex.res?.destroy());
+          // A stream the instance reset mid-body must not look complete to the client.
+          body.on('close', () => {
+            if (!body.readableEnded) ex.res?.destroy();
+          });
+          relayResponse(ex, status, undefined, h, body, headersOnly);
+        },
+        trailers: (t) => {
+          if (ex.upstream === stream && !ex.done) ex.res?.addTrailers(t);
+        },
+        error: (err, reused) => {
+          if (ex.upstream !== stream || ex.done || ex.timedOut) return;
+          this.upstreamFailed(ex, reused, err);
+        },
+        close: () => {
+          if (ex.upstream === stream) this.releaseSlot(ex);
+        },
+      }).stream;
+    } catch (err) {
+      this.releaseSlot(ex);
+      this.reject('upstream_error');
+      this.answer(ex, 502, `sluice gateway: could not send the request to revision "${ex.rev.key}": ${errorCode(err)}`);
+      return;
+    }
+    ex.upstream = stream;
+    if (ex.hasBody) req.pipe(stream);
   }
 
   upstreamFailed(ex: Exchange, reused: boolean, err: Error): void {
@@ -486,6 +614,7 @@ class Core {
       clearTimeout(ex.timer);
       ex.timer = null;
     }
+    ex.watch?.stop();
     ex.upgraded = usock;
     ex.status = 101;
     (usock as Tagged<Duplex>)[kEx] = ex;
@@ -523,6 +652,7 @@ class Core {
         const ep = rev.acquire();
         if (ep === null) break;
         const ex = rev.shift()!;
+        ex.viaActivator = true;
         rev.stats.observeWait((this.clock() - ex.start) / 1000);
         this.forward(ex, ep);
       }
@@ -533,26 +663,30 @@ class Core {
 
   // -- ending --
 
-  timeout(ex: Exchange): void {
-    ex.timer = null;
-    if (ex.done) return;
+  /** A deadline ran out (see deadlines.ts for which means what). */
+  timeout(ex: Exchange, kind: DeadlineKind): void {
+    if (ex.done || ex.timedOut) return;
     ex.timedOut = true;
-    const rev = ex.rev;
-    const secs = rev.timeoutMs / 1000;
-    this.reject('timeout');
-    if (ex.queued) {
-      rev.unlink(ex);
-      this.answer(
-        ex,
-        504,
-        `sluice gateway: revision "${rev.key}" had no instance with free capacity within ${secs}s (its timeoutSeconds); the request was not sent`,
-      );
-      return;
+    if (ex.timer !== null) {
+      clearTimeout(ex.timer);
+      ex.timer = null;
     }
-    // The slot is released by the upstream attempt's 'close' (node:http) or at once (fast path).
-    ex.upstream?.destroy();
-    ex.fast?.abortUpstream();
-    this.answer(ex, 504, `sluice gateway: revision "${rev.key}" did not finish responding within ${secs}s (its timeoutSeconds)`);
+    ex.watch?.stop();
+    const rev = ex.rev;
+    this.reject(kind === 'timeout' ? 'timeout' : kind === 'idle' ? 'idle_timeout' : 'response_start_timeout');
+    const held = ex.queued;
+    if (held) rev.unlink(ex);
+    else {
+      // The slot is released by the upstream attempt's 'close' (node:http) or at once (fast path).
+      ex.upstream?.destroy();
+      ex.fast?.abortUpstream();
+    }
+    const started = ex.fast !== null ? ex.fast.started : ex.res !== null ? ex.res.headersSent : ex.status !== 0;
+    const out = timeoutOutcome(started, !ex.sent);
+    if (out.cut) {
+      if (ex.fast !== null) ex.fast.destroy();
+      else (ex.res ?? ex.socket)?.destroy();
+    } else this.answer(ex, out.status, out.body, undefined, true);
   }
 
   /** The client side is finished (response sent, or connection gone): settle everything. */
@@ -563,6 +697,7 @@ class Core {
       clearTimeout(ex.timer);
       ex.timer = null;
     }
+    if (ex.watch !== null) ex.watch.stop();
     const rev = ex.rev;
     if (ex.queued) rev.unlink(ex);
     let status: number;
@@ -628,6 +763,9 @@ function publishRequest(ex: Exchange, status: number, seconds: number): void {
   requestChannel.publish(r);
 }
 
+const toTimerMs = (seconds: number) => Math.min(MAX_TIMER_MS, Math.max(1, Math.round(seconds * 1000)));
+const optionalSeconds = (v: number | undefined) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? toTimerMs(v) : 0);
+
 function positiveInt(v: number | undefined, def: number, what: string): number {
   if (v === undefined) return def;
   if (!Number.isInteger(v) || v < 1) throw new TypeError(`${what} must be a positive integer, got ${String(v)}`);
@@ -637,8 +775,8 @@ function positiveInt(v: number | undefined, def: number, what: string): number {
 export class Gateway implements GatewayMetricsSource {
   private readonly core: Core;
   private ownMetrics: Registry | undefined;
-  private server: Server | null = null;
-  private internalServer: Server | null = null;
+  /** The public listener and the internal one (Knative's local gateway), once listening. */
+  private listeners: { public: Listener | null; internal: Listener | null } = { public: null, internal: null };
   /** The fast path in front of each listener (none when GatewayOptions.fastPath is false). */
   private readonly fast: FastPath[] = [];
   private readonly fastPathOn: boolean;
@@ -657,9 +795,10 @@ export class Gateway implements GatewayMetricsSource {
 
   /** Starts the HTTP listener; resolves with the bound port (useful with port 0). */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    if (this.server) throw new Error('gateway is already listening');
-    this.server = await this.open(port, host, false);
-    const bound = (this.server.address() as AddressInfo).port;
+    if (this.listeners.public) throw new Error('gateway is already listening');
+    const l = await this.open(port, host, false);
+    this.listeners.public = l;
+    const bound = (l.dispatcher.server.address() as AddressInfo).port;
     this.core.table.setPort(bound);
     return bound;
   }
@@ -669,36 +808,52 @@ export class Gateway implements GatewayMetricsSource {
    * ones too, which the public listener treats as unknown. Resolves with the bound port.
    */
   async listenInternal(port: number, host = '127.0.0.1'): Promise<number> {
-    if (this.internalServer) throw new Error('gateway is already listening internally');
-    this.internalServer = await this.open(port, host, true);
-    return (this.internalServer.address() as AddressInfo).port;
+    if (this.listeners.internal) throw new Error('gateway is already listening internally');
+    const l = await this.open(port, host, true);
+    this.listeners.internal = l;
+    return (l.dispatcher.server.address() as AddressInfo).port;
   }
 
-  private async open(port: number, host: string, internal: boolean): Promise<Server> {
+  private async open(port: number, host: string, internal: boolean): Promise<Listener> {
     // requestTimeout 0: held requests may legitimately wait for their body to be read longer than
     // Node's default; the revision's timeoutSeconds bounds them instead.
     // The header and idle timeouts still cut off clients that trickle headers or sit idle.
     const server = http.createServer({ requestTimeout: 0, noDelay: true, ...this.listenerOpts }, (req, res) =>
       this.core.handleRequest(req, res, internal),
     );
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.core.handleUpgrade(req, socket, head, internal));
-    // Connections arrive at the fast path first; it hands node:http whatever is not plain HTTP/1.1.
+    // HTTP/2 streams go through the same exchange machinery: Node's compatibility request and
+    // response have the members it uses (headers, url, pipe, writeHead, addTrailers, close).
+    const h2 = new H2Inbound((req, res) => this.handleH2(req, res, internal), this.listenerOpts.keepAliveTimeout);
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (isH2cUpgrade(req)) h2.upgrade(req, socket, head);
+      else this.core.handleUpgrade(req, socket, head, internal);
+    });
+    // Connections arrive at the fast path first; it hands node:http whatever is not plain HTTP/1.1,
+    // and requests for revisions it cannot serve (h2c; response-start or idle deadlines).
     if (this.fastPathOn) {
       const fast = new FastPath({
         keepAliveTimeoutMs: this.listenerOpts.keepAliveTimeout,
         dispatch: (f) => this.core.handleFast(f, internal),
+        wants: (headers) => !this.core.needsFullPath(headers, internal),
       });
       fast.attach(server);
       this.fast.push(fast);
     }
+    // One listener; a connection's first bytes say HTTP/2 (prior knowledge) or HTTP/1.1.
+    const dispatcher = new ConnectionDispatcher((socket: Socket) => server.emit('connection', socket), this.listenerOpts.headersTimeout);
+    dispatcher.register(h2);
+    const listener = dispatcher.server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        listener.off('error', reject);
         resolve();
       });
     });
-    return server;
+    // node:http starts its header-timeout checks (and connection tracking) on 'listening'; the
+    // socket it would listen on is the dispatcher's, so tell it.
+    server.emit('listening');
+    return { server, dispatcher, h2 };
   }
 
   /**
@@ -710,13 +865,16 @@ export class Gateway implements GatewayMetricsSource {
     core.closing = true;
     for (const rev of core.revisions.values()) core.failHeld(rev.key, 503, 'sluice gateway: shutting down', 'shutting_down');
     for (const ex of [...core.tunnels]) ex.socket?.destroy();
-    const servers = [this.server, this.internalServer];
-    this.server = null;
-    this.internalServer = null;
-    for (const server of servers) {
-      if (!server) continue;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+    const listeners = [this.listeners.public, this.listeners.internal];
+    this.listeners = { public: null, internal: null };
+    for (const l of listeners) {
+      if (!l) continue;
+      const closed = new Promise<void>((resolve) => l.dispatcher.server.close(() => resolve()));
+      l.dispatcher.destroySniffing();
+      l.server.closeAllConnections();
+      // Stops node:http's connection checks; it never listened itself.
+      l.server.close();
+      l.h2.close();
       for (const fast of this.fast) fast.closeAll();
       await closed;
     }
@@ -758,7 +916,17 @@ export class Gateway implements GatewayMetricsSource {
     const rev = this.core.state(key);
     rev.known = true;
     rev.containerConcurrency = cc;
-    rev.timeoutMs = Math.min(MAX_TIMER_MS, Math.max(1, Math.round(timeoutSeconds * 1000)));
+    const wasFull = rev.needsFullPath;
+    rev.timeoutMs = toTimerMs(timeoutSeconds);
+    rev.responseStartMs = optionalSeconds(backend.responseStartTimeoutSeconds);
+    rev.idleMs = optionalSeconds(backend.idleTimeoutSeconds);
+    const h2c = backend.protocol === 'h2c';
+    if (h2c !== rev.h2c) {
+      // Pools of the other protocol are of no use any more.
+      rev.destroyPools();
+      rev.h2c = h2c;
+    }
+    if (rev.needsFullPath !== wasFull) this.core.fullPathRevisions += wasFull ? -1 : 1;
     rev.setEndpoints(backend.endpoints);
     this.core.pump(rev);
   }
@@ -858,6 +1026,13 @@ export class Gateway implements GatewayMetricsSource {
       registerGatewayMetrics(this.ownMetrics, this);
     }
     return this.ownMetrics.render();
+  }
+
+  /** One HTTP/2 stream: routed by :authority (as Host) and served like an HTTP/1 request. */
+  private handleH2(req: Http2ServerRequest, res: Http2ServerResponse, internal: boolean): void {
+    const h = req.headers;
+    if (h.host === undefined && h[':authority'] !== undefined) h.host = h[':authority'];
+    this.core.handleRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, internal);
   }
 
   /** For embedding in another server: handle one request / Upgrade as the listener would. */

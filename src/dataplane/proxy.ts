@@ -38,45 +38,86 @@ export function clientAddress(remoteAddress: string | undefined): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
-/**
- * Headers to send upstream: the client's headers minus hop-by-hop ones, `Expect` (the gateway has
- * already answered 100-continue itself), plus X-Forwarded-For (appended), X-Forwarded-Proto and
- * X-Forwarded-Host (kept if a proxy in front already set them). For an Upgrade request the
- * Connection/Upgrade pair is kept, since the backend must see it.
- */
-export function upstreamHeaders(req: IncomingMessage, upgrade: boolean): OutgoingHttpHeaders {
-  return editRequestHeaders(req.headers, clientAddress(req.socket.remoteAddress), upgrade);
-}
+/** Request headers only Knative's own components may set; a client's are dropped. */
+const INTERNAL_REQUEST = new Set(['k-network-hash', 'k-proxy-request']);
 
 /**
- * The gateway's request header edits, on headers shaped like node:http's `req.headers` (lower-case
- * names). Both the node:http path and the fast path (fastpath/) call this one function, so the
- * backend sees the same headers whichever path a request took.
+ * The request headers an instance sees, as Knative's runtime contract gives them. The one place
+ * they are decided: every way the gateway forwards a request (node:http, HTTP/2, the HTTP/1.1 fast
+ * path) calls this.
+ *
+ * - The client's headers minus hop-by-hop ones (`TE: trailers` stays: gRPC needs it, RFC 9113
+ *   §8.2.2 allows it), HTTP/2 pseudo-headers and `Expect` (the gateway answered 100-continue).
+ *   For an Upgrade the Connection/Upgrade pair is kept, since the backend must see it.
+ * - X-Forwarded-For gets the client's address appended (Envoy, the ingress of Knative); X-Forwarded-Proto
+ *   and X-Forwarded-Host are set when no proxy in front set them.
+ * - `Forwarded` (RFC 7239): passed on as it came if the client sent one, otherwise built from the
+ *   X-Forwarded-* values, as Knative's queue-proxy does (pkg/queue/forwarded_shim.go).
+ * - `K-Proxy-Request: activator` when the request was held for capacity (it went through what is
+ *   Knative's activator); a client's own K-Proxy-Request and K-Network-Hash are dropped.
  */
-export function editRequestHeaders(h: IncomingHttpHeaders, addr: string, upgrade: boolean): OutgoingHttpHeaders {
+export function editRequestHeaders(h: IncomingHttpHeaders, addr: string, upgrade: boolean, viaActivator: boolean): OutgoingHttpHeaders {
   const listed = connectionListed(h.connection);
   const out: OutgoingHttpHeaders = {};
   for (const k in h) {
-    if (HOP_BY_HOP.has(k) || k === 'expect' || (listed !== null && listed.has(k))) continue;
+    if (HOP_BY_HOP.has(k)) {
+      if (k === 'te' && isTrailersOnly(h.te as string | string[] | undefined)) out.te = 'trailers';
+      continue;
+    }
+    if (k.charCodeAt(0) === 58 /* ':' */ || k === 'expect' || INTERNAL_REQUEST.has(k) || (listed !== null && listed.has(k))) continue;
     out[k] = h[k];
   }
   if (upgrade) {
     out.connection = 'Upgrade';
     if (h.upgrade !== undefined) out.upgrade = h.upgrade;
   }
-  const xff = h['x-forwarded-for'];
-  out['x-forwarded-for'] = xff ? `${xff}, ${addr}` : addr;
-  if (h['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
-  if (h['x-forwarded-host'] === undefined && h.host !== undefined) out['x-forwarded-host'] = h.host;
+  if (viaActivator) out['k-proxy-request'] = 'activator';
+  const xff0 = h['x-forwarded-for'];
+  const xff = xff0 ? `${xff0}, ${addr}` : addr;
+  out['x-forwarded-for'] = xff;
+  let xfp = h['x-forwarded-proto'];
+  if (xfp === undefined) out['x-forwarded-proto'] = xfp = 'http';
+  let xfh = h['x-forwarded-host'];
+  if (xfh === undefined && h.host !== undefined) out['x-forwarded-host'] = xfh = h.host;
+  if (h.forwarded === undefined) out.forwarded = forwardedFrom(xff, String(xfp), xfh === undefined ? '' : String(xfh));
   return out;
 }
 
-/** Response headers to pass to the client: the backend's minus hop-by-hop ones. */
+/** editRequestHeaders for a node:http (or HTTP/2 compatibility) request. */
+export function upstreamHeaders(req: IncomingMessage, upgrade: boolean, viaActivator: boolean): OutgoingHttpHeaders {
+  return editRequestHeaders(req.headers, clientAddress(req.socket?.remoteAddress), upgrade, viaActivator);
+}
+
+function isTrailersOnly(te: string | string[] | undefined): boolean {
+  return typeof te === 'string' && te.trim().toLowerCase() === 'trailers';
+}
+
+/**
+ * RFC 7239 `Forwarded` from X-Forwarded-For/-Proto/-Host, as Knative's queue-proxy shims it: the
+ * first node carries host and proto, each further node is its own `for=`; IPv6 nodes are quoted
+ * and bracketed.
+ */
+export function forwardedFrom(xff: string, xfp: string, xfh: string): string {
+  const nodes = xff === '' ? [] : xff.split(',').map((n) => n.trim());
+  const first: string[] = [];
+  if (nodes.length > 0) first.push(`for=${forwardedNode(nodes[0])}`);
+  if (xfh !== '') first.push(`host=${xfh}`);
+  if (xfp !== '') first.push(`proto=${xfp}`);
+  let s = first.join(';');
+  for (let i = 1; i < nodes.length; i++) s += `, for=${forwardedNode(nodes[i])}`;
+  return s;
+}
+
+function forwardedNode(node: string): string {
+  return node.includes(':') ? `"[${node}]"` : node;
+}
+
+/** Response headers to pass to the client: the backend's minus hop-by-hop ones and HTTP/2 pseudo-headers. */
 export function downstreamHeaders(h: IncomingHttpHeaders): OutgoingHttpHeaders {
   const listed = connectionListed(h.connection);
   const out: OutgoingHttpHeaders = {};
   for (const k in h) {
-    if (HOP_BY_HOP.has(k) || (listed !== null && listed.has(k))) continue;
+    if (HOP_BY_HOP.has(k) || k.charCodeAt(0) === 58 || (listed !== null && listed.has(k))) continue;
     out[k] = h[k];
   }
   return out;
@@ -112,11 +153,20 @@ export function rawResponseHead(status: number, message: string | undefined, raw
  * the only honest signal left is to cut the connection.
  */
 export function sendError(res: ServerResponse, status: number, message: string, extra?: OutgoingHttpHeaders): void {
+  sendBody(res, status, errorBody(message), extra);
+}
+
+/** sendError with the body exactly as given (Knative's own answers, which some clients compare). */
+export function sendBody(res: ServerResponse, status: number, body: string, extra?: OutgoingHttpHeaders): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
-  const body = errorBody(message);
+  // HTTP/2 has no Connection header (and refuses to send one).
+  if (extra?.connection !== undefined && isHttp2(res.req)) {
+    const { connection: _drop, ...rest } = extra;
+    extra = rest;
+  }
   const headers: OutgoingHttpHeaders = {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
@@ -138,8 +188,16 @@ export function sendSocketError(socket: Duplex, status: number, message: string,
   socket.end(head + '\r\n' + body, () => socket.destroy());
 }
 
+/** Whether a request came over HTTP/2 (Node's compatibility request has the stream; an HTTP/1 request line may say "HTTP/2.0"). */
+export function isHttp2(req: IncomingMessage | undefined): boolean {
+  return req !== undefined && (req as unknown as { stream?: unknown }).stream !== undefined;
+}
+
 /** Whether a request carries a body (so it cannot be replayed to another endpoint). */
 export function hasBody(req: IncomingMessage): boolean {
+  // An HTTP/2 request has a body unless its HEADERS frame ended the stream (gRPC sends no length).
+  const stream = (req as unknown as { stream?: { endAfterHeaders: boolean } }).stream;
+  if (stream !== undefined) return !stream.endAfterHeaders;
   const h = req.headers;
   if (h['transfer-encoding'] !== undefined) return true;
   const cl = h['content-length'];

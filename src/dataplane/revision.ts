@@ -18,6 +18,8 @@ export class EndpointState {
   retired = false;
   private agent: Agent | null = null;
   private fast: UpstreamPool | null = null;
+  /** HTTP/2 sessions to this instance, for revisions served over h2c (created by the gateway's h2 module). */
+  h2: { destroy(): void } | null = null;
   private drainWaiters: (() => void)[] | null = null;
 
   constructor(
@@ -56,6 +58,8 @@ export class EndpointState {
     this.agent = null;
     this.fast?.destroy();
     this.fast = null;
+    this.h2?.destroy();
+    this.h2 = null;
   }
 }
 
@@ -69,6 +73,16 @@ export interface QueueNode {
 export class RevisionState<Held extends QueueNode = QueueNode> {
   containerConcurrency = 0;
   timeoutMs = DEFAULT_TIMEOUT_SECONDS * 1000;
+  /** responseStartTimeoutSeconds and idleTimeoutSeconds in ms; 0 = not set. */
+  responseStartMs = 0;
+  idleMs = 0;
+  /** The revision's port is named h2c: instances are spoken to over HTTP/2 cleartext. */
+  h2c = false;
+
+  /** Requests for it go through node:http, not the HTTP/1.1 fast path (which has neither HTTP/2 nor these deadlines). */
+  get needsFullPath(): boolean {
+    return this.h2c || this.responseStartMs > 0 || this.idleMs > 0;
+  }
   /** setRevision was called and removeRevision was not. */
   known = false;
   /** Active endpoints (take new requests). */

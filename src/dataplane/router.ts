@@ -207,6 +207,12 @@ export class RoutingTable<T> {
     return routed;
   }
 
+  /** The revision keys a host can send to (none for an unknown host, or a cluster-local one on the public listener). */
+  revisionKeysAt(rawHost: string, internal: boolean): Iterable<string> {
+    const route = this.lookup(rawHost);
+    return route === undefined || (route.clusterLocal && !internal) ? [] : keysOf(route);
+  }
+
   hosts(): string[] {
     return [...this.routes.keys()];
   }

@@ -17,6 +17,11 @@ export interface RevisionBackend {
   /** Knative containerConcurrency: 0 = unlimited. */
   containerConcurrency: number;
   timeoutSeconds: number;
+  /** Knative's responseStartTimeoutSeconds / idleTimeoutSeconds; unset or 0 = none. */
+  responseStartTimeoutSeconds?: number;
+  idleTimeoutSeconds?: number;
+  /** How instances speak: 'h2c' when the container port is named h2c (Knative's rule), else HTTP/1.1. */
+  protocol?: 'http1' | 'h2c';
 }
 
 export interface WeightedTarget {

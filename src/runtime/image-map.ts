@@ -37,12 +37,17 @@ export interface ResolveError {
 
 export const REST_API_IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
 
-/** The built-in mappings: the walkthrough's rest-api image runs the Node port in examples/. */
+/** The gRPC example (examples/grpc-ping); `dev.local` is a registry Knative never resolves tags for. */
+export const GRPC_PING_IMAGE = 'dev.local/grpc-ping:v1';
+
+/** The built-in mappings: the walkthrough's rest-api image and the gRPC example run the Node apps in examples/. */
 export function defaultImageMappings(projectRoot: string): ImageMapping[] {
   const restApi = [process.execPath, path.join(projectRoot, 'dist', 'examples', 'rest-api', 'server.js')];
+  const grpcPing = [process.execPath, path.join(projectRoot, 'dist', 'examples', 'grpc-ping', 'server.js')];
   return [
     { image: REST_API_IMAGE, command: restApi },
     { image: 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:*', command: restApi },
+    { image: 'dev.local/grpc-ping:*', command: grpcPing },
   ];
 }
 

@@ -58,7 +58,7 @@ export interface FastRequest {
   /** Sends the request to an instance with these (already edited) headers. */
   forward(ep: EndpointState, headers: OutgoingHttpHeaders): void;
   /** An answer of the gateway's own (plain text), or a cut connection if a response already started. */
-  answer(status: number, message: string, extra?: Record<string, string | number>): void;
+  answer(status: number, body: string, extra?: Record<string, string | number>): void;
   /** Stops the backend side (timeout, client gone) and frees the slot. */
   abortUpstream(): void;
   /** Cuts the client connection. */
@@ -72,6 +72,8 @@ export interface FastPathOptions {
   keepAliveTimeoutMs: number;
   /** Takes a request the parser accepted. */
   dispatch(req: FastRequest): void;
+  /** Whether the fast path should relay this plain request; false hands the connection to node:http as for one that is not plain. */
+  wants?(headers: IncomingHttpHeaders): boolean;
 }
 
 /** Bytes of pipelined requests buffered per connection before it stops reading. */
@@ -213,7 +215,7 @@ export class FastConnection {
         const buf = this.pending;
         if (buf === null || this.current !== null || this.gone) return;
         const head = parseRequestHead(buf);
-        if (isNotPlain(head)) {
+        if (isNotPlain(head) || (this.path.opts.wants !== undefined && !this.path.opts.wants(head.headers))) {
           this.pending = null;
           this.path.giveToNode(this, buf);
           this.gone = true;
@@ -623,19 +625,18 @@ export class FastExchange implements FastRequest, UpstreamUser {
     else
       this.answer(
         502,
-        `sluice gateway: the backend failed before responding: ${String((err as NodeJS.ErrnoException).code ?? err.message)}`,
+        errorBody(`sluice gateway: the backend failed before responding: ${String((err as NodeJS.ErrnoException).code ?? err.message)}`),
       );
   }
 
   // -- the gateway's answers and the ends --
 
-  answer(status: number, message: string, extra?: Record<string, string | number>): void {
+  answer(status: number, body: string, extra?: Record<string, string | number>): void {
     if (this.over) return;
     if (this.started) {
       this.cut();
       return;
     }
-    const body = errorBody(message);
     let closeAfter = this.close;
     let s = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-sluice-error: gateway\r\n`;
     if (extra)
