@@ -305,3 +305,58 @@ test('an h2c revision whose instance is gone gives a clear 502 to an HTTP/2 clie
   assert.equal(r.status, 502);
   assert.match(r.body, /failed before responding: ECONNREFUSED/);
 });
+
+test('HTTP/2 requests are routed like HTTP/1 ones: tag hosts, header rules, splits and sticky cookies', async (t) => {
+  const a = await startH1Backend(t);
+  const b = await startH2Backend(t);
+  const { gw, port } = await startGateway(t);
+  gw.setRevision({
+    key: 'default/r-a',
+    endpoints: [{ id: 'a', host: '127.0.0.1', port: a.port }],
+    containerConcurrency: 0,
+    timeoutSeconds: 30,
+  });
+  gw.setRevision({
+    key: 'default/r-b',
+    endpoints: [{ id: 'b', host: '127.0.0.1', port: b.port }],
+    containerConcurrency: 0,
+    timeoutSeconds: 30,
+    protocol: 'h2c',
+  });
+  gw.setRoutes([
+    {
+      host: HOST,
+      targets: [
+        { revisionKey: 'default/r-a', percent: 50 },
+        { revisionKey: 'default/r-b', percent: 50 },
+      ],
+      rules: [{ headers: { 'x-canary': { exact: 'yes' } }, targets: [{ revisionKey: 'default/r-b', percent: 100 }] }],
+      sticky: { from: 'set-cookie', name: 'sluice-sticky' },
+    },
+    { host: 'b-h.default.example.com', targets: [{ revisionKey: 'default/r-b', percent: 100 }] },
+  ]);
+  const session = connect(t, port);
+  // A header rule wins over the split.
+  for (let i = 0; i < 4; i++) assert.equal((await h2request(session, '/', { headers: { 'x-canary': 'yes' } })).body, 'h2 app');
+  // A tag host.
+  const tagged = await new Promise<string>((resolve, reject) => {
+    const s = session.request({ ':path': '/', ':authority': 'b-h.default.example.com' });
+    let body = '';
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (body += c));
+    s.on('end', () => resolve(body));
+    s.on('error', reject);
+  });
+  assert.equal(tagged, 'h2 app');
+  // The split with a sticky cookie: a new client gets one, and with it stays on one revision.
+  const first = await h2request(session, '/');
+  const cookie = String(first.headers['set-cookie']).split(';')[0];
+  assert.match(cookie, /^sluice-sticky=/);
+  const again = await Promise.all([0, 1, 2, 3, 4, 5].map(() => h2request(session, '/', { headers: { cookie } })));
+  assert.deepEqual(new Set(again.map((r) => (r.body.startsWith('h1 app') ? 'a' : 'b'))).size, 1);
+  // Without a cookie each request is a new client, placed at random by the 50/50 split: both revisions
+  // answer (64 tries: the chance of one side only is 2^-63).
+  const seen = new Set<string>();
+  for (let i = 0; i < 64 && seen.size < 2; i++) seen.add((await h2request(session, '/')).body.startsWith('h1 app') ? 'a' : 'b');
+  assert.deepEqual([...seen].sort(), ['a', 'b']);
+});
