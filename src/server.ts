@@ -20,7 +20,11 @@ import { StoreConfigSource } from './controllers/config-source.js';
 import { AutoscalerController } from './controllers/autoscaler.js';
 import { ServingConfigWatcher } from './controllers/serving-config.js';
 import { loadPlugins } from './autoscaler/index.js';
+import { availableParallelism } from 'node:os';
 import { Gateway } from './dataplane/gateway.js';
+import type { GatewayService } from './dataplane/service.js';
+import { GatewayCluster } from './dataplane/workers/cluster.js';
+import { registerWorkerMetrics } from './dataplane/workers/metrics.js';
 import { RolloutController } from './progressive/controller.js';
 import { defaultImageMappings, loadImageMappings } from './runtime/image-map.js';
 import { LocalRuntime } from './runtime/local/runtime.js';
@@ -80,6 +84,12 @@ export interface SluiceOptions {
   servingConfig?: Record<string, Record<string, string>>;
   /** Compiled scaling-plugin modules (.js/.mjs) for the plugin.autoscaling.sluice.dev class. */
   pluginPaths?: string[];
+  /**
+   * Gateway processes on the gateway port (default: the number of cores). 1 runs the gateway in
+   * this process; more run it in worker processes (src/dataplane/workers/) with containerConcurrency,
+   * the hold queue and the load the autoscaler reads kept across them.
+   */
+  gatewayWorkers?: number;
   /** Most requests the gateway holds per revision while it has no capacity (default 1000). */
   maxQueuedPerRevision?: number;
   /** Header and idle keep-alive timeouts of the API and gateway listeners (default 60 s, 75 s). */
@@ -119,11 +129,26 @@ export interface RunningSluice {
   autoscaler: AutoscalerController;
   /** config-features and config-defaults as currently parsed (admission and the gateway read them). */
   servingConfig: ServingConfigWatcher;
-  gateway: Gateway;
+  /** The in-process Gateway (gatewayWorkers 1) or a GatewayCluster of worker processes. */
+  gateway: GatewayService;
   runtime: LocalRuntime;
   registry: Registry;
   logger: Logger;
   stop(): Promise<void>;
+}
+
+/**
+ * One gateway process per core; SLUICE_GATEWAY_WORKERS overrides it for every server started in
+ * this process (the test suite sets it, see test/README.md).
+ */
+export function defaultGatewayWorkers(): number {
+  const env = process.env.SLUICE_GATEWAY_WORKERS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new TypeError(`SLUICE_GATEWAY_WORKERS must be a positive whole number, got "${env}"`);
+    return n;
+  }
+  return availableParallelism();
 }
 
 /** The repository root (where dist/ and examples/ live), found from this compiled file. */
@@ -168,7 +193,17 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
     config: configSource,
   });
   const listenerTimeouts = definedOnly(opts.listenerTimeouts);
-  const gateway = new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision, timeouts: listenerTimeouts });
+  const gatewayWorkers = opts.gatewayWorkers ?? defaultGatewayWorkers();
+  const gateway: GatewayService =
+    gatewayWorkers === 1
+      ? new Gateway({ maxQueuedPerRevision: opts.maxQueuedPerRevision, timeouts: listenerTimeouts })
+      : new GatewayCluster({
+          workers: gatewayWorkers,
+          maxQueuedPerRevision: opts.maxQueuedPerRevision,
+          timeouts: listenerTimeouts,
+          log: (msg) => logger.warn(msg, { component: 'gateway' }),
+        });
+  if (gateway instanceof GatewayCluster) registerWorkerMetrics(registry, () => gateway.workers());
   runtime.setDrainer((key, id) => gateway.drain(key, id));
   // The controllers' and the autoscaler's reads: caches kept by one watch per resource.
   const listers = createListers(store, log);

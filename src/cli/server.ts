@@ -10,6 +10,8 @@ export interface ServerCommandOptions {
   apiPort?: number;
   gatewayPort?: number;
   internalGatewayPort?: number;
+  /** --gateway-workers (default: the number of cores). */
+  gatewayWorkers?: number;
   domain?: string;
   host?: string;
   adminPort?: number;
@@ -32,6 +34,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     apiPort: opts.apiPort,
     gatewayPort: opts.gatewayPort,
     internalGatewayPort: opts.internalGatewayPort,
+    gatewayWorkers: opts.gatewayWorkers,
     domain: opts.domain,
     host: opts.host,
     adminPort: opts.adminPort,

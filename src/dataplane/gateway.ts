@@ -16,7 +16,8 @@ import type { Duplex, Readable } from 'node:stream';
 import type { HostRoute, RevisionBackend } from './types.js';
 import { RoutingTable } from './router.js';
 import type { EndpointState } from './revision.js';
-import { DEFAULT_TIMEOUT_SECONDS, RevisionState, type QueueNode } from './revision.js';
+import { RevisionState, type QueueNode, type SlotHooks } from './revision.js';
+import { checkBackend } from './backend.js';
 import { StatsReader } from './stats.js';
 import { registerGatewayMetrics, type GatewayMetricsSource, type RevisionMetricsView } from './metrics.js';
 import { listenerOptions, type ListenerTimeouts } from '../net/listener.js';
@@ -70,6 +71,8 @@ export interface GatewayOptions {
    * (default true). false: every request goes through node:http, as before the fast path existed.
    */
   fastPath?: boolean;
+  /** Slot leasing when this gateway is one of several processes (src/dataplane/workers/). */
+  slotHooks?: SlotHooks;
 }
 
 /** One listening address: its connection dispatcher and the HTTP/1.1 and HTTP/2 servers behind it. */
@@ -83,6 +86,11 @@ export const DEFAULT_MAX_QUEUED_PER_REVISION = 1000;
 export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 /** setTimeout cannot wait longer than this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The 503 body when a revision's hold queue is at its bound (one process or several). */
+export function queueFullMessage(key: string, held: number): string {
+  return `sluice gateway: revision "${key}" has no free capacity and already holds ${held} waiting requests (the limit); retry later`;
+}
 
 const kEx = Symbol('sluice.exchange');
 type Tagged<T> = T & { [kEx]?: Exchange };
@@ -311,12 +319,13 @@ class Core {
     readonly clock: () => number,
     readonly maxQueued: number,
     readonly retryAfter: number,
+    readonly hooks: SlotHooks | null,
   ) {}
 
   state(key: string): Rev {
     let s = this.revisions.get(key);
     if (!s) {
-      s = new RevisionState<Exchange>(key, this.clock());
+      s = new RevisionState<Exchange>(key, this.clock(), this.hooks);
       this.revisions.set(key, s);
     }
     return s;
@@ -447,12 +456,7 @@ class Core {
     }
     if (rev.queued >= this.maxQueued) {
       this.reject('queue_full');
-      this.answer(
-        ex,
-        503,
-        `sluice gateway: revision "${rev.key}" has no free capacity and already holds ${rev.queued} waiting requests (the limit); retry later`,
-        { 'retry-after': this.retryAfter },
-      );
+      this.answer(ex, 503, queueFullMessage(rev.key, rev.queued), { 'retry-after': this.retryAfter });
       return;
     }
     // Hold without reading: the body stays in the socket until the request is forwarded.
@@ -737,6 +741,17 @@ class Core {
     });
   }
 
+  /** Answers the n requests held last with 503: the hold bound across processes was reached. */
+  refuseNewest(rev: Rev, n: number, held: number): void {
+    for (let i = 0; i < n; i++) {
+      const ex = rev.newest();
+      if (ex === null) return;
+      rev.unlink(ex);
+      this.reject('queue_full');
+      this.answer(ex, 503, queueFullMessage(rev.key, held), { 'retry-after': this.retryAfter });
+    }
+  }
+
   failHeld(key: string, status: number, message: string, reason: string): number {
     const rev = this.revisions.get(key);
     if (!rev) return 0;
@@ -789,7 +804,7 @@ export class Gateway implements GatewayMetricsSource {
     const retryAfter = opts.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
     if (!Number.isInteger(retryAfter) || retryAfter < 0)
       throw new TypeError(`retryAfterSeconds must be a non-negative integer, got ${String(retryAfter)}`);
-    this.core = new Core(clock, maxQueued, retryAfter);
+    this.core = new Core(clock, maxQueued, retryAfter, opts.slotHooks ?? null);
     this.fastPathOn = opts.fastPath ?? true;
   }
 
@@ -900,19 +915,7 @@ export class Gateway implements GatewayMetricsSource {
 
   /** Sets a revision's ready endpoints and limits; held requests are forwarded if capacity appeared. */
   setRevision(backend: RevisionBackend): void {
-    const key = backend?.key;
-    if (typeof key !== 'string' || key === '') throw new TypeError('setRevision: key must be a non-empty "{namespace}/{revision}" string');
-    if (!Array.isArray(backend.endpoints)) throw new TypeError(`setRevision(${key}): endpoints must be an array`);
-    for (const e of backend.endpoints) {
-      if (typeof e?.id !== 'string' || typeof e.host !== 'string' || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535) {
-        throw new TypeError(`setRevision(${key}): endpoint ${JSON.stringify(e)} needs a string id, a string host and a port in 1..65535`);
-      }
-    }
-    const cc = backend.containerConcurrency ?? 0;
-    if (!Number.isInteger(cc) || cc < 0)
-      throw new TypeError(`setRevision(${key}): containerConcurrency must be an integer >= 0, got ${String(cc)}`);
-    const t = backend.timeoutSeconds;
-    const timeoutSeconds = typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : DEFAULT_TIMEOUT_SECONDS;
+    const { key, containerConcurrency: cc, timeoutSeconds } = checkBackend(backend);
     const rev = this.core.state(key);
     rev.known = true;
     rev.containerConcurrency = cc;
@@ -1042,6 +1045,23 @@ export class Gateway implements GatewayMetricsSource {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.core.handleUpgrade(req, socket, head);
+  }
+
+  /** With slot hooks: the revision's state (its endpoints' leases), undefined when unknown. */
+  revisionState(revisionKey: string): RevisionState | undefined {
+    return this.core.revisions.get(revisionKey);
+  }
+
+  /** With slot hooks: forwards held requests after slots were granted. */
+  pump(revisionKey: string): void {
+    const rev = this.core.revisions.get(revisionKey);
+    if (rev) this.core.pump(rev);
+  }
+
+  /** With slot hooks: answers the n requests held last with 503 (the bound across processes was hit). */
+  refuseNewest(revisionKey: string, n: number, held: number): void {
+    const rev = this.core.revisions.get(revisionKey);
+    if (rev) this.core.refuseNewest(rev, n, held);
   }
 
   /** Hosts currently routed (for debugging and tests). */

@@ -10,12 +10,28 @@ import { UpstreamPool } from './fastpath/upstream-pool.js';
 /** Knative's default revision timeout; used until the control plane tells us the real one. */
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 
+/**
+ * What a gateway running in several processes plugs in (src/dataplane/workers/leases.ts): with
+ * hooks, a new endpoint has no slots of its own (leased = 0) until the slot arbiter grants some,
+ * so containerConcurrency holds across processes. Without hooks nothing changes.
+ */
+export interface SlotHooks {
+  /** The number of held requests changed (held, forwarded, timed out, client gone, answered). */
+  queueChanged(rev: RevisionState<QueueNode>): void;
+  /** A slot on `ep` was released; called before held requests are forwarded to free slots. */
+  released(rev: RevisionState<QueueNode>, ep: EndpointState): void;
+  /** Endpoints were replaced, retired or drained. */
+  endpointsChanged(rev: RevisionState<QueueNode>): void;
+}
+
 export class EndpointState {
   inFlight = 0;
   /** Gateway-clock time the last request on this endpoint finished; -1 = none yet (autoscaler idle tracking). */
   lastBusy = -1;
   /** Taken out of routing (removed or draining); kept until its in-flight requests finish. */
   retired = false;
+  /** Slots this process may use here when another process arbitrates them (SlotHooks). */
+  leased = Number.POSITIVE_INFINITY;
   private agent: Agent | null = null;
   private fast: UpstreamPool | null = null;
   /** HTTP/2 sessions to this instance, for revisions served over h2c (created by the gateway's h2 module). */
@@ -99,6 +115,7 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
   constructor(
     readonly key: string,
     now: number,
+    readonly hooks: SlotHooks | null = null,
   ) {
     this.stats = new RevisionStats(now);
   }
@@ -124,13 +141,16 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
         }
         next.push(old);
       } else {
-        next.push(new EndpointState(e.id, e.host, e.port));
+        const fresh = new EndpointState(e.id, e.host, e.port);
+        if (this.hooks) fresh.leased = 0;
+        next.push(fresh);
       }
     }
     const keep = new Set(next);
     for (const e of this.endpoints) if (!keep.has(e)) this.retire(e);
     this.endpoints = next;
     if (this.rr >= next.length) this.rr = 0;
+    this.hooks?.endpointsChanged(this);
   }
 
   /** Takes one endpoint out of routing; returns it (or a retiring one with that id) for draining. */
@@ -141,6 +161,7 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
       this.endpoints = this.endpoints.filter((x) => x !== e);
       if (this.rr >= this.endpoints.length) this.rr = 0;
       this.retire(e);
+      this.hooks?.endpointsChanged(this);
       return e;
     }
     for (const e of this.retiring) if (e.id === id) return e;
@@ -157,6 +178,7 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
     for (const e of this.endpoints) this.retire(e);
     this.endpoints = [];
     this.rr = 0;
+    this.hooks?.endpointsChanged(this);
   }
 
   /**
@@ -176,7 +198,7 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
       if (i >= n) i -= n;
       const e = eps[i];
       if (e === exclude) continue;
-      if (cap > 0 && e.inFlight >= cap) continue;
+      if (cap > 0 && (e.inFlight >= cap || e.inFlight >= e.leased)) continue;
       if (best === null || e.inFlight < best.inFlight) {
         best = e;
         if (e.inFlight === 0) break;
@@ -196,12 +218,13 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
       if (e.retired) this.retiring.delete(e);
       e.idle();
     }
+    this.hooks?.released(this, e);
   }
 
   /** True when a slot could be taken right now. */
   hasCapacity(): boolean {
     const cap = this.containerConcurrency;
-    for (const e of this.endpoints) if (cap === 0 || e.inFlight < cap) return true;
+    for (const e of this.endpoints) if (cap === 0 || (e.inFlight < cap && e.inFlight < e.leased)) return true;
     return false;
   }
 
@@ -215,11 +238,17 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
     else this.head = h;
     this.tail = h;
     this.queued++;
+    this.hooks?.queueChanged(this);
   }
 
   /** The request held longest (next to be sent), or null. */
   oldest(): Held | null {
     return this.head;
+  }
+
+  /** The request held last (the first to be refused when a bound across processes is hit). */
+  newest(): Held | null {
+    return this.tail;
   }
 
   shift(): Held | null {
@@ -237,6 +266,7 @@ export class RevisionState<Held extends QueueNode = QueueNode> {
     else this.tail = h.qPrev as Held | null;
     h.qPrev = h.qNext = null;
     this.queued--;
+    this.hooks?.queueChanged(this);
   }
 
   /** Removes and returns every held request (oldest first). */

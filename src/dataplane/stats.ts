@@ -82,8 +82,9 @@ export class RevisionStats {
   readonly waitCounts = new Float64Array(NB);
   waitSum = 0;
 
-  constructor(now: number) {
-    this.meter = new ConcurrencyMeter(now);
+  /** `meter`: another source of the level's integral (the sum over gateway workers). */
+  constructor(now: number, meter?: ConcurrencyMeter) {
+    this.meter = meter ?? new ConcurrencyMeter(now);
   }
 
   observe(status: number, seconds: number): void {

@@ -89,7 +89,8 @@ test('one request per instance: three requests get three instances at once, each
   await applyDoc(s, service('eg', {}, backend));
   const host = 'eg.default.example.com';
   const key = 'default/eg-v1';
-  await waitFor('the first instance', () => s.gateway.load(key)?.endpoints.length === 1, 20_000);
+  // Ready endpoints reach the gateway before the Route that publishes the host: wait for both.
+  await waitFor('the first instance', () => s.gateway.load(key)?.endpoints.length === 1 && s.gateway.hosts().includes(host), 20_000);
 
   const peak = peakWatcher(s, key);
   const agent = new http.Agent({ keepAlive: false, maxSockets: 3 });

@@ -40,6 +40,14 @@ export function parseBytes(v: string | undefined, flag: string): number | undefi
   return n;
 }
 
+/** A whole number from 1 up (--gateway-workers). */
+export function parseCount(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1024) throw new CliError(`invalid --${flag} "${v}": expected a whole number from 1 to 1024`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('server')
@@ -50,6 +58,10 @@ export function register(program: Command): void {
     .option(
       '--internal-gateway-port <port>',
       "port of the gateway's internal listener on 127.0.0.1, for cluster-local services (default: any free port)",
+    )
+    .option(
+      '--gateway-workers <n>',
+      'gateway processes sharing the gateway port (default: the number of cores; 1 = the gateway in the server process)',
     )
     .option('--domain <domain>', 'domain of service URLs (default example.com)')
     .option('--host <address>', 'address to listen on (default 127.0.0.1)')
@@ -73,6 +85,7 @@ export function register(program: Command): void {
         apiPort?: string;
         gatewayPort?: string;
         internalGatewayPort?: string;
+        gatewayWorkers?: string;
         domain?: string;
         host?: string;
         adminPort?: string;
@@ -92,6 +105,7 @@ export function register(program: Command): void {
         apiPort: parsePort(o.apiPort, 'api-port'),
         gatewayPort: parsePort(o.gatewayPort, 'gateway-port'),
         internalGatewayPort: parsePort(o.internalGatewayPort, 'internal-gateway-port'),
+        gatewayWorkers: parseCount(o.gatewayWorkers, 'gateway-workers'),
         domain: o.domain,
         host: o.host,
         adminPort: parsePort(o.adminPort, 'admin-port'),

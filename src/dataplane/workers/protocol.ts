@@ -1,0 +1,77 @@
+// The messages between the main process (control plane, slot arbiter) and the gateway workers,
+// over the cluster IPC channel (serialization 'advanced', so typed arrays travel as they are).
+//
+//   main → worker   init (full state: routes, revisions, port) on every worker start, then one
+//                   message per control-plane change; grant / refuse / reclaim / settle for slots
+//   worker → main   hello, listening, want / cancel / return (slots), load (counters), drained
+//
+// One channel per worker keeps order: a worker always applies a setRevision before a grant that
+// refers to its endpoints.
+
+import type { HostRoute, RevisionBackend } from '../types.js';
+import type { ListenerTimeouts } from '../../net/listener.js';
+
+export interface WorkerConfig {
+  /** 1..N, stable across restarts of the same slot (the `worker` label of its series). */
+  slot: number;
+  host: string;
+  port: number;
+  maxQueuedPerRevision: number;
+  retryAfterSeconds: number;
+  timeouts: Partial<ListenerTimeouts>;
+  /** How often the worker sends the counters of revisions that changed. */
+  loadIntervalMs: number;
+}
+
+export type ToWorker =
+  | {
+      t: 'init';
+      config: WorkerConfig;
+      routes: [owner: string, routes: HostRoute[]][];
+      revisions: RevisionBackend[];
+    }
+  | { t: 'route'; owner: string; routes: HostRoute[] }
+  | { t: 'revision'; backend: RevisionBackend }
+  | { t: 'remove'; key: string }
+  | { t: 'drain'; key: string; id: string; token: number }
+  | { t: 'failHeld'; key: string; status: number; message: string }
+  /** n slots on endpoint `ep` are this worker's now (one per want it sent). */
+  | { t: 'grant'; key: string; ep: string; n: number }
+  /** n of this worker's wants are past the revision's hold bound: answer its n newest held requests 503. */
+  | { t: 'refuse'; key: string; n: number; held: number }
+  /** Another worker waits for a slot: give back idle slots, and every slot as it frees, until settle. */
+  | { t: 'reclaim'; key: string }
+  | { t: 'settle'; key: string }
+  | { t: 'close' };
+
+/** A revision's cumulative counters in one worker (RevisionStats' fields) and its load right now. */
+export interface RevisionSnapshot {
+  key: string;
+  arrivals: number;
+  completed: number;
+  errors: number;
+  codes: Float64Array;
+  latency: Float64Array;
+  latencySum: Float64Array;
+  waitCounts: Float64Array;
+  waitSum: number;
+  /** The concurrency meter's integral (level × ms) at the worker's now, and its level. */
+  area: number;
+  level: number;
+  queued: number;
+  inFlight: number;
+  oldestWait: number;
+  endpoints: { id: string; inFlight: number; idleMs: number | null }[];
+}
+
+export type FromWorker =
+  | { t: 'hello' }
+  | { t: 'listening'; port: number }
+  | { t: 'listenFailed'; message: string; code?: string }
+  /** n more held requests need a slot (or, without capacity at all, count against the bound). */
+  | { t: 'want'; key: string; n: number }
+  | { t: 'cancel'; key: string; n: number }
+  | { t: 'return'; key: string; ep: string; n: number }
+  /** Counters of the revisions that changed, the ones it forgot, and every request it has taken. */
+  | { t: 'load'; revisions: RevisionSnapshot[]; gone: string[]; rejections?: [string, number][]; requests: number }
+  | { t: 'drained'; token: number };
