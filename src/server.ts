@@ -203,7 +203,10 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
           timeouts: listenerTimeouts,
           log: (msg) => logger.warn(msg, { component: 'gateway' }),
         });
-  if (gateway instanceof GatewayCluster) registerWorkerMetrics(registry, () => gateway.workers());
+  if (gateway instanceof GatewayCluster) {
+    registerWorkerMetrics(registry, () => gateway.workers());
+    registry.beforeScrape(() => gateway.flush());
+  }
   runtime.setDrainer((key, id) => gateway.drain(key, id));
   // The controllers' and the autoscaler's reads: caches kept by one watch per resource.
   const listers = createListers(store, log);

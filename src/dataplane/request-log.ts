@@ -17,6 +17,18 @@ export interface RequestRecord {
 
 export const requestChannel = diagnostics_channel.channel('sluice:gateway:request');
 
+let streams = 0;
+const watchers = new Set<(streaming: boolean) => void>();
+
+/**
+ * Told when request-log streams start (the first) and stop (the last): gateway worker processes
+ * publish their records into this process only while somebody reads them.
+ */
+export function watchRequestStreams(cb: (streaming: boolean) => void): () => void {
+  watchers.add(cb);
+  return () => watchers.delete(cb);
+}
+
 /** Calls `cb` with each finished request of the revisions `want` accepts; returns the unsubscribe. */
 export function subscribeRequests(want: (revision: string) => boolean, cb: (r: RequestRecord) => void): () => void {
   const listener = (msg: unknown) => {
@@ -24,5 +36,12 @@ export function subscribeRequests(want: (revision: string) => boolean, cb: (r: R
     if (want(r.revision)) cb(r);
   };
   requestChannel.subscribe(listener);
-  return () => requestChannel.unsubscribe(listener);
+  if (++streams === 1) for (const w of watchers) w(true);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    requestChannel.unsubscribe(listener);
+    if (--streams === 0) for (const w of watchers) w(false);
+  };
 }

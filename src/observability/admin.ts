@@ -154,8 +154,11 @@ export class AdminServer {
         code: 401,
       });
     }
-    if (method === 'GET' && path === '/metrics')
-      return sendText(res, 200, this.o.registry.render(), PROMETHEUS_CONTENT_TYPE, req.method === 'HEAD');
+    if (method === 'GET' && path === '/metrics') {
+      const reg = this.o.registry;
+      void reg.refresh().then(() => sendText(res, 200, reg.render(), PROMETHEUS_CONTENT_TYPE, req.method === 'HEAD'));
+      return;
+    }
     if (route) return route.handle({ req, res, url, authenticated });
     const allowed = this.routes.filter((r) => matches(r.path, path)).map((r) => r.method);
     if (allowed.length > 0) {

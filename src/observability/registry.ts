@@ -235,6 +235,20 @@ export interface ObservedSpec {
 
 export class Registry {
   private readonly families = new Map<string, Family>();
+  private readonly refreshers: (() => Promise<void>)[] = [];
+
+  /**
+   * Something to bring up to date before a scrape renders (the gateway's worker processes report
+   * their counters on request), so a scrape shows everything finished before it.
+   */
+  beforeScrape(fn: () => Promise<void>): void {
+    this.refreshers.push(fn);
+  }
+
+  /** Runs every beforeScrape hook; a failing one leaves its values as they were. */
+  async refresh(): Promise<void> {
+    await Promise.all(this.refreshers.map((fn) => fn().catch(() => undefined)));
+  }
 
   counter(name: string, help: string, labels: readonly string[] = []): Counter {
     return this.add(new Counter(name, help, this.checkLabels(name, labels)));

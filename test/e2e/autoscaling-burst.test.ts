@@ -71,7 +71,12 @@ test('max-scale caps a burst and min-scale keeps a floor with no load', async (t
   await applyDoc(s, service('clamp', { 'autoscaling.knative.dev/min-scale': '2', 'autoscaling.knative.dev/max-scale': '3' }));
   const host = 'clamp.default.example.com';
   const key = 'default/clamp-v1';
-  await waitFor('two ready instances (min-scale)', () => (s.runtime.status(key)?.readyReplicas ?? 0) === 2, 20_000);
+  // Ready instances reach the gateway before the Route that publishes the host: wait for both.
+  await waitFor(
+    'two ready instances (min-scale), routed',
+    () => (s.runtime.status(key)?.readyReplicas ?? 0) === 2 && s.gateway.hosts().includes(host),
+    20_000,
+  );
 
   // Eight requests of 1.5 s, one at a time per instance: they queue, and are all served.
   const { result, peak } = await peakReplicas(s, key, burst(s, host, 8, '/?sleep=1500'));

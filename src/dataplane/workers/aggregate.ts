@@ -6,7 +6,7 @@
 
 import { ConcurrencyMeter, RevisionStats } from '../stats.js';
 import type { RevisionMetricsView } from '../metrics.js';
-import type { RevisionSnapshot } from './protocol.js';
+import { addSparse, type RevisionSnapshot } from './protocol.js';
 
 /** level and integral summed over workers, each extrapolated from its report at its level. */
 class SummedMeter extends ConcurrencyMeter {
@@ -94,18 +94,14 @@ function copyInto(s: RevisionStats, from: RevisionStats): void {
   s.waitSum = from.waitSum;
 }
 
-function addArray(to: Float64Array, from: ArrayLike<number>): void {
-  for (let i = 0; i < to.length; i++) to[i] += from[i];
-}
-
 function addInto(s: RevisionStats, snap: RevisionSnapshot): void {
   s.arrivals += snap.arrivals;
   s.completed += snap.completed;
   s.errors += snap.errors;
-  addArray(s.codes, snap.codes);
-  addArray(s.latency, snap.latency);
-  addArray(s.latencySum, snap.latencySum);
-  addArray(s.waitCounts, snap.waitCounts);
+  addSparse(s.codes, snap.codes);
+  addSparse(s.latency, snap.latency);
+  addSparse(s.latencySum, snap.latencySum);
+  addSparse(s.waitCounts, snap.waitCounts);
   s.waitSum += snap.waitSum;
 }
 

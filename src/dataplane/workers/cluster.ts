@@ -24,6 +24,7 @@ import type { ListenerTimeouts } from '../../net/listener.js';
 import { LoadAggregate } from './aggregate.js';
 import { SlotArbiter } from './arbiter.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './protocol.js';
+import { requestChannel, watchRequestStreams } from '../request-log.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** How long close() waits for a worker to exit before killing it. */
@@ -64,7 +65,10 @@ export interface WorkerInfo {
 export class GatewayCluster implements GatewayMetricsSource {
   private readonly clock = () => performance.now();
   private readonly slots: Slot[] = [];
-  /** Worker process id → its slot (the arbiter and the aggregate key on the process id). */
+  /**
+   * Worker process id → its slot, for workers that said hello: only they get messages (what
+   * changes before a worker's hello is in its init), so nothing is sent before it listens for it.
+   */
   private readonly byId = new Map<number, Slot>();
   private readonly routes = new Map<string, HostRoute[]>();
   private readonly table = new RoutingTable<string>();
@@ -72,8 +76,11 @@ export class GatewayCluster implements GatewayMetricsSource {
   private readonly arbiter: SlotArbiter;
   private readonly aggregate: LoadAggregate;
   private readonly demandListeners: ((key: string) => void)[] = [];
+  /** Drains and flushes waiting for every worker's answer, by token. */
   private readonly drains = new Map<number, { waiting: Set<number>; resolve: () => void }>();
   private nextDrain = 1;
+  private requestLog = false;
+  private unwatchStreams: (() => void) | null = null;
   private readonly maxQueued: number;
   private readonly retryAfter: number;
   private port = 0;
@@ -106,6 +113,10 @@ export class GatewayCluster implements GatewayMetricsSource {
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
     if (this.slots.length > 0) throw new Error('gateway is already listening');
     this.host = host;
+    this.unwatchStreams = watchRequestStreams((on) => {
+      this.requestLog = on;
+      this.broadcast({ t: 'requestLog', on });
+    });
     // Port 0: pick the port here, so a restarted worker (even the only one left) binds the same one.
     for (let attempt = 1; ; attempt++) {
       this.port = port === 0 ? await freePort(host) : port;
@@ -158,7 +169,6 @@ export class GatewayCluster implements GatewayMetricsSource {
     slot.worker = w;
     slot.listening = false;
     slot.startedAt = this.clock();
-    this.byId.set(w.id, slot);
     w.on('message', (msg: FromWorker) => this.onMessage(w, slot, msg));
     w.on('error', (err) => this.log(`gateway worker ${slot.n}: ${err.message}`));
     w.on('exit', (code, signal) => this.onExit(w, slot, code, signal));
@@ -173,6 +183,7 @@ export class GatewayCluster implements GatewayMetricsSource {
       retryAfterSeconds: this.retryAfter,
       timeouts: this.opts.timeouts ?? {},
       loadIntervalMs: this.opts.loadIntervalMs ?? DEFAULT_LOAD_INTERVAL_MS,
+      requestLog: this.requestLog,
     };
   }
 
@@ -181,6 +192,7 @@ export class GatewayCluster implements GatewayMetricsSource {
     switch (msg.t) {
       case 'hello':
         // Full state; every change after this is sent to the worker as it happens.
+        this.byId.set(w.id, slot);
         w.send({
           t: 'init',
           config: this.config(slot),
@@ -214,7 +226,11 @@ export class GatewayCluster implements GatewayMetricsSource {
         this.aggregate.report(w.id, slot.n, msg);
         break;
       case 'drained':
+      case 'flushed':
         this.drainedBy(msg.token, w.id);
+        break;
+      case 'requests':
+        if (requestChannel.hasSubscribers) for (const r of msg.records) requestChannel.publish(r);
         break;
     }
   }
@@ -249,6 +265,8 @@ export class GatewayCluster implements GatewayMetricsSource {
    */
   async close(): Promise<void> {
     this.closing = true;
+    this.unwatchStreams?.();
+    this.unwatchStreams = null;
     const exits: Promise<void>[] = [];
     for (const slot of this.slots) {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
@@ -278,7 +296,7 @@ export class GatewayCluster implements GatewayMetricsSource {
   }
 
   private broadcast(msg: ToWorker): void {
-    for (const slot of this.slots) {
+    for (const slot of this.byId.values()) {
       const w = slot.worker;
       if (w && w.isConnected()) w.send(msg);
     }
@@ -328,13 +346,23 @@ export class GatewayCluster implements GatewayMetricsSource {
     const b = this.backends.get(revisionKey);
     if (b) this.backends.set(revisionKey, { ...b, endpoints: b.endpoints.filter((e) => e.id !== endpointId) });
     this.arbiter.deactivate(revisionKey, endpointId);
+    return this.askAll((token) => ({ t: 'drain', key: revisionKey, id: endpointId, token }));
+  }
+
+  /** Brings the summed counters up to date: every worker reports now (before a scrape renders). */
+  flush(): Promise<void> {
+    return this.askAll((token) => ({ t: 'flush', token }));
+  }
+
+  /** Sends a message to every live worker; resolves once each answered (or exited). */
+  private askAll(msg: (token: number) => ToWorker): Promise<void> {
     const waiting = new Set<number>();
     for (const [id, slot] of this.byId) if (slot.worker?.isConnected()) waiting.add(id);
     if (waiting.size === 0) return Promise.resolve();
     const token = this.nextDrain++;
     return new Promise<void>((resolve) => {
       this.drains.set(token, { waiting, resolve });
-      this.broadcast({ t: 'drain', key: revisionKey, id: endpointId, token });
+      this.broadcast(msg(token));
     });
   }
 

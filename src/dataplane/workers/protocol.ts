@@ -10,6 +10,7 @@
 
 import type { HostRoute, RevisionBackend } from '../types.js';
 import type { ListenerTimeouts } from '../../net/listener.js';
+import type { RequestRecord } from '../request-log.js';
 
 export interface WorkerConfig {
   /** 1..N, stable across restarts of the same slot (the `worker` label of its series). */
@@ -21,6 +22,8 @@ export interface WorkerConfig {
   timeouts: Partial<ListenerTimeouts>;
   /** How often the worker sends the counters of revisions that changed. */
   loadIntervalMs: number;
+  /** Somebody reads the request log right now. */
+  requestLog: boolean;
 }
 
 export type ToWorker =
@@ -42,7 +45,35 @@ export type ToWorker =
   /** Another worker waits for a slot: give back idle slots, and every slot as it frees, until settle. */
   | { t: 'reclaim'; key: string }
   | { t: 'settle'; key: string }
+  /** Send the counters that changed now, then `flushed` (a scrape is waiting). */
+  | { t: 'flush'; token: number }
+  /** Whether somebody reads the request log: the worker forwards its records while true. */
+  | { t: 'requestLog'; on: boolean }
   | { t: 'close' };
+
+/**
+ * A counter array with its zeros left out: index, value, index, value... Most of the 600 status
+ * codes and latency buckets of a revision are zero, and reports go out ten times a second.
+ */
+export type Sparse = Float64Array;
+
+export function toSparse(a: ArrayLike<number>): Sparse {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) n++;
+  const out = new Float64Array(n * 2);
+  let k = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === 0) continue;
+    out[k++] = i;
+    out[k++] = a[i];
+  }
+  return out;
+}
+
+/** Adds a sparse array into a dense one. */
+export function addSparse(to: Float64Array, from: Sparse): void {
+  for (let k = 0; k < from.length; k += 2) to[from[k]] += from[k + 1];
+}
 
 /** A revision's cumulative counters in one worker (RevisionStats' fields) and its load right now. */
 export interface RevisionSnapshot {
@@ -50,10 +81,10 @@ export interface RevisionSnapshot {
   arrivals: number;
   completed: number;
   errors: number;
-  codes: Float64Array;
-  latency: Float64Array;
-  latencySum: Float64Array;
-  waitCounts: Float64Array;
+  codes: Sparse;
+  latency: Sparse;
+  latencySum: Sparse;
+  waitCounts: Sparse;
   waitSum: number;
   /** The concurrency meter's integral (level × ms) at the worker's now, and its level. */
   area: number;
@@ -74,4 +105,6 @@ export type FromWorker =
   | { t: 'return'; key: string; ep: string; n: number }
   /** Counters of the revisions that changed, the ones it forgot, and every request it has taken. */
   | { t: 'load'; revisions: RevisionSnapshot[]; gone: string[]; rejections?: [string, number][]; requests: number }
-  | { t: 'drained'; token: number };
+  | { t: 'drained'; token: number }
+  | { t: 'flushed'; token: number }
+  | { t: 'requests'; records: RequestRecord[] };

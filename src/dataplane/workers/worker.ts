@@ -9,9 +9,10 @@
 
 import process from 'node:process';
 import { Gateway } from '../gateway.js';
+import { requestChannel, type RequestRecord } from '../request-log.js';
 import type { RevisionMetricsView } from '../metrics.js';
 import { WorkerSlots } from './leases.js';
-import type { FromWorker, RevisionSnapshot, ToWorker, WorkerConfig } from './protocol.js';
+import { toSparse, type FromWorker, type RevisionSnapshot, type ToWorker, type WorkerConfig } from './protocol.js';
 
 const send = (msg: FromWorker): void => {
   if (process.connected) process.send!(msg);
@@ -38,10 +39,10 @@ function snapshot(gw: Gateway, v: RevisionMetricsView, now: number): RevisionSna
     arrivals: s.arrivals,
     completed: s.completed,
     errors: s.errors,
-    codes: s.codes,
-    latency: s.latency,
-    latencySum: s.latencySum,
-    waitCounts: s.waitCounts,
+    codes: toSparse(s.codes),
+    latency: toSparse(s.latency),
+    latencySum: toSparse(s.latencySum),
+    waitCounts: toSparse(s.waitCounts),
     waitSum: s.waitSum,
     area: s.meter.areaAt(now),
     level: s.meter.level,
@@ -116,6 +117,28 @@ async function start(
   loadTimer = setInterval(reportLoad, config.loadIntervalMs);
 }
 
+/** Request-log records go to the main process in batches, while somebody there reads them. */
+let logBatch: RequestRecord[] = [];
+let logTimer: NodeJS.Timeout | null = null;
+const onRecord = (msg: unknown): void => {
+  logBatch.push(msg as RequestRecord);
+  logTimer ??= setTimeout(flushRecords, 20);
+};
+function flushRecords(): void {
+  logTimer = null;
+  if (logBatch.length === 0) return;
+  send({ t: 'requests', records: logBatch });
+  logBatch = [];
+}
+function forwardRequestLog(on: boolean): void {
+  if (on === requestChannel.hasSubscribers) return;
+  if (on) requestChannel.subscribe(onRecord);
+  else {
+    requestChannel.unsubscribe(onRecord);
+    flushRecords();
+  }
+}
+
 async function close(): Promise<void> {
   if (loadTimer) clearInterval(loadTimer);
   reportLoad();
@@ -126,7 +149,17 @@ async function close(): Promise<void> {
 
 function onMessage(msg: ToWorker): void {
   if (msg.t === 'init') {
+    forwardRequestLog(msg.config.requestLog);
     void start(msg.config, msg.routes, msg.revisions);
+    return;
+  }
+  if (msg.t === 'requestLog') {
+    forwardRequestLog(msg.on);
+    return;
+  }
+  if (msg.t === 'flush') {
+    reportLoad();
+    send({ t: 'flushed', token: msg.token });
     return;
   }
   if (msg.t === 'close') {
@@ -134,7 +167,7 @@ function onMessage(msg: ToWorker): void {
     return;
   }
   const gw = gateway;
-  // Nothing but init can come before init: the main process sends changes after it.
+  // Nothing but init comes before init: the main process sends changes after it.
   if (!gw) return;
   switch (msg.t) {
     case 'route':

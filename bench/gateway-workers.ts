@@ -1,0 +1,140 @@
+// Section "gateway-workers": the gateway in 1 and in 2 processes (`--gateway-workers`), same apps,
+// same load generator, in one run. Two cases: containerConcurrency 0 (no coordination between
+// workers) and containerConcurrency 8 on two instances with more connections than slots, so
+// requests wait and slots move between workers through the main process (the arbiter) all the time.
+//
+// On a 2-core machine wrk, the apps and the gateway share the same two cores, so the numbers say
+// what a second worker costs and gains *here*; docs/benchmarks.md says what they cannot say.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { HostRoute, RevisionBackend } from '../src/dataplane/types.js';
+import { debianVersion, ensureDebianTool } from './lib/machine.js';
+import { cpuSeconds, machineCpuSeconds, reapedChildrenCpuSeconds, waitForOutput, type Proc } from './lib/procs.js';
+import type { BenchContext, Section } from './lib/section.js';
+import { runWrk, type WrkResult } from './lib/wrk.js';
+
+const HOST = 'bench.default.example.com';
+const KEY = 'default/bench-v1';
+const CONNECTIONS = 32;
+const THREADS = 2;
+const DURATION_S =
+  Number.isInteger(Number(process.env.SLUICE_BENCH_SECONDS)) && Number(process.env.SLUICE_BENCH_SECONDS) > 0
+    ? Number(process.env.SLUICE_BENCH_SECONDS)
+    : 10;
+const WARMUP_S = 2;
+const WORKER_COUNTS = [1, 2] as const;
+const CASES = [
+  { name: 'cc 0', containerConcurrency: 0 },
+  { name: 'cc 8 × 2 instances, 32 connections', containerConcurrency: 8 },
+] as const;
+
+interface Run {
+  workers: number;
+  case: string;
+  wrk: WrkResult;
+  /** CPU seconds over the measured run. */
+  gatewayMain: number;
+  gatewayWorkers: number;
+  apps: number;
+  wrkCpu: number;
+  machineBusy: number;
+}
+
+export async function run(ctx: BenchContext): Promise<Section> {
+  const { procs, log } = ctx;
+  ensureDebianTool('wrk', 'wrk', log);
+  ctx.noteTool('wrk', debianVersion('wrk') ?? 'unknown');
+  const appScript = path.join(ctx.root, 'dist', 'examples', 'rest-api', 'server.js');
+  const gwScript = path.join(ctx.root, 'dist', 'bench', 'gateway-workers-process.js');
+  for (const f of [appScript, gwScript])
+    if (!existsSync(f)) throw new Error(`${path.relative(ctx.root, f)} is missing: build first (npm run build)`);
+
+  log('starting two app instances');
+  const apps: { proc: Proc; port: number }[] = [];
+  for (let i = 0; i < 2; i++) {
+    const proc = procs.start(`app ${i + 1}`, process.execPath, [appScript], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', RESOURCE: 'v1', LOG_REQUESTS: '' },
+    });
+    apps.push({ proc, port: 0 });
+  }
+  for (const a of apps) a.port = Number((await waitForOutput(a.proc, /listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+  const routes: HostRoute[] = [{ host: HOST, targets: [{ revisionKey: KEY, percent: 100 }] }];
+
+  const runs: Run[] = [];
+  for (const c of CASES) {
+    for (const workers of WORKER_COUNTS) {
+      const revisions: RevisionBackend[] = [
+        {
+          key: KEY,
+          endpoints: apps.map((a, i) => ({ id: `i${i + 1}`, host: '127.0.0.1', port: a.port })),
+          containerConcurrency: c.containerConcurrency,
+          timeoutSeconds: 30,
+        },
+      ];
+      log(`${c.name}: gateway with ${workers} worker(s)`);
+      const gwProc = procs.start(`gateway ${workers}`, process.execPath, [gwScript, JSON.stringify({ workers, routes, revisions })]);
+      const gw = JSON.parse((await waitForOutput(gwProc, /^gateway-workers (\{.*\})$/m))[1]) as { port: number; pids: number[] };
+      const url = `http://127.0.0.1:${gw.port}/`;
+      await runWrk(procs, { url, host: HOST, threads: THREADS, connections: CONNECTIONS, durationS: WARMUP_S, scriptDir: ctx.tmpDir });
+      const cpu = () => ({
+        main: cpuSeconds(gw.pids[0]),
+        workers: gw.pids.slice(1).reduce((s, p) => s + cpuSeconds(p), 0),
+        apps: apps.reduce((s, a) => s + cpuSeconds(a.proc.pid), 0),
+        wrk: reapedChildrenCpuSeconds(),
+        machine: machineCpuSeconds().busy,
+      });
+      const before = cpu();
+      const wrk = await runWrk(procs, {
+        url,
+        host: HOST,
+        threads: THREADS,
+        connections: CONNECTIONS,
+        durationS: DURATION_S,
+        scriptDir: ctx.tmpDir,
+      });
+      const after = cpu();
+      if (wrk.errors > 0) throw new Error(`${c.name}, ${workers} worker(s): ${wrk.errors} errors (${wrk.non2xx} non-2xx)`);
+      runs.push({
+        workers,
+        case: c.name,
+        wrk,
+        gatewayMain: after.main - before.main,
+        gatewayWorkers: after.workers - before.workers,
+        apps: after.apps - before.apps,
+        wrkCpu: after.wrk - before.wrk,
+        machineBusy: after.machine - before.machine,
+      });
+      await procs.stop(gwProc);
+    }
+  }
+  return { title: 'Gateway workers: 1 vs 2 processes', body: render(ctx, runs) };
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+
+function render(ctx: BenchContext, runs: Run[]): string {
+  const lines = [
+    `${ctx.machine.cpuModel}, ${ctx.machine.cores} cores; \`npm run bench -- gateway-workers\`; wrk -t ${THREADS} -c ${CONNECTIONS} -d ${DURATION_S}s after ${WARMUP_S} s of warm-up, \`GET /\` to two instances of \`examples/rest-api\` through \`bench/gateway-workers-process.ts\` (1 worker: the in-process gateway; 2: main process + two workers, as \`sluice server --gateway-workers 2\` runs them).`,
+    '',
+    '| case | workers | req/s | p50 ms | p99 ms | gateway CPU s (main + workers) | CPU µs per request, gateway | apps CPU s | wrk CPU s | machine busy (of 2 cores) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of runs) {
+    const gw = r.gatewayMain + r.gatewayWorkers;
+    lines.push(
+      `| ${r.case} | ${r.workers} | ${Math.round(r.wrk.rps)} | ${f2(r.wrk.p50Ms)} | ${f2(r.wrk.p99Ms)} | ${f1(gw)} (${f1(r.gatewayMain)} + ${f1(r.gatewayWorkers)}) | ${Math.round((gw / r.wrk.requests) * 1e6)} | ${f1(r.apps)} | ${f1(r.wrkCpu)} | ${f2(r.machineBusy / r.wrk.durationS)} |`,
+    );
+  }
+  lines.push('', 'Ratios, 2 workers over 1, in this run:', '');
+  for (const c of CASES) {
+    const one = runs.find((r) => r.case === c.name && r.workers === 1)!;
+    const two = runs.find((r) => r.case === c.name && r.workers === 2)!;
+    const perReq = (r: Run) => (r.gatewayMain + r.gatewayWorkers) / r.wrk.requests;
+    lines.push(
+      `- ${c.name}: throughput ${f2(two.wrk.rps / one.wrk.rps)}×, p99 ${f2(two.wrk.p99Ms / one.wrk.p99Ms)}×, gateway CPU per request ${f2(perReq(two) / perReq(one))}×.`,
+    );
+  }
+  return lines.join('\n');
+}
