@@ -10,6 +10,8 @@ import type { HostRoute, RevisionBackend } from './types.js';
 export interface GatewayService extends GatewayMetricsSource {
   /** Starts serving; resolves with the bound port (useful with port 0). */
   listen(port: number, host?: string): Promise<number>;
+  /** Starts the internal listener (cluster-local hosts answered too); resolves with its port. */
+  listenInternal(port: number, host?: string): Promise<number>;
   close(): Promise<void>;
   setRoutes(routes: HostRoute[]): void;
   setRoute(owner: string, routes: HostRoute[]): void;

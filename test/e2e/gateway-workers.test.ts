@@ -141,12 +141,18 @@ test('the autoscaler sees the sum of both workers’ load', async (t) => {
   const host = await oneInstance(s, app, 'sum');
   const before = perWorker(s);
   const n = 8;
-  const replies = Array.from({ length: n }, () => gatewayGet(s.gatewayPort, host, '/?sleep=4000'));
-  const shares = await waitFor('all in flight', () => {
-    const a = perWorker(s);
-    const d = [a[0] - before[0], a[1] - before[1]];
-    return d[0] + d[1] >= n ? d : undefined;
-  });
+  // One connection at a time, each counted before the next: round-robin then alternates workers.
+  const replies: Promise<unknown>[] = [];
+  let shares = [0, 0];
+  for (let i = 1; i <= n; i++) {
+    replies.push(gatewayGet(s.gatewayPort, host, '/?sleep=5000'));
+    shares = await waitFor(`request ${i} in flight`, () => {
+      const a = perWorker(s);
+      const d = [a[0] - before[0], a[1] - before[1]];
+      return d[0] + d[1] >= i ? d : undefined;
+    });
+  }
+  assert.ok(shares[0] > 0 && shares[1] > 0, `requests per worker: ${shares.join('/')}`);
   // Neither worker alone ever had more than its share in flight: a panic value above the larger
   // share is the sum.
   const observed = await waitFor(
@@ -158,7 +164,6 @@ test('the autoscaler sees the sum of both workers’ load', async (t) => {
     10_000,
   );
   assert.ok(observed <= n + 0.5, `observed ${observed} of ${n}`);
-  assert.ok(shares[0] > 0 && shares[1] > 0, `shares ${shares.join('/')}`);
   assert.equal(s.gateway.load('default/sum-v1')?.inFlight, n);
   await Promise.all(replies);
 });

@@ -80,6 +80,8 @@ export class GatewayCluster implements GatewayMetricsSource {
   private readonly drains = new Map<number, { waiting: Set<number>; resolve: () => void }>();
   private nextDrain = 1;
   private requestLog = false;
+  private internal: { host: string; port: number } | null = null;
+  private internalErrors: string[] = [];
   private unwatchStreams: (() => void) | null = null;
   private readonly maxQueued: number;
   private readonly retryAfter: number;
@@ -130,6 +132,22 @@ export class GatewayCluster implements GatewayMetricsSource {
         this.slots.length = 0;
       }
     }
+  }
+
+  /**
+   * Opens the internal listener (cluster-local hosts too) in every worker, on one port; restarted
+   * workers open it as well. Resolves with the port.
+   */
+  async listenInternal(port: number, host = '127.0.0.1'): Promise<number> {
+    if (this.internal) throw new Error('gateway is already listening internally');
+    if (this.slots.length === 0) throw new Error('gateway: listen() first, then listenInternal()');
+    this.internal = { host, port: port === 0 ? await freePort(host) : port };
+    const internal = this.internal;
+    this.internalErrors = [];
+    await this.askAll((token) => ({ t: 'listenInternal', ...internal, token }));
+    if (this.internalErrors.length > 0)
+      throw new Error(`could not open the internal listener on ${host}:${internal.port}: ${this.internalErrors.join('; ')}`);
+    return internal.port;
   }
 
   private startAll(): Promise<void> {
@@ -184,6 +202,7 @@ export class GatewayCluster implements GatewayMetricsSource {
       timeouts: this.opts.timeouts ?? {},
       loadIntervalMs: this.opts.loadIntervalMs ?? DEFAULT_LOAD_INTERVAL_MS,
       requestLog: this.requestLog,
+      internal: this.internal,
     };
   }
 
@@ -224,6 +243,10 @@ export class GatewayCluster implements GatewayMetricsSource {
         break;
       case 'load':
         this.aggregate.report(w.id, slot.n, msg);
+        break;
+      case 'listenedInternal':
+        if (msg.error) this.internalErrors.push(`gateway worker ${slot.n}: ${msg.error}`);
+        this.drainedBy(msg.token, w.id);
         break;
       case 'drained':
       case 'flushed':

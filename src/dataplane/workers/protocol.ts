@@ -24,6 +24,8 @@ export interface WorkerConfig {
   loadIntervalMs: number;
   /** Somebody reads the request log right now. */
   requestLog: boolean;
+  /** The internal listener (cluster-local hosts), once the main process was asked for one. */
+  internal: { host: string; port: number } | null;
 }
 
 export type ToWorker =
@@ -47,6 +49,8 @@ export type ToWorker =
   | { t: 'settle'; key: string }
   /** Send the counters that changed now, then `flushed` (a scrape is waiting). */
   | { t: 'flush'; token: number }
+  /** Open the internal listener too; answered with `listenedInternal`. */
+  | { t: 'listenInternal'; host: string; port: number; token: number }
   /** Whether somebody reads the request log: the worker forwards its records while true. */
   | { t: 'requestLog'; on: boolean }
   | { t: 'close' };
@@ -107,4 +111,5 @@ export type FromWorker =
   | { t: 'load'; revisions: RevisionSnapshot[]; gone: string[]; rejections?: [string, number][]; requests: number }
   | { t: 'drained'; token: number }
   | { t: 'flushed'; token: number }
+  | { t: 'listenedInternal'; token: number; error?: string }
   | { t: 'requests'; records: RequestRecord[] };

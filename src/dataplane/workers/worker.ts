@@ -108,6 +108,7 @@ async function start(
   for (const b of revisions) gw.setRevision(b);
   try {
     const port = await gw.listen(config.port, config.host);
+    if (config.internal) await gw.listenInternal(config.internal.port, config.internal.host);
     send({ t: 'listening', port });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -155,6 +156,14 @@ function onMessage(msg: ToWorker): void {
   }
   if (msg.t === 'requestLog') {
     forwardRequestLog(msg.on);
+    return;
+  }
+  if (msg.t === 'listenInternal') {
+    const token = msg.token;
+    void (gateway?.listenInternal(msg.port, msg.host) ?? Promise.reject(new Error('not started'))).then(
+      () => send({ t: 'listenedInternal', token }),
+      (err: Error) => send({ t: 'listenedInternal', token, error: err.message }),
+    );
     return;
   }
   if (msg.t === 'flush') {
