@@ -163,12 +163,15 @@ export class FastConnection {
   private gone = false;
   /** Bytes of an answered request's body still to come and be dropped. */
   private skip = 0;
+  /** Read once: remoteAddress asks the OS each time. */
+  readonly clientAddress: string;
 
   constructor(
     readonly socket: Socket,
     readonly path: FastPath,
   ) {
     (socket as Tagged)[kConn] = this;
+    this.clientAddress = clientAddress(socket.remoteAddress);
     socket.on('data', onClientData);
     socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
@@ -353,7 +356,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
     this.bodyLeft = head.contentLength;
     this.hasBody = head.contentLength > 0;
     this.close = head.close;
-    this.clientAddress = clientAddress(conn.socket.remoteAddress);
+    this.clientAddress = conn.clientAddress;
   }
 
   /** Takes the bytes that followed the head in the same read. */

@@ -100,7 +100,9 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
     return notPlain('version');
   p += 10;
 
-  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  // A plain object (fast properties); a name Object.prototype has (constructor, __proto__, ...)
+  // reads as already present, so such a request counts as repeating a header and is not plain.
+  const headers: Record<string, string> = {};
   let count = 0;
   let contentLength = 0;
   let close = false;
