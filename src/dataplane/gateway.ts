@@ -283,6 +283,7 @@ function onUpgradeRefused(this: Tagged<ClientRequest>, ures: IncomingMessage): v
   // The backend answered the Upgrade with an ordinary response: relay it and close.
   const sock = ex.socket!;
   ex.status = ures.statusCode ?? 502;
+  ex.watch?.responseStarted();
   sock.write(rawResponseHead(ex.status, ures.statusMessage, ures.rawHeaders, true) + 'connection: close\r\n\r\n');
   (ures as Tagged<IncomingMessage>)[kEx] = ex;
   ures.on('end', onRefusedBodyEnd);
