@@ -136,5 +136,16 @@ function render(ctx: BenchContext, runs: Run[]): string {
       `- ${c.name}: throughput ${f2(two.wrk.rps / one.wrk.rps)}×, p99 ${f2(two.wrk.p99Ms / one.wrk.p99Ms)}×, gateway CPU per request ${f2(perReq(two) / perReq(one))}×.`,
     );
   }
+  const busy1 = runs.find((r) => r.workers === 1 && r.case === CASES[0].name)!;
+  lines.push(
+    '',
+    '**What these numbers can say here.** The load generator, the two app instances and the gateway share the same two cores: with one worker the machine was already ' +
+      `${f2(busy1.machineBusy / busy1.wrk.durationS)} of 2 cores busy. A second worker can only take CPU time from wrk and the apps, so throughput cannot double here; the ratio is the net of a second event loop for gateway work against more processes competing for the same cores. ` +
+      'What does carry over is the cost per request: the gateway CPU per request (main process + workers) shows what running in workers adds — with kept-alive connections the main process only sees each connection once (round-robin hand-off) and gets one counters message per worker every 100 ms, so its share should stay near zero; ' +
+      'and the containerConcurrency 8 case, where 32 connections compete for 16 slots, shows what it costs when slots have to move between workers through the main process (every release returns the slot to the arbiter while requests wait, one IPC round trip each).',
+    '',
+    '**What they cannot say** is the speed-up with free cores. **Expected on a bigger machine** (load generator and apps elsewhere, N cores for the gateway): one worker is bound by its single event loop, and workers share nothing per request for containerConcurrency 0 (their own routing tables, connection pools and counters), so throughput should grow close to linearly with N until the apps or the network are the limit. ' +
+      "The shared parts are the main process' accept hand-off (one per connection, not per request: a cost only for clients that open a connection per request) and, for revisions whose containerConcurrency is reached, the arbiter: each wait costs a round trip through the main process, whose event loop it shares with the controllers, so heavy contention on small limits scales worse than unlimited revisions.",
+  );
   return lines.join('\n');
 }

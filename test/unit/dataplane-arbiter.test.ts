@@ -33,12 +33,14 @@ test('a free slot is granted at once; a second want waits and gets it when it co
 
   a.want(2, 'ns/r', 1);
   assert.equal(a.held('ns/r'), 1);
-  assert.deepEqual(demands, ['ns/r'], 'waiting at capacity is demand');
   // Everyone is asked to give slots back while somebody waits.
   assert.deepEqual(take(), [
     { w: 1, t: 'reclaim', key: 'ns/r' },
     { w: 2, t: 'reclaim', key: 'ns/r' },
   ]);
+  assert.deepEqual(demands, [], 'the slot may be idle in worker 1: not demand yet');
+  a.reclaimed(1, 'ns/r');
+  assert.deepEqual(demands, ['ns/r'], 'worker 1 had no idle slot: waiting at capacity is demand');
 
   a.returned(1, 'ns/r', 'e1', 1);
   assert.deepEqual(take(), [
@@ -123,4 +125,17 @@ test('a worker that dies frees its slots and its waits', () => {
   a.workerGone(1);
   assert.equal(a.held('ns/r'), 0);
   assert.deepEqual(take('grant'), [{ w: 2, t: 'grant', key: 'ns/r', ep: 'e1', n: 1 }]);
+});
+
+test('a wait that an idle slot in another worker serves is not demand', () => {
+  const { a, take, demands } = setup();
+  a.setBackend('ns/r', ['e1'], 1);
+  a.want(1, 'ns/r', 1);
+  a.want(2, 'ns/r', 1);
+  take();
+  // Worker 1's slot was idle: it comes back with the answer to the reclaim.
+  a.returned(1, 'ns/r', 'e1', 1);
+  a.reclaimed(1, 'ns/r');
+  assert.deepEqual(take('grant'), [{ w: 2, t: 'grant', key: 'ns/r', ep: 'e1', n: 1 }]);
+  assert.deepEqual(demands, []);
 });

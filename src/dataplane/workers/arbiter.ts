@@ -7,7 +7,9 @@
 // free slot holds the request and sends `want`; the arbiter grants a free slot at once, or queues
 // the want (FIFO across workers, bounded by maxQueuedPerRevision: beyond it, `refuse`), fires the
 // demand signal when the revision starts waiting, and asks every worker to give slots back as they
-// free (`reclaim`) until nobody waits (`settle`). cc = 0 needs no slots: wants only count held
+// free (`reclaim`) until nobody waits (`settle`). A wait that idle slots in other workers can serve
+// is not demand: when every slot is leased, the signal waits for the lease holders' answers to the
+// reclaim (`reclaimed`, after their idle slots came back) and fires only if requests still wait. cc = 0 needs no slots: wants only count held
 // requests (scale from zero) against the bound and for the demand signal.
 //
 // Pure bookkeeping: messages go out through `send`, nothing here touches a process.
@@ -29,6 +31,8 @@ interface RevisionSlots {
   waiting: Chunk[];
   waitingTotal: number;
   reclaiming: boolean;
+  /** Lease holders whose answer to this episode's reclaim is due before demand may fire. */
+  awaiting: Set<number> | null;
 }
 
 export interface ArbiterOptions {
@@ -48,7 +52,7 @@ export class SlotArbiter {
   private rev(key: string): RevisionSlots {
     let r = this.revs.get(key);
     if (!r) {
-      r = { cc: 0, active: new Set(), leases: new Map(), waiting: [], waitingTotal: 0, reclaiming: false };
+      r = { cc: 0, active: new Set(), leases: new Map(), waiting: [], waitingTotal: 0, reclaiming: false, awaiting: null };
       this.revs.set(key, r);
     }
     return r;
@@ -106,8 +110,32 @@ export class SlotArbiter {
     else r.waiting.push({ worker, n: take });
     const wasIdle = r.waitingTotal === 0;
     r.waitingTotal += take;
+    const holders = this.holders(r);
     this.reclaim(key, r);
-    if (wasIdle) this.o.demand(key);
+    if (!wasIdle) return;
+    // Slots exist but are all leased: first see whether their holders had idle ones.
+    if (r.cc > 0 && holders.size > 0) r.awaiting = holders;
+    else this.o.demand(key);
+  }
+
+  /** A worker answered the reclaim: its idle slots (sent before this answer) are back. */
+  reclaimed(worker: number, key: string): void {
+    const r = this.revs.get(key);
+    if (!r?.awaiting) return;
+    r.awaiting.delete(worker);
+    this.settleAwaiting(key, r);
+  }
+
+  private settleAwaiting(key: string, r: RevisionSlots): void {
+    if (!r.awaiting || r.awaiting.size > 0) return;
+    r.awaiting = null;
+    if (r.waitingTotal > 0) this.o.demand(key);
+  }
+
+  private holders(r: RevisionSlots): Set<number> {
+    const out = new Set<number>();
+    for (const byWorker of r.leases.values()) for (const w of byWorker.keys()) out.add(w);
+    return out;
   }
 
   /** While requests wait and slots exist, every worker gives slots back as they free. */
@@ -158,6 +186,7 @@ export class SlotArbiter {
         byWorker.delete(worker);
         if (byWorker.size === 0) r.leases.delete(ep);
       }
+      if (r.awaiting?.delete(worker)) this.settleAwaiting(key, r);
       const kept = r.waiting.filter((c) => c.worker !== worker);
       if (kept.length !== r.waiting.length) {
         r.waiting = kept;
@@ -207,6 +236,7 @@ export class SlotArbiter {
 
   /** Ends a reclaim episode when nobody waits, and forgets revisions with nothing left. */
   private tidy(key: string, r: RevisionSlots): void {
+    if (r.waitingTotal === 0) r.awaiting = null;
     if (r.waitingTotal === 0 && r.reclaiming) {
       r.reclaiming = false;
       for (const w of this.o.workers()) this.o.send(w, { t: 'settle', key });

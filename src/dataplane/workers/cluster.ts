@@ -241,6 +241,9 @@ export class GatewayCluster implements GatewayMetricsSource {
       case 'return':
         this.arbiter.returned(w.id, msg.key, msg.ep, msg.n);
         break;
+      case 'reclaimed':
+        this.arbiter.reclaimed(w.id, msg.key);
+        break;
       case 'load':
         this.aggregate.report(w.id, slot.n, msg);
         break;

@@ -89,6 +89,7 @@ export class WorkerSlots implements SlotHooks {
     this.reclaiming.add(key);
     const rev = this.host!.revision(key);
     if (rev) for (const ep of rev.endpoints) this.giveBackIdle(key, ep);
+    this.host!.send({ t: 'reclaimed', key });
   }
 
   settle(key: string): void {

@@ -107,6 +107,8 @@ export type FromWorker =
   | { t: 'want'; key: string; n: number }
   | { t: 'cancel'; key: string; n: number }
   | { t: 'return'; key: string; ep: string; n: number }
+  /** Answer to reclaim: this worker's idle slots of the revision have been returned (just before). */
+  | { t: 'reclaimed'; key: string }
   /** Counters of the revisions that changed, the ones it forgot, and every request it has taken. */
   | { t: 'load'; revisions: RevisionSnapshot[]; gone: string[]; rejections?: [string, number][]; requests: number }
   | { t: 'drained'; token: number }
