@@ -93,6 +93,8 @@ test('one request per instance: three requests get three instances at once, each
   await waitFor('the first instance', () => s.gateway.load(key)?.endpoints.length === 1 && s.gateway.hosts().includes(host), 20_000);
 
   const peak = peakWatcher(s, key);
+  // A failed request must not leave the sampling loop keeping the test process alive.
+  t.after(() => peak.stop());
   const agent = new http.Agent({ keepAlive: false, maxSockets: 3 });
   t.after(() => agent.destroy());
   // 2.5 s each: long enough that the two new instances are up before the first request ends.
@@ -149,6 +151,7 @@ test('max-scale 1: requests held at zero are served one at a time in arrival ord
   await waitFor('at zero', async () => (await paStatus(s, 'fifo-v1'))?.desiredScale === 0 && s.runtime.status(key)?.replicas === 0, 20_000);
 
   const peak = peakWatcher(s, key);
+  t.after(() => peak.stop());
   const agent = new http.Agent({ keepAlive: false, maxSockets: 5 });
   t.after(() => agent.destroy());
   let completed = 0;
