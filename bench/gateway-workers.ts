@@ -39,6 +39,8 @@ interface Run {
   apps: number;
   wrkCpu: number;
   machineBusy: number;
+  /** Machine CPU seconds not used by the benchmark's processes (other work on the shared machine). */
+  foreign: number;
 }
 
 export async function run(ctx: BenchContext): Promise<Section> {
@@ -94,6 +96,8 @@ export async function run(ctx: BenchContext): Promise<Section> {
         scriptDir: ctx.tmpDir,
       });
       const after = cpu();
+      const ours = (c: ReturnType<typeof cpu>) => c.main + c.workers + c.apps + c.wrk;
+      const foreign = Math.max(0, after.machine - before.machine - (ours(after) - ours(before)));
       if (wrk.errors > 0) throw new Error(`${c.name}, ${workers} worker(s): ${wrk.errors} errors (${wrk.non2xx} non-2xx)`);
       runs.push({
         workers,
@@ -104,6 +108,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
         apps: after.apps - before.apps,
         wrkCpu: after.wrk - before.wrk,
         machineBusy: after.machine - before.machine,
+        foreign,
       });
       await procs.stop(gwProc);
     }
@@ -118,13 +123,13 @@ function render(ctx: BenchContext, runs: Run[]): string {
   const lines = [
     `${ctx.machine.cpuModel}, ${ctx.machine.cores} cores; \`npm run bench -- gateway-workers\`; wrk -t ${THREADS} -c ${CONNECTIONS} -d ${DURATION_S}s after ${WARMUP_S} s of warm-up, \`GET /\` to two instances of \`examples/rest-api\` through \`bench/gateway-workers-process.ts\` (1 worker: the in-process gateway; 2: main process + two workers, as \`sluice server --gateway-workers 2\` runs them).`,
     '',
-    '| case | workers | req/s | p50 ms | p99 ms | gateway CPU s (main + workers) | CPU µs per request, gateway | apps CPU s | wrk CPU s | machine busy (of 2 cores) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| case | workers | req/s | p50 ms | p99 ms | gateway CPU s (main + workers) | CPU µs per request, gateway | apps CPU s | wrk CPU s | machine busy (of 2 cores) | other programs (cores) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of runs) {
     const gw = r.gatewayMain + r.gatewayWorkers;
     lines.push(
-      `| ${r.case} | ${r.workers} | ${Math.round(r.wrk.rps)} | ${f2(r.wrk.p50Ms)} | ${f2(r.wrk.p99Ms)} | ${f1(gw)} (${f1(r.gatewayMain)} + ${f1(r.gatewayWorkers)}) | ${Math.round((gw / r.wrk.requests) * 1e6)} | ${f1(r.apps)} | ${f1(r.wrkCpu)} | ${f2(r.machineBusy / r.wrk.durationS)} |`,
+      `| ${r.case} | ${r.workers} | ${Math.round(r.wrk.rps)} | ${f2(r.wrk.p50Ms)} | ${f2(r.wrk.p99Ms)} | ${f1(gw)} (${f1(r.gatewayMain)} + ${f1(r.gatewayWorkers)}) | ${Math.round((gw / r.wrk.requests) * 1e6)} | ${f1(r.apps)} | ${f1(r.wrkCpu)} | ${f2(r.machineBusy / r.wrk.durationS)} | ${f2(r.foreign / r.wrk.durationS)} |`,
     );
   }
   lines.push('', 'Ratios, 2 workers over 1, in this run:', '');
@@ -137,7 +142,10 @@ function render(ctx: BenchContext, runs: Run[]): string {
     );
   }
   const busy1 = runs.find((r) => r.workers === 1 && r.case === CASES[0].name)!;
+  const others = Math.max(...runs.map((r) => r.foreign / r.wrk.durationS));
   lines.push(
+    '',
+    `Other programs on this shared machine used up to ${f2(others)} cores during these runs (last column), taken from the same two cores; ratios from one run are what this section reports.`,
     '',
     '**What these numbers can say here.** The load generator, the two app instances and the gateway share the same two cores: with one worker the machine was already ' +
       `${f2(busy1.machineBusy / busy1.wrk.durationS)} of 2 cores busy. A second worker can only take CPU time from wrk and the apps, so throughput cannot double here; the ratio is the net of a second event loop for gateway work against more processes competing for the same cores. ` +
