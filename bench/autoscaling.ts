@@ -14,10 +14,10 @@ import { pathToFileURL } from 'node:url';
 import { admit } from '../src/api/admission.js';
 import { kindByKind } from '../src/api/registry.js';
 import type { KObject } from '../src/api/types.js';
-import { PASSTHROUGH_ENV } from '../src/runtime/local/env.js';
 import { type RunningSluice, startSluice } from '../src/server.js';
 import type { BenchContext, Section } from './lib/section.js';
 import { ProcessGroup } from './lib/procs.js';
+import { startAppDirect } from './lib/direct-app.js';
 
 const IMAGE = 'registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1';
 const COLD_RUNS = 10;
@@ -64,7 +64,13 @@ async function until<T>(what: string, check: () => T | undefined | false, timeou
   }
 }
 
-async function createService(s: RunningSluice, name: string, annotations: Record<string, string>, containerConcurrency = 0): Promise<void> {
+/** A Service through admission into the store; its revision is `${name}-v1`. */
+export async function createService(
+  s: RunningSluice,
+  name: string,
+  annotations: Record<string, string>,
+  containerConcurrency = 0,
+): Promise<void> {
   const obj: KObject = {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',
@@ -97,25 +103,10 @@ async function firstAnswer(s: RunningSluice, name: string): Promise<void> {
 
 // ---- 1. cold start ----
 
-/**
- * Spawn → the app prints that it listens → one GET answered: the app's own cold start, in the same
- * clean environment Sluice gives instances (this matters: NODE_EXTRA_CA_CERTS alone adds ~30 ms to
- * Node's start on some machines).
- */
+/** Spawn → the app prints that it listens → one GET answered: the app's own cold start. */
 async function directColdStart(procs: ProcessGroup, appScript: string, cwd: string): Promise<number> {
-  const env: NodeJS.ProcessEnv = { PORT: '0', HOST: '127.0.0.1', RESOURCE: 'direct' };
-  for (const k of PASSTHROUGH_ENV) if (process.env[k] !== undefined) env[k] = process.env[k];
   const t0 = performance.now();
-  const proc = procs.start('rest-api', process.execPath, [appScript], { env, cwd });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    void proc.exited.then(() => reject(new Error(`rest-api exited: ${proc.output()}`)));
-  });
+  const { proc, port } = await startAppDirect(procs, appScript, cwd);
   const status = await get(port, undefined, '/');
   const ms = performance.now() - t0;
   await procs.stop(proc);

@@ -37,6 +37,9 @@ const timer = setInterval(() => {
     JSON.stringify({
       rssMiB: statusKb('VmRSS') / 1024,
       peakRssMiB: statusKb('VmHWM') / 1024,
+      heapUsedMiB: process.memoryUsage().heapUsed / 2 ** 20,
+      heapTotalMiB: process.memoryUsage().heapTotal / 2 ** 20,
+      externalMiB: process.memoryUsage().external / 2 ** 20,
       tick: sluice.autoscaler.tickStats(),
       loopMaxMs: loop.max / 1e6,
     }) + '\n',

@@ -14,7 +14,15 @@ import { ProcessGroup } from './lib/procs.js';
 import type { BenchContext, SectionModule } from './lib/section.js';
 
 /** Sections `npm run bench` runs, in document order (one not built yet is skipped with a note). */
-export const SECTION_ORDER: readonly string[] = ['gateway', 'gateway-workers', 'autoscaling', 'progressive', 'observability'];
+export const SECTION_ORDER: readonly string[] = [
+  'gateway',
+  'gateway-workers',
+  'autoscaling',
+  'coldstarts',
+  'progressive',
+  'observability',
+  'controlplane',
+];
 
 /** Modules in bench/ that are not sections (besides helper programs named *-process). */
 const NOT_SECTIONS = new Set(['run']);

@@ -289,10 +289,11 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   const webConsole = new Console({
     admin,
     store,
+    listers,
     events: activity,
     live: new LiveFeed({
       reader: gateway.reader(),
-      keys: () => [...gateway.revisionViews().map((v) => v.key), ...scaler.deciders().map((d) => d.key)],
+      keys: () => [...gateway.revisionViews().map((v) => v.key), ...scaler.keys()],
       instances: (key) => ({ readyInstances: runtime.status(key)?.readyReplicas ?? 0, desired: scaler.decider(key)?.requested }),
     }),
     liveState: (key) => {

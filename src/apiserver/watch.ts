@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject } from '../api/types.js';
 import { resourceKey, type ResourceKind } from '../api/registry.js';
 import type { Store, WatchEvent } from '../store/store.js';
+import { serializedObject } from '../store/watch-hub.js';
 import { clampDelay } from '../timers.js';
 import type { Matcher } from './selectors.js';
 
@@ -45,7 +46,9 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   const pending: string[] = [];
 
   const emit = (type: string, obj: KObject) => {
-    const line = JSON.stringify({ type, object: w.render(obj, first) }) + '\n';
+    const view = w.render(obj, first);
+    // The object as stored: its JSON is the store's, serialized once for every watcher.
+    const line = `{"type":${JSON.stringify(type)},"object":${serializedObject(view)}}\n`;
     first = false;
     emitRaw(line);
   };

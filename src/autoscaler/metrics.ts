@@ -128,6 +128,12 @@ export interface RevisionMetricsOptions {
   stableWindowMs: number;
   panicWindowMs: number;
   algorithm?: AggregationAlgorithm;
+  /**
+   * Keep the raw samples of the last stable window (default true). Only plugins read them; with
+   * thousands of revisions they are most of the autoscaler's memory, so the controller keeps them
+   * for plugin-class revisions only.
+   */
+  keepSamples?: boolean;
 }
 
 /**
@@ -149,7 +155,9 @@ export class RevisionMetrics {
 
   /** Changes windows; history is kept only when nothing changed (a resize starts afresh). */
   configure(opts: RevisionMetricsOptions): void {
-    const next = { algorithm: 'linear' as AggregationAlgorithm, ...opts };
+    const next = { ...opts, algorithm: opts.algorithm ?? 'linear', keepSamples: opts.keepSamples ?? true };
+    if (!next.keepSamples) this.samples = [];
+    if (this.opts) this.opts.keepSamples = next.keepSamples;
     if (
       this.opts &&
       this.opts.stableWindowMs === next.stableWindowMs &&
@@ -173,7 +181,10 @@ export class RevisionMetrics {
     this.concurrencyPanic.record(now, concurrency);
     this.rpsStable.record(now, rps);
     this.rpsPanic.record(now, rps);
-    this.samples.push({ ...sample, time: now });
+    if (!this.opts.keepSamples) return;
+    // Only the sample's own fields: a window from the gateway carries more (latency arrays).
+    const { averageConcurrency, requests, queued, inFlight, intervalMs } = sample;
+    this.samples.push({ averageConcurrency, requests, queued, inFlight, intervalMs, time: now });
     const cutoff = now - this.opts.stableWindowMs;
     let drop = 0;
     while (drop < this.samples.length && this.samples[drop].time <= cutoff) drop++;

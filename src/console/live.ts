@@ -1,7 +1,9 @@
 // The console's live numbers: once a second, each revision's request rate, 5xx rate, p50/p99
 // latency, concurrency and instance counts, read through the console's own stats reader (so the
 // autoscaler's windows are untouched). The last few minutes are kept so a page opened now starts
-// with history, and every tick is pushed to the open event streams.
+// with history, and every tick is pushed to the open event streams. A revision with nothing to
+// show (no requests, no instances) is left out of a tick: with thousands of revisions at zero,
+// points of zeros would be most of the history's memory; the page reads a missing one as idle.
 
 import { LATENCY_BOUNDS_SECONDS, histogramQuantile, type StatsReader } from '../dataplane/stats.js';
 
@@ -77,6 +79,9 @@ export class LiveFeed {
     const revisions: Record<string, RevisionPoint> = {};
     for (const key of new Set(this.o.keys())) {
       const w = this.o.reader.read(key);
+      const instances = this.o.instances(key);
+      if (w.requests === 0 && w.completed === 0 && w.averageConcurrency === 0 && instances.readyInstances === 0 && !instances.desired)
+        continue;
       const secs = w.intervalMs > 0 ? w.intervalMs / 1000 : 1;
       revisions[key] = {
         rps: round(w.requests / secs),
@@ -85,7 +90,7 @@ export class LiveFeed {
         p50Ms: quantileMs(0.5, w.latency.counts),
         p99Ms: quantileMs(0.99, w.latency.counts),
         concurrency: round(w.averageConcurrency),
-        ...this.o.instances(key),
+        ...instances,
       };
     }
     const t: Tick = { time: this.now(), revisions };

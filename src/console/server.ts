@@ -24,7 +24,10 @@ import type { ServerResponse } from 'node:http';
 import type { AdminRequest, AdminServer } from '../observability/admin.js';
 import { sendJson, sendText } from '../observability/admin.js';
 import type { EventLog, SluiceEvent } from '../observability/events.js';
+import type { KObject } from '../api/types.js';
 import type { Store } from '../store/store.js';
+import { Cache } from '../store/cache.js';
+import type { Listers } from '../controllers/listers.js';
 import { subscribeRequests } from '../dataplane/request-log.js';
 import { buildSnapshot, type LiveRevisionState, type Snapshot } from './snapshot.js';
 import type { LiveFeed, Tick } from './live.js';
@@ -44,16 +47,21 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/console/vendor/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
-const RES = {
-  services: 'serving.knative.dev/services',
-  revisions: 'serving.knative.dev/revisions',
-  routes: 'serving.knative.dev/routes',
-  rollouts: ROLLOUT_RESOURCE,
+/** A snapshot costs time in proportion to the objects; the next waits this many times as long. */
+const REFRESH_BACKOFF = 10;
+const REFRESH_MIN_DELAY_MS = 100;
+
+const byKey = (a: KObject, b: KObject) => {
+  const x = `${a.metadata.namespace ?? ''}/${a.metadata.name ?? ''}`;
+  const y = `${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`;
+  return x < y ? -1 : x > y ? 1 : 0;
 };
 
 export interface ConsoleOptions {
   admin: AdminServer;
   store: Store;
+  /** The controllers' caches: the snapshot is built from memory, never from a store list. */
+  listers: Pick<Listers, 'services' | 'revisions' | 'routes'>;
   events: EventLog;
   live: LiveFeed;
   liveState: (key: string) => LiveRevisionState;
@@ -72,24 +80,31 @@ export class Console {
   private readonly streams = new Set<ServerResponse>();
   private readonly stops: (() => void)[] = [];
   private refreshTimer: NodeJS.Timeout | undefined;
-  private refreshing: Promise<void> | undefined;
+  /** How long the last snapshot took to build. */
+  private refreshMs = 0;
+  private readonly rollouts: Cache<string>;
   /** Served traffic per service, to tell when a split changed. */
   private readonly served = new Map<string, string>();
 
-  constructor(private readonly o: ConsoleOptions) {}
+  constructor(private readonly o: ConsoleOptions) {
+    this.rollouts = new Cache(o.store, ROLLOUT_RESOURCE);
+  }
 
   async start(): Promise<void> {
     const { admin } = this.o;
     admin.route({ method: 'GET', path: '/console', auth: 'never', handle: ({ res }) => redirect(res, '/console/') });
     admin.route({ method: 'GET', path: '/', auth: 'never', handle: ({ res }) => redirect(res, '/console/') });
     admin.route({ method: 'GET', path: '/console/', auth: 'never', handle: (r) => this.asset(r) });
-    admin.route({ method: 'GET', path: '/api/v1/snapshot', handle: ({ res }) => void this.sendSnapshot(res) });
+    admin.route({ method: 'GET', path: '/api/v1/snapshot', handle: ({ res }) => this.sendSnapshot(res) });
     admin.route({ method: 'GET', path: '/api/v1/stream', handle: (r) => this.stream(r) });
     admin.route({ method: 'GET', path: '/api/v1/requests', handle: (r) => this.requests(r) });
     admin.route({ method: 'POST', path: '/api/v1/actions/', auth: 'always', handle: (r) => this.action(r) });
-    await this.refresh(false);
-    for (const res of [RES.services, RES.revisions, RES.routes, RES.rollouts])
-      this.stops.push(await this.o.store.watch(res, {}, { onEvent: () => this.scheduleRefresh() }));
+    const { services, revisions, routes } = this.o.listers;
+    await Promise.all([services.synced(), revisions.synced(), routes.synced(), this.rollouts.synced()]);
+    this.stops.push(() => this.rollouts.stop());
+    for (const c of [services, revisions, routes, this.rollouts] as Cache<string>[])
+      this.stops.push(c.onChange(() => this.scheduleRefresh()));
+    this.refresh(false);
     this.stops.push(this.o.onRuntimeChange(() => this.scheduleRefresh()));
     this.stops.push(this.o.events.subscribe((e) => this.broadcast('event', e, e.id)));
     this.stops.push(this.o.live.subscribe((t) => this.broadcast('tick', t)));
@@ -111,8 +126,13 @@ export class Console {
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  private async sendSnapshot(res: ServerResponse): Promise<void> {
-    await this.refreshing;
+  private sendSnapshot(res: ServerResponse): void {
+    // A change not yet in the snapshot (it waits for the debounce) is in it now.
+    if (this.refreshTimer) {
+      clearTimeout(this.refreshTimer);
+      this.refreshTimer = undefined;
+      this.refresh(true);
+    }
     sendJson(res, 200, this.hello());
   }
 
@@ -171,35 +191,37 @@ export class Console {
 
   private scheduleRefresh(): void {
     if (this.refreshTimer) return;
-    // A rollout is a burst of writes: one snapshot for the burst.
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = undefined;
-      void this.refresh(true);
-    }, 100);
+    // A rollout is a burst of writes: one snapshot for the burst. With many objects a snapshot
+    // costs more, so they come less often (at most a tenth of the time goes to them).
+    this.refreshTimer = setTimeout(
+      () => {
+        this.refreshTimer = undefined;
+        this.refresh(true);
+      },
+      Math.max(REFRESH_MIN_DELAY_MS, REFRESH_BACKOFF * this.refreshMs),
+    );
     this.refreshTimer.unref();
   }
 
-  private async refresh(announce: boolean): Promise<void> {
-    const run = (async () => {
-      const { store } = this.o;
-      const [services, revisions, rollouts] = await Promise.all([
-        store.list(RES.services),
-        store.list(RES.revisions),
-        store.list(RES.rollouts),
-      ]);
-      const snap = buildSnapshot(
-        { services: services.items, revisions: revisions.items, rollouts: rollouts.items, time: Date.now() },
-        this.o.liveState,
-      );
-      this.noteTraffic(snap, announce);
-      const json = JSON.stringify({ ...snap, time: 0 });
-      this.snapshot = snap;
-      if (json === this.snapshotJson) return;
-      this.snapshotJson = json;
-      if (announce) this.broadcast('snapshot', snap);
-    })();
-    this.refreshing = run.catch(() => undefined);
-    await run.catch(() => undefined);
+  private refresh(announce: boolean): void {
+    const t0 = performance.now();
+    const { services, revisions } = this.o.listers;
+    const snap = buildSnapshot(
+      {
+        services: services.list().sort(byKey),
+        revisions: revisions.list().sort(byKey),
+        rollouts: this.rollouts.list().sort(byKey),
+        time: Date.now(),
+      },
+      this.o.liveState,
+    );
+    this.noteTraffic(snap, announce);
+    const json = JSON.stringify({ ...snap, time: 0 });
+    this.snapshot = snap;
+    this.refreshMs = performance.now() - t0;
+    if (json === this.snapshotJson) return;
+    this.snapshotJson = json;
+    if (announce) this.broadcast('snapshot', snap);
   }
 
   private noteTraffic(snap: Snapshot, announce: boolean): void {

@@ -1,5 +1,5 @@
 // What the console shows, as plain data: services with their routes' traffic split, revisions
-// with their instances and the autoscaler's view. Built from store lists plus the live state of
+// with their instances and the autoscaler's view. Built from the controllers' caches plus the live state of
 // the autoscaler and the runtime; pure, so it is table-tested without a server.
 
 import type { KObject, TrafficTarget } from '../api/types.js';

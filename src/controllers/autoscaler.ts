@@ -24,6 +24,7 @@ import {
   KPA_CLASS,
   PLUGIN_CLASS,
   RevisionMetrics,
+  type RevisionMetricsOptions,
   averageCpuUtilization,
   averageMemoryMiB,
   cpuRequestCores,
@@ -193,6 +194,16 @@ export function coldStartFailureMessage(name: string, reason: string, message: s
 
 let validatorOwner: object | null = null;
 
+/** A revision's metric windows; raw samples only where a plugin reads them. */
+function metricsOptions(spec: ScalingSpec): RevisionMetricsOptions {
+  return {
+    stableWindowMs: spec.stableWindowMs,
+    panicWindowMs: spec.panicWindowMs,
+    algorithm: spec.aggregation,
+    keepSamples: spec.class === PLUGIN_CLASS,
+  };
+}
+
 function deciderView(t: Tracked): DeciderView {
   const num = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
   const det = t.last?.details ?? {};
@@ -354,7 +365,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       spec,
       specError: error,
       state,
-      metrics: new RevisionMetrics({ stableWindowMs: spec.stableWindowMs, panicWindowMs: spec.panicWindowMs, algorithm: spec.aggregation }),
+      metrics: new RevisionMetrics(metricsOptions(spec)),
       desired,
       routing,
       failed: false,
@@ -385,7 +396,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     const classChanged = spec.class !== t.spec.class;
     t.spec = spec;
     t.specError = error;
-    t.metrics.configure({ stableWindowMs: spec.stableWindowMs, panicWindowMs: spec.panicWindowMs, algorithm: spec.aggregation });
+    t.metrics.configure(metricsOptions(spec));
     if (classChanged) {
       t.state = initialAutoscalerState(spec, this.now(), this.o.runtime.status(t.key)?.readyReplicas ?? 0);
       t.version++;
@@ -673,6 +684,11 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     return [...this.tracked.values()].map((t) => deciderView(t));
   }
 
+  /** The keys ("ns/name") of the revisions it tracks. */
+  keys(): IterableIterator<string> {
+    return this.tracked.keys();
+  }
+
   /** One revision's decider state; undefined when the autoscaler does not track it. */
   decider(key: string): DeciderView | undefined {
     const t = this.tracked.get(key);
@@ -874,11 +890,12 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     if (this.tracked.get(t.key) !== t) return;
     const { store } = this.o;
     const want = podAutoscalerFor(t.rev, t.routing, t.reachability, this.o.runtime.scaleTarget?.(t.rev.metadata.name!));
-    let pa = await store.get(PA, t.ns, t.name);
+    // From the lister: after each write below its event is in the cache before the write resolves.
+    let pa = this.o.listers.podautoscalers.get(t.ns, t.name);
     if (!pa) {
       pa = await store.create(PA, want);
       // The revision may have gone while this was written: do not leave an orphan behind.
-      if (!(await store.get(RES.revisions, t.ns, t.name))) {
+      if (!this.o.listers.revisions.get(t.ns, t.name)) {
         await store.delete(PA, t.ns, t.name).catch(() => undefined);
         return;
       }

@@ -42,7 +42,7 @@ export interface ControllerContext {
   gcConfig?: () => GcConfig;
 }
 
-/** RoutingLabels is keyed by namespace (name ""), RevisionGC by configuration. */
+/** RoutingLabels is keyed by route, RevisionGC by configuration. */
 export type ReconcileKind = 'Service' | 'Configuration' | 'Revision' | 'Route' | 'RoutingLabels' | 'RevisionGC' | 'DomainMapping';
 
 /** Store keys of the resources the controllers use. */

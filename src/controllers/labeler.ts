@@ -8,6 +8,7 @@ import type { KObject } from '../api/types.js';
 import { Annotations, Labels } from '../api/types.js';
 import { referencedRevisions, type RoutingState } from './autoscaling/podautoscaler.js';
 import { type ControllerContext, RES } from './context.js';
+import { BY_ROUTES_ANNOTATION, ROUTES_BY_CONFIGURATION, ROUTES_BY_REVISION } from './listers.js';
 
 /** Knative formats the modification time as RFC 3339 at second precision. */
 export const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -59,18 +60,38 @@ export function routesByTarget(routes: readonly KObject[]): { revisions: Map<str
   return { revisions, configurations };
 }
 
-/** Brings every Revision and Configuration of the namespace in line with its routes. */
-export async function syncRoutingLabels(ctx: ControllerContext, ns: string): Promise<void> {
+/**
+ * Brings the Revisions and Configurations one route names now, or named before (their routes
+ * annotation lists it), in line with every route naming them. Found through the listers'
+ * indexes, so the cost is that of the objects concerned, not of the namespace.
+ */
+export async function syncRoutingLabels(ctx: ControllerContext, ns: string, route: string): Promise<void> {
+  const { routes, revisions, configurations } = ctx.listers;
   const now = ctx.now();
-  // From the listers (kept by watches): no store read per reconcile.
-  const routes = ctx.listers.routes.list(ns);
-  const { revisions, configurations } = routesByTarget(routes);
-  for (const rev of ctx.listers.revisions.list(ns)) {
-    const change = revisionRoutingMeta(rev, revisions.get(rev.metadata.name!) ?? [], now);
+  const current = routes.get(ns, route);
+  const named = current
+    ? routesByTarget([current])
+    : { revisions: new Map<string, string[]>(), configurations: new Map<string, string[]>() };
+  const key = `${ns}/${route}`;
+
+  const revisionNames = new Set([...named.revisions.keys(), ...revisions.byIndex(BY_ROUTES_ANNOTATION, key).map((r) => r.metadata.name!)]);
+  for (const name of revisionNames) {
+    const rev = revisions.get(ns, name);
+    if (!rev) continue;
+    const naming = routesByTarget(routes.byIndex(ROUTES_BY_REVISION, `${ns}/${name}`)).revisions.get(name) ?? [];
+    const change = revisionRoutingMeta(rev, naming, now);
     if (change) await ctx.store.update(RES.revisions, { ...rev, metadata: { ...rev.metadata, ...change } });
   }
-  for (const cfg of ctx.listers.configurations.list(ns)) {
-    const want = [...(configurations.get(cfg.metadata.name!) ?? [])].sort().join(',');
+
+  const configurationNames = new Set([
+    ...named.configurations.keys(),
+    ...configurations.byIndex(BY_ROUTES_ANNOTATION, key).map((c) => c.metadata.name!),
+  ]);
+  for (const name of configurationNames) {
+    const cfg = configurations.get(ns, name);
+    if (!cfg) continue;
+    const naming = routesByTarget(routes.byIndex(ROUTES_BY_CONFIGURATION, `${ns}/${name}`)).configurations.get(name) ?? [];
+    const want = [...naming].sort().join(',');
     const have = cfg.metadata.annotations?.[Annotations.routes] ?? '';
     if (want === have) continue;
     const annotations = { ...(cfg.metadata.annotations ?? {}) };

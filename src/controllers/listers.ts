@@ -5,7 +5,7 @@
 // autoscaler.
 
 import { R } from '../api/resources.js';
-import { Labels } from '../api/types.js';
+import { Annotations, Labels } from '../api/types.js';
 import type { KObject } from '../api/types.js';
 import { Cache, byLabel, byOwner } from '../store/cache.js';
 import { referencedRevisions } from './autoscaling/podautoscaler.js';
@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 
 /** Route index: "ns/revision" for every revision its spec or status traffic names (none while it is being deleted). */
 export const ROUTES_BY_REVISION = 'revision';
-/** Route index: "ns/configuration" for every configuration its spec traffic names. */
+/** Route index: "ns/configuration" for every configuration its spec traffic names (none while it is being deleted). */
 export const ROUTES_BY_CONFIGURATION = 'configuration';
 /** Revision index: "ns/configuration" from the configuration label. */
 export const BY_CONFIGURATION = 'label:configuration';
@@ -31,7 +31,19 @@ function routeOfMapping(dm: KObject): string[] {
   return [`${typeof ref.namespace === 'string' && ref.namespace ? ref.namespace : (dm.metadata.namespace ?? '')}/${ref.name}`];
 }
 
+/** Revision and configuration index: "ns/route" for each route their serving.knative.dev/routes annotation lists. */
+export const BY_ROUTES_ANNOTATION = 'annotation:routes';
+
+function byRoutesAnnotation(o: KObject): string[] {
+  const ns = o.metadata.namespace ?? '';
+  return (o.metadata.annotations?.[Annotations.routes] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((r) => `${ns}/${r}`);
+}
+
 function configurationsNamedBy(route: KObject): string[] {
+  if (route.metadata.deletionTimestamp) return [];
   const ns = route.metadata.namespace ?? '';
   const out = new Set<string>();
   for (const t of Array.isArray(route.spec?.traffic) ? route.spec.traffic : []) {
@@ -53,8 +65,18 @@ export interface Listers {
 export function createListers(store: Store, log: (msg: string) => void = () => {}): Listers {
   return {
     services: new Cache(store, R.services, {}, log),
-    configurations: new Cache(store, R.configurations, { [BY_SERVICE]: byLabel(Labels.service), [BY_OWNER]: byOwner }, log),
-    revisions: new Cache(store, R.revisions, { [BY_CONFIGURATION]: byLabel(Labels.configuration), [BY_OWNER]: byOwner }, log),
+    configurations: new Cache(
+      store,
+      R.configurations,
+      { [BY_SERVICE]: byLabel(Labels.service), [BY_OWNER]: byOwner, [BY_ROUTES_ANNOTATION]: byRoutesAnnotation },
+      log,
+    ),
+    revisions: new Cache(
+      store,
+      R.revisions,
+      { [BY_CONFIGURATION]: byLabel(Labels.configuration), [BY_OWNER]: byOwner, [BY_ROUTES_ANNOTATION]: byRoutesAnnotation },
+      log,
+    ),
     routes: new Cache(
       store,
       R.routes,

@@ -7,7 +7,13 @@
 import { type KObject, Labels } from '../api/types.js';
 import { type ControllerContext, RES, type ReconcileKind } from './context.js';
 import { reconcileConfiguration } from './configuration.js';
-import { DOMAINMAPPINGS_BY_DOMAIN, DOMAINMAPPINGS_BY_ROUTE, ROUTES_BY_CONFIGURATION, ROUTES_BY_REVISION } from './listers.js';
+import {
+  BY_ROUTES_ANNOTATION,
+  DOMAINMAPPINGS_BY_DOMAIN,
+  DOMAINMAPPINGS_BY_ROUTE,
+  ROUTES_BY_CONFIGURATION,
+  ROUTES_BY_REVISION,
+} from './listers.js';
 import { reconcileDomainMapping } from './domainmapping.js';
 import { reconcileRevision, pushBackend } from './revision.js';
 import { RouteTable, reconcileRoute } from './route.js';
@@ -107,6 +113,11 @@ export class ControllerManager {
     this.enqueueAll(l.revisions.list(), 'Revision');
     this.enqueueAll(l.routes.list(), 'Route');
     this.enqueueAll(l.domainmappings.list(), 'DomainMapping');
+    // Routes gone while the server was down are still listed on the revisions they named.
+    for (const key of new Set([...l.revisions.indexValues(BY_ROUTES_ANNOTATION), ...l.configurations.indexValues(BY_ROUTES_ANNOTATION)])) {
+      const slash = key.indexOf('/');
+      this.enqueue('RoutingLabels', key.slice(0, slash), key.slice(slash + 1));
+    }
     if (this.ctx.gcConfig) {
       this.gcSweep = setInterval(() => this.enqueueAll(l.configurations.list(), 'RevisionGC'), GC_SWEEP_MS);
       this.gcSweep.unref?.();
@@ -267,11 +278,11 @@ export class ControllerManager {
         return reconcileRevision(this.ctx, ns, name);
       case 'Route':
         await reconcileRoute(this.ctx, this.routes, ns, name);
-        // Which revisions are routed may have changed (once per namespace, deduplicated).
-        this.enqueue('RoutingLabels', ns, '');
+        // Which revisions this route sends traffic to may have changed.
+        this.enqueue('RoutingLabels', ns, name);
         return;
       case 'RoutingLabels':
-        return syncRoutingLabels(this.ctx, ns);
+        return syncRoutingLabels(this.ctx, ns, name);
       case 'DomainMapping':
         return reconcileDomainMapping(this.ctx, this.routes, ns, name);
       case 'RevisionGC': {

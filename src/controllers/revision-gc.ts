@@ -74,9 +74,9 @@ export function revisionsToCollect(
 
 /** Applies the policy to one configuration. */
 export async function collectRevisions(ctx: ControllerContext, c: GcConfig, ns: string, name: string): Promise<string[]> {
-  const cfg = await ctx.store.get(RES.configurations, ns, name);
+  // From the listers, through their indexes: the configuration, its revisions, and which of them a route names.
+  const cfg = ctx.listers.configurations.get(ns, name);
   if (!cfg || cfg.metadata.deletionTimestamp) return [];
-  // From the listers, through their indexes: this configuration's revisions, and which of them a route names.
   const revisions = ctx.listers.revisions.byIndex(BY_CONFIGURATION, `${ns}/${name}`);
   const routed = new Set(
     revisions.map((r) => r.metadata.name!).filter((rev) => ctx.listers.routes.byIndex(ROUTES_BY_REVISION, `${ns}/${rev}`).length > 0),

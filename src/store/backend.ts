@@ -11,8 +11,8 @@ export interface Backend {
   read(resource: string, namespace: string, name: string): KObject | undefined;
   /** Fresh copies, sorted by namespace then name. */
   readAll(resource: string, namespace?: string): KObject[];
-  /** Inserts or replaces; the backend keeps its own copy. */
-  put(resource: string, namespace: string, name: string, rv: number, obj: KObject): void;
+  /** Inserts or replaces; the backend keeps its own copy. `json` is obj serialized (JSON.stringify). */
+  put(resource: string, namespace: string, name: string, rv: number, obj: KObject, json: string): void;
   remove(resource: string, namespace: string, name: string): void;
   /** The last resourceVersion handed out. */
   loadRv(): number;

@@ -91,6 +91,11 @@ export class Cache<K extends string, T extends KObject = ObjectOf<K>> {
     return out;
   }
 
+  /** The values some object is filed under in an index. */
+  indexValues(index: string): string[] {
+    return [...(this.indexes.get(index)?.keys() ?? [])];
+  }
+
   get size(): number {
     return this.items.size;
   }

@@ -28,13 +28,13 @@ export class DocumentStore implements Store {
   private readonly hub: WatchHub;
   private closed = false;
   /** The open batch: its writes' events, published once it is committed. */
-  private batch?: { done: Promise<void>; events: { event: WatchEvent; rv: number }[] };
+  private batch?: { done: Promise<void>; events: { event: WatchEvent; rv: number; json?: string }[] };
 
   constructor(
     private readonly backend: Backend,
-    opts: { watchHistory?: number; log?: (msg: string) => void } = {},
+    opts: { watchHistory?: number; watchHistoryChars?: number; log?: (msg: string) => void } = {},
   ) {
-    this.hub = new WatchHub(opts.watchHistory, opts.log);
+    this.hub = new WatchHub({ events: opts.watchHistory, chars: opts.watchHistoryChars }, opts.log);
     this.rv = backend.loadRv();
     this.hub.reset(this.rv);
   }
@@ -61,17 +61,19 @@ export class DocumentStore implements Store {
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     // The existence check and the insert run in one transaction so two creates cannot both win.
-    const rv = this.write(() => {
+    const { rv, json } = this.write(() => {
       if (this.backend.read(resource, ns, name)) {
         const [plural, group] = describe(resource);
         throw alreadyExists(plural, name, group);
       }
       const rv = this.nextRv();
       meta.resourceVersion = String(rv);
-      this.backend.put(resource, ns, name, rv, created);
-      return rv;
+      // Serialized once: the row, the watch history and the watchers' bytes.
+      const json = JSON.stringify(created);
+      this.backend.put(resource, ns, name, rv, created, json);
+      return { rv, json };
     });
-    await this.committed({ type: 'ADDED', resource, object: created }, rv);
+    await this.committed({ type: 'ADDED', resource, object: created }, rv, json);
     return structuredClone(created) as ObjectOf<K>;
   }
 
@@ -79,7 +81,7 @@ export class DocumentStore implements Store {
     const ns = obj.metadata.namespace ?? '';
     const name = obj.metadata.name ?? '';
     const [plural, group] = describe(resource);
-    const { next, changed } = this.write(() => {
+    const { next, changed, json } = this.write(() => {
       const current = this.backend.read(resource, ns, name);
       if (!current) throw notFound(plural, name, group);
       const wantRv = obj.metadata.resourceVersion;
@@ -104,10 +106,11 @@ export class DocumentStore implements Store {
       if (isDeepStrictEqual(next, current)) return { next: current, changed: false };
       const rv = this.nextRv();
       next.metadata.resourceVersion = String(rv);
-      this.backend.put(resource, ns, name, rv, next);
-      return { next, changed: true };
+      const json = JSON.stringify(next);
+      this.backend.put(resource, ns, name, rv, next, json);
+      return { next, changed: true, json };
     });
-    if (changed) await this.committed({ type: 'MODIFIED', resource, object: next }, Number(next.metadata.resourceVersion));
+    if (changed) await this.committed({ type: 'MODIFIED', resource, object: next }, Number(next.metadata.resourceVersion), json);
     else if (this.batch) await this.batch.done; // it read what the batch wrote
     return structuredClone(next) as ObjectOf<K>;
   }
@@ -155,7 +158,7 @@ export class DocumentStore implements Store {
 
   private openBatch(): void {
     this.backend.begin();
-    const events: { event: WatchEvent; rv: number }[] = [];
+    const events: { event: WatchEvent; rv: number; json?: string }[] = [];
     const done = new Promise<void>((resolve, reject) => {
       setImmediate(() => {
         this.batch = undefined;
@@ -167,7 +170,7 @@ export class DocumentStore implements Store {
           reject(err as Error);
           return;
         }
-        for (const e of events) this.hub.publish(e.event, e.rv);
+        for (const e of events) this.hub.publish(e.event, e.rv, e.json);
         resolve();
       });
     });
@@ -176,9 +179,9 @@ export class DocumentStore implements Store {
   }
 
   /** Resolves once the write's batch is durable; its event goes out then, in write order. */
-  private committed(event: WatchEvent, rv: number): Promise<void> {
+  private committed(event: WatchEvent, rv: number, json?: string): Promise<void> {
     const batch = this.batch!;
-    batch.events.push({ event, rv });
+    batch.events.push({ event, rv, json });
     return batch.done;
   }
 

@@ -11,6 +11,8 @@ import type { Store } from './store.js';
 export interface StoreOptions {
   /** Events kept for watches that start from a resourceVersion (default 10,000). */
   watchHistory?: number;
+  /** ... and at most this many characters of their serialized objects (default 64 Mi). */
+  watchHistoryChars?: number;
   log?: (msg: string) => void;
 }
 

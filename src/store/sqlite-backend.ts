@@ -44,8 +44,8 @@ export class SqliteBackend implements Backend {
     return rows.map((body) => JSON.parse(body) as KObject);
   }
 
-  put(resource: string, namespace: string, name: string, rv: number, obj: KObject): void {
-    this.stmts.put.run(resource, namespace, name, rv, JSON.stringify(obj));
+  put(resource: string, namespace: string, name: string, rv: number, _obj: KObject, json: string): void {
+    this.stmts.put.run(resource, namespace, name, rv, json);
   }
 
   remove(resource: string, namespace: string, name: string): void {

@@ -1,42 +1,92 @@
 // Fan-out of store events to watchers, with a bounded history so a watcher can start from a
 // recent resourceVersion (what kubectl does after a list). Older starts get 410 Gone, and the
-// client relists — the same contract as Kubernetes' watch cache. Subscribers are kept per
-// resource, so a write only visits the watchers of its own resource.
+// client relists — the same contract as Kubernetes' watch cache, which also keeps a bounded
+// window. Subscribers are kept per resource, so a write only visits the watchers of its own
+// resource.
+//
+// The history keeps each event's object serialized (the JSON the store wrote), not the object:
+// live watchers get the object itself, only a watch that starts from a resourceVersion parses
+// the events it replays. It is bounded by count and by size, whichever is reached first, so large
+// objects cannot make it hold more memory than the bound. While an event is delivered its JSON is
+// at hand (serializedObject), so watchers that send the object as it is serialize it once for all.
 
 import { ApiError } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
-import type { WatchEvent, WatchHandlers } from './store.js';
+import type { WatchEvent, WatchEventType, WatchHandlers } from './store.js';
 
 interface Subscriber {
   namespace?: string;
   handlers: WatchHandlers;
 }
 
+interface Entry {
+  rv: number;
+  type: WatchEventType;
+  resource: string;
+  namespace: string;
+  json: string;
+}
+
+export interface HistoryLimits {
+  /** Most events kept (default 10,000). */
+  events?: number;
+  /** Most characters of serialized objects kept (default 64 Mi). */
+  chars?: number;
+}
+
+const DEFAULT_EVENTS = 10_000;
+const DEFAULT_CHARS = 64 * 2 ** 20;
+
+/** The event being delivered now and its JSON (see serializedObject). */
+let delivering: { object: KObject; json: string } | undefined;
+
+/**
+ * JSON of an object: the stored serialization when it is the object of the event being
+ * delivered (so N watchers cost one serialization), else JSON.stringify.
+ */
+export function serializedObject(obj: unknown): string {
+  return delivering !== undefined && delivering.object === obj ? delivering.json : JSON.stringify(obj);
+}
+
 export class WatchHub {
-  private readonly history: { rv: number; event: WatchEvent }[] = [];
+  private history: Entry[] = [];
+  /** Index of the oldest entry kept (entries before it are dropped, removed in batches). */
+  private head = 0;
+  private chars = 0;
   private oldestKnownRv = 0; // events after this rv are all in history
   private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private readonly maxEvents: number;
+  private readonly maxChars: number;
 
   constructor(
-    private readonly capacity = 10000,
+    limits: HistoryLimits | number = {},
     private readonly log: (msg: string) => void = (msg) => console.error(msg),
-  ) {}
+  ) {
+    const l = typeof limits === 'number' ? { events: limits } : limits;
+    this.maxEvents = Math.max(1, l.events ?? DEFAULT_EVENTS);
+    this.maxChars = Math.max(1, l.chars ?? DEFAULT_CHARS);
+  }
 
   reset(currentRv: number): void {
-    this.history.length = 0;
+    this.history = [];
+    this.head = 0;
+    this.chars = 0;
     this.oldestKnownRv = currentRv;
   }
 
-  publish(event: WatchEvent, rv: number): void {
-    this.history.push({ rv, event });
-    if (this.history.length > this.capacity * 2) {
-      // Trimmed in batches: one splice per `capacity` writes instead of one per write.
-      const dropped = this.history.splice(0, this.history.length - this.capacity);
-      this.oldestKnownRv = dropped[dropped.length - 1].rv;
-    }
+  /** Records and delivers one committed event; `json` is its object as the store serialized it. */
+  publish(event: WatchEvent, rv: number, json = JSON.stringify(event.object)): void {
+    this.history.push({ rv, type: event.type, resource: event.resource, namespace: event.object.metadata.namespace ?? '', json });
+    this.chars += json.length;
+    this.trim();
     const subs = this.subscribers.get(event.resource);
     if (!subs) return;
-    for (const s of subs) this.deliver(s, event);
+    delivering = { object: event.object, json };
+    try {
+      for (const s of subs) this.deliver(s, event);
+    } finally {
+      delivering = undefined;
+    }
   }
 
   /** Checks a watch's starting resourceVersion; throws 400 or 410 as the API server reports them. */
@@ -62,8 +112,11 @@ export class WatchHub {
   ): () => void {
     const sub: Subscriber = { namespace, handlers };
     if ('since' in start) {
-      for (const h of this.history) {
-        if (h.rv > start.since && h.event.resource === resource) this.deliver(sub, h.event);
+      for (let i = this.head; i < this.history.length; i++) {
+        const h = this.history[i];
+        if (h.rv <= start.since || h.resource !== resource) continue;
+        if (namespace !== undefined && h.namespace !== namespace) continue;
+        this.deliver(sub, { type: h.type, resource, object: JSON.parse(h.json) as KObject });
       }
     } else {
       for (const object of start.initial) this.deliver(sub, { type: 'ADDED', resource, object });
@@ -81,6 +134,25 @@ export class WatchHub {
     const all = [...this.subscribers.values()].flatMap((s) => [...s]);
     this.subscribers.clear();
     for (const s of all) this.call(() => s.handlers.onClosed?.());
+  }
+
+  /** Events kept and their serialized size (for tests and diagnostics). */
+  get size(): { events: number; chars: number } {
+    return { events: this.history.length - this.head, chars: this.chars };
+  }
+
+  private trim(): void {
+    // Always keep the newest event, however large.
+    while (this.history.length - this.head > 1 && (this.history.length - this.head > this.maxEvents || this.chars > this.maxChars)) {
+      const dropped = this.history[this.head++];
+      this.chars -= dropped.json.length;
+      this.oldestKnownRv = dropped.rv;
+    }
+    // Dropped entries are cut off in batches: one splice per many writes instead of one per write.
+    if (this.head > 1024 && this.head * 2 > this.history.length) {
+      this.history = this.history.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private deliver(s: Subscriber, e: WatchEvent): void {

@@ -359,6 +359,8 @@ const CHARTS = [
   { id: 'instances', lines: [{ pick: (p) => p.readyInstances }], markers: true },
 ];
 
+const IDLE = { rps: 0, errorsPerSecond: 0, errorRate: 0, p50Ms: null, p99Ms: null, concurrency: 0, readyInstances: 0 };
+
 function chartKeys() {
   const keys = new Set();
   for (const t of state.ticks) for (const k of Object.keys(t.revisions)) keys.add(k);
@@ -375,7 +377,8 @@ function renderCharts() {
     for (const k of keys) {
       for (const line of spec.lines) {
         series.push({ label: shortName(k) + (line.suffix ?? ''), stroke: color(k), width: 2, dash: line.dash, spanGaps: true, points: { show: false } });
-        data.push(state.ticks.map((t) => (t.revisions[k] ? (line.pick(t.revisions[k]) ?? null) : null)));
+        // A revision missing from a tick had no requests and no instances in it.
+        data.push(state.ticks.map((t) => line.pick(t.revisions[k] ?? IDLE) ?? null));
       }
     }
     const shape = JSON.stringify(series.map((s) => s.label));
