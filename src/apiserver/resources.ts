@@ -27,7 +27,7 @@ import { afterUpdate, checkUpdate, deleteWithPolicy, type GcContext, type Propag
 import { managerFor, parseForce, serverSideApply, trackUpdate, type ManagerOptions } from './apply/managed-fields.js';
 import { applyPatch, patchKindOf, type PatchKind } from './patch.js';
 import type { ResourcePath } from './paths.js';
-import { selectorMatcher } from './selectors.js';
+import { type Matcher, selectorMatcher } from './selectors.js';
 import { methodNotAllowed, pathNotFound, sendJson, successStatus } from './status.js';
 import { strategicMergePatch } from './strategic.js';
 import { toTable, wantsIncludeObject } from './table.js';
@@ -199,25 +199,78 @@ function parseLimit(v: string | null): number | undefined {
   return n === 0 ? undefined : n;
 }
 
-async function list(c: Call): Promise<void> {
-  const matcher = selectorMatcher(c.query.get('labelSelector'), c.query.get('fieldSelector'), c.path.kind.fieldLabels);
-  const limit = parseLimit(c.query.get('limit'));
-  const after = decodeContinue(c.query.get('continue'));
-  const listed = await c.ctx.store.list(key(c), scopeNs(c));
-  const sortKey = (o: KObject) => `${o.metadata.namespace ?? ''}\u0000${o.metadata.name ?? ''}`;
-  let items = listed.items.filter(matcher).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
+/** Rows per store read while a selective paged list looks for enough matches. */
+const PAGE_SCAN = 500;
+
+const sortKey = (o: KObject) => `${o.metadata.namespace ?? ''}\u0000${o.metadata.name ?? ''}`;
+const tokenFor = (o: KObject) =>
+  Buffer.from(JSON.stringify({ ns: o.metadata.namespace ?? '', name: o.metadata.name })).toString('base64url');
+
+interface ListedPage {
+  resourceVersion: string;
+  items: KObject[];
+  continueToken?: string;
+  /** Objects after this page (unknown with selectors on a paged store read). */
+  remaining?: number;
+}
+
+/** Every match of a whole list, sorted, after the continue point (the store returned all objects). */
+function pageOfAll(
+  all: KObject[],
+  matcher: Matcher,
+  after: ContinueToken | undefined,
+  limit: number | undefined,
+): Omit<ListedPage, 'resourceVersion'> {
+  let items = all.filter(matcher).sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
   if (after) {
     const from = `${after.ns}\u0000${after.name}`;
     items = items.filter((o) => sortKey(o) > from);
   }
-  let continueToken: string | undefined;
-  let remaining: number | undefined;
-  if (limit !== undefined && items.length > limit) {
-    remaining = items.length - limit;
-    items = items.slice(0, limit);
-    const last = items[items.length - 1];
-    continueToken = Buffer.from(JSON.stringify({ ns: last.metadata.namespace ?? '', name: last.metadata.name })).toString('base64url');
+  if (limit === undefined || items.length <= limit) return { items };
+  return { items: items.slice(0, limit), continueToken: tokenFor(items[limit - 1]), remaining: items.length - limit };
+}
+
+/**
+ * A list page read from the store page by page, so a paged list costs its page, not the whole
+ * resource. With selectors the remaining count is unknown and left out, as Kubernetes does.
+ */
+async function readListPage(
+  c: Call,
+  matcher: Matcher,
+  selective: boolean,
+  after: ContinueToken | undefined,
+  limit: number | undefined,
+): Promise<ListedPage> {
+  const ns = scopeNs(c);
+  if (limit === undefined) {
+    const listed = await c.ctx.store.list(key(c), ns);
+    return { resourceVersion: listed.resourceVersion, ...pageOfAll(listed.items, matcher, after, undefined) };
   }
+  const items: KObject[] = [];
+  let cursor = after ? { namespace: after.ns, name: after.name } : undefined;
+  let resourceVersion: string | undefined;
+  for (;;) {
+    const listed = await c.ctx.store.list(key(c), ns, { after: cursor, limit: selective ? Math.max(PAGE_SCAN, limit + 1) : limit });
+    resourceVersion ??= listed.resourceVersion;
+    // A store that ignores pages returned everything: page it here.
+    if (listed.remaining === undefined) return { resourceVersion, ...pageOfAll(listed.items, matcher, after, limit) };
+    for (const o of listed.items) if (matcher(o)) items.push(o);
+    const last = listed.items[listed.items.length - 1];
+    if (items.length > limit) return { resourceVersion, items: items.slice(0, limit), continueToken: tokenFor(items[limit - 1]) };
+    if (listed.remaining === 0 || !last) return { resourceVersion, items };
+    if (!selective) return { resourceVersion, items, continueToken: tokenFor(last), remaining: listed.remaining };
+    cursor = { namespace: last.metadata.namespace ?? '', name: last.metadata.name ?? '' };
+  }
+}
+
+async function list(c: Call): Promise<void> {
+  const labelSelector = c.query.get('labelSelector');
+  const fieldSelector = c.query.get('fieldSelector');
+  const matcher = selectorMatcher(labelSelector, fieldSelector, c.path.kind.fieldLabels);
+  const limit = parseLimit(c.query.get('limit'));
+  const after = decodeContinue(c.query.get('continue'));
+  const listed = await readListPage(c, matcher, !!labelSelector || !!fieldSelector, after, limit);
+  const { items, continueToken, remaining } = listed;
   const views = items.map((o) => out(c, o));
   if (negotiate(c.req.headers.accept, { table: true }) === 'table') {
     sendJson(

@@ -5,12 +5,15 @@
 // conflicts, watch) live once, in document-store.ts.
 
 import type { KObject } from '../api/types.js';
+import type { ListPage } from './store.js';
 
 export interface Backend {
   /** A fresh copy the caller may change, or undefined. */
   read(resource: string, namespace: string, name: string): KObject | undefined;
   /** Fresh copies, sorted by namespace then name. */
   readAll(resource: string, namespace?: string): KObject[];
+  /** One page of readAll: the objects after page.after, at most page.limit, and how many follow them. */
+  readPage(resource: string, namespace: string | undefined, page: ListPage): { items: KObject[]; remaining: number };
   /** Inserts or replaces; the backend keeps its own copy. `json` is obj serialized (JSON.stringify). */
   put(resource: string, namespace: string, name: string, rv: number, obj: KObject, json: string): void;
   remove(resource: string, namespace: string, name: string): void;

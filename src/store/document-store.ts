@@ -14,7 +14,7 @@ import { ApiError, alreadyExists, conflict, notFound } from '../api/errors.js';
 import type { ObjectOf } from '../api/resources.js';
 import type { KObject } from '../api/types.js';
 import type { Backend } from './backend.js';
-import type { ListResult, Store, UpdateOptions, WatchEvent, WatchHandlers, WatchOptions } from './store.js';
+import type { ListPage, ListResult, Store, UpdateOptions, WatchEvent, WatchHandlers, WatchOptions } from './store.js';
 import { WatchHub } from './watch-hub.js';
 
 /** Splits "group/plural" into display parts for error messages. */
@@ -44,8 +44,12 @@ export class DocumentStore implements Store {
     return this.backend.read(resource, namespace ?? '', name) as ObjectOf<K> | undefined;
   }
 
-  async list<K extends string>(resource: K, namespace?: string): Promise<ListResult<ObjectOf<K>>> {
+  async list<K extends string>(resource: K, namespace?: string, page?: ListPage): Promise<ListResult<ObjectOf<K>>> {
     while (this.batch) await this.batch.done.catch(() => {});
+    if (page) {
+      const { items, remaining } = this.backend.readPage(resource, namespace, page);
+      return { items: items as ObjectOf<K>[], resourceVersion: String(this.rv), remaining };
+    }
     return { items: this.backend.readAll(resource, namespace) as ObjectOf<K>[], resourceVersion: String(this.rv) };
   }
 

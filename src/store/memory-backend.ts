@@ -3,6 +3,7 @@
 
 import type { KObject } from '../api/types.js';
 import type { Backend } from './backend.js';
+import type { ListPage } from './store.js';
 
 export class MemoryBackend implements Backend {
   /** resource → namespace → name → object */
@@ -25,6 +26,14 @@ export class MemoryBackend implements Backend {
       for (const name of [...byName.keys()].sort()) out.push(structuredClone(byName.get(name)!));
     }
     return out;
+  }
+
+  readPage(resource: string, namespace: string | undefined, page: ListPage): { items: KObject[]; remaining: number } {
+    const from = page.after ? `${page.after.namespace}\u0000${page.after.name}` : undefined;
+    const after = this.readAll(resource, namespace).filter(
+      (o) => from === undefined || `${o.metadata.namespace ?? ''}\u0000${o.metadata.name ?? ''}` > from,
+    );
+    return { items: after.slice(0, page.limit), remaining: Math.max(0, after.length - page.limit) };
   }
 
   put(resource: string, namespace: string, name: string, _rv: number, obj: KObject): void {

@@ -38,7 +38,7 @@ export function instrumentStore(store: Store, reg: Registry): Store {
   };
   return {
     get: (r, ns, name) => store.get(r, ns, name),
-    list: (r, ns) => store.list(r, ns),
+    list: (r, ns, page) => store.list(r, ns, page),
     create: (r, obj) => timed(r, 'create', () => store.create(r, obj)),
     update: (r, obj, opts) => timed(r, 'update', () => store.update(r, obj, opts)),
     delete: (r, ns, name) => timed(r, 'delete', () => store.delete(r, ns, name)),

@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import type { KObject } from '../api/types.js';
 import type { Backend } from './backend.js';
+import type { ListPage } from './store.js';
 
 export class SqliteBackend implements Backend {
   private readonly db: Database.Database;
@@ -27,6 +28,13 @@ export class SqliteBackend implements Backend {
       get: this.db.prepare('SELECT body FROM objects WHERE resource = ? AND namespace = ? AND name = ?').pluck(),
       listNs: this.db.prepare('SELECT body FROM objects WHERE resource = ? AND namespace = ? ORDER BY name').pluck(),
       listAll: this.db.prepare('SELECT body FROM objects WHERE resource = ? ORDER BY namespace, name').pluck(),
+      // Pages: rows after (namespace, name) in the primary key's order, and how many there are.
+      pageNs: this.db.prepare('SELECT body FROM objects WHERE resource = ? AND namespace = ? AND name > ? ORDER BY name LIMIT ?').pluck(),
+      countNs: this.db.prepare('SELECT COUNT(*) FROM objects WHERE resource = ? AND namespace = ? AND name > ?').pluck(),
+      pageAll: this.db
+        .prepare('SELECT body FROM objects WHERE resource = ? AND (namespace, name) > (?, ?) ORDER BY namespace, name LIMIT ?')
+        .pluck(),
+      countAll: this.db.prepare('SELECT COUNT(*) FROM objects WHERE resource = ? AND (namespace, name) > (?, ?)').pluck(),
       put: this.db.prepare('INSERT OR REPLACE INTO objects (resource, namespace, name, rv, body) VALUES (?, ?, ?, ?, ?)'),
       remove: this.db.prepare('DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?'),
       loadRv: this.db.prepare("SELECT value FROM counters WHERE name = 'resourceVersion'").pluck(),
@@ -42,6 +50,25 @@ export class SqliteBackend implements Backend {
   readAll(resource: string, namespace?: string): KObject[] {
     const rows = (namespace === undefined ? this.stmts.listAll.all(resource) : this.stmts.listNs.all(resource, namespace)) as string[];
     return rows.map((body) => JSON.parse(body) as KObject);
+  }
+
+  readPage(resource: string, namespace: string | undefined, page: ListPage): { items: KObject[]; remaining: number } {
+    const s = this.stmts;
+    // SQLite's LIMIT is a 64-bit integer; any limit past the rows there are means all of them.
+    const limit = Math.min(page.limit, Number.MAX_SAFE_INTEGER);
+    const rows = (
+      namespace === undefined
+        ? s.pageAll.all(resource, page.after?.namespace ?? '', page.after?.name ?? '', limit)
+        : s.pageNs.all(resource, namespace, page.after && page.after.namespace === namespace ? page.after.name : '', limit)
+    ) as string[];
+    const items = rows.map((body) => JSON.parse(body) as KObject);
+    const last = items[items.length - 1]?.metadata;
+    const total = (
+      namespace === undefined
+        ? s.countAll.get(resource, page.after?.namespace ?? '', page.after?.name ?? '')
+        : s.countNs.get(resource, namespace, page.after && page.after.namespace === namespace ? page.after.name : '')
+    ) as number;
+    return { items, remaining: last ? total - items.length : 0 };
   }
 
   put(resource: string, namespace: string, name: string, rv: number, _obj: KObject, json: string): void {

@@ -23,6 +23,21 @@ export interface ListResult<T extends KObject = KObject> {
   items: T[];
   /** Pass to watch() to see exactly the changes after this list. */
   resourceVersion: string;
+  /**
+   * Set when the store honoured a ListPage: how many objects come after the last one returned.
+   * Absent when it returned every object (a store may ignore the page).
+   */
+  remaining?: number;
+}
+
+/**
+ * A hint that only part of a list is wanted: the objects after `after` (in namespace, name
+ * order), at most `limit` of them. Lets a paged API list cost the page instead of the whole
+ * resource; callers must still cope with a store that returns everything.
+ */
+export interface ListPage {
+  after?: { namespace: string; name: string };
+  limit: number;
 }
 
 export interface UpdateOptions {
@@ -59,7 +74,7 @@ export interface WatchHandlers<T extends KObject = KObject> {
 export interface Store {
   get<K extends string>(resource: K, namespace: string | undefined, name: string): Promise<ObjectOf<K> | undefined>;
   /** Lists one namespace, or all namespaces when namespace is undefined; sorted by namespace, name. */
-  list<K extends string>(resource: K, namespace?: string): Promise<ListResult<ObjectOf<K>>>;
+  list<K extends string>(resource: K, namespace?: string, page?: ListPage): Promise<ListResult<ObjectOf<K>>>;
   /** Assigns uid, creationTimestamp, resourceVersion and generation 1 (when it has a spec). Throws AlreadyExists (409). */
   create<K extends string>(resource: K, obj: KObject): Promise<ObjectOf<K>>;
   /**

@@ -181,6 +181,32 @@ export function storeContract(label: string, factory: StoreFactory): void {
     },
   );
 
+  withStore(
+    'a list page holds the objects after its start, at most its limit, and how many follow (or every object)',
+    async ({ store, namespace: ns }) => {
+      const other = `${ns}-paged`;
+      for (const n of ['d', 'b', 'a', 'c']) await store.create(R.services, svc(ns, n));
+      await store.create(R.services, svc(other, 'a'));
+      const page = await store.list(R.services, ns, { after: { namespace: ns, name: 'a' }, limit: 2 });
+      const names = page.items.map((o) => o.metadata.name);
+      if (page.remaining === undefined) {
+        // A store may ignore the page: then it is the whole list.
+        assert.deepEqual(names, ['a', 'b', 'c', 'd']);
+      } else {
+        assert.deepEqual(names, ['b', 'c']);
+        assert.equal(page.remaining, 1);
+      }
+      // Across namespaces, in namespace then name order, from the middle of one namespace into the next.
+      const across = await store.list(R.services, undefined, { after: { namespace: ns, name: 'c' }, limit: 100 });
+      if (across.remaining !== undefined) {
+        const keys = across.items.map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+        assert.ok(keys.indexOf(`${ns}/d`) >= 0 && keys.indexOf(`${ns}/d`) < keys.indexOf(`${other}/a`), keys.join(' '));
+        assert.ok(!keys.includes(`${ns}/c`) && !keys.includes(`${ns}/a`));
+        assert.equal(across.remaining, 0);
+      }
+    },
+  );
+
   withStore('a watch from an object resourceVersion replays what came after it', async ({ store, namespace: ns }) => {
     const first = await store.create(R.services, svc(ns, 'one'));
     await store.create(R.services, svc(ns, 'two'));
