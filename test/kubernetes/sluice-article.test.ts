@@ -251,6 +251,85 @@ spec:
     await k8s(['delete', 'ksvc', 'burst']);
   });
 
+  test("cluster-local visibility, Knative's admission warnings and a DomainMapping, through the real API server", async () => {
+    const applied = await k.kubectl(['apply', '-f', '-'], {
+      input: `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: private, namespace: default, labels: {networking.knative.dev/visibility: cluster-local}}
+spec:
+  template:
+    spec:
+      containers: [{image: registry.cn-hangzhou.aliyuncs.com/knative-sample/rest-api-go:v1, env: [{name: RESOURCE, value: private}]}]
+`,
+    });
+    assert.equal(applied.code, 0, applied.stderr);
+    // The webhook's warnings, relayed by kube-apiserver as Warning headers.
+    assert.match(
+      applied.stderr,
+      /^Warning: Kubernetes default value is insecure, Knative may default this to secure in a future release: /m,
+    );
+    const svc = await waitFor(
+      'private ready',
+      async () => {
+        const o = parse(await k8s(['get', 'ksvc', 'private', '-o', 'yaml']));
+        return ready(o) ? o : undefined;
+      },
+      120_000,
+      500,
+    );
+    assert.equal(svc.status.url, 'http://private.default.svc.cluster.local');
+    assert.equal(svc.status.address.url, 'http://private.default.svc.cluster.local');
+    // The placeholder Service points at the internal listener, which alone answers the cluster-local host.
+    assert.equal(
+      await k8s(['get', 'service', 'private', '-o', 'jsonpath={.spec.externalName}']),
+      'sluice-local-gateway.sluice-system.svc.cluster.local',
+    );
+    const internal = await gatewayClient(k, 8180);
+    assert.equal((await get('private.default.svc.cluster.local')).status, 404);
+    await waitFor(
+      'internal listener serves it',
+      async () => (await internal('private.default.svc.cluster.local')).body.trim() === 'Welcome to the private app!',
+      30_000,
+      250,
+    );
+
+    // A custom domain for it, delegated by a ClusterDomainClaim.
+    await k8s(
+      ['apply', '-f', '-'],
+      `apiVersion: networking.internal.knative.dev/v1alpha1
+kind: ClusterDomainClaim
+metadata: {name: private.example.org}
+spec: {namespace: default}
+---
+apiVersion: serving.knative.dev/v1beta1
+kind: DomainMapping
+metadata: {name: private.example.org, namespace: default}
+spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: private}}
+`,
+    );
+    const dm = await waitFor(
+      'mapping ready',
+      async () => {
+        const o = parse(await k8s(['get', 'dm', 'private.example.org', '-o', 'yaml']));
+        return ready(o) ? o : undefined;
+      },
+      60_000,
+      500,
+    );
+    assert.equal(dm.status.url, 'http://private.example.org');
+    assert.equal((await get('private.example.org')).body.trim(), 'Welcome to the private app!');
+    const refused = await k.kubectl(['apply', '-f', '-'], {
+      input:
+        'apiVersion: serving.knative.dev/v1beta1\nkind: DomainMapping\nmetadata: {name: nodots, namespace: default}\nspec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: private}}\n',
+    });
+    assert.match(
+      refused.stderr,
+      /denied the request: validation failed: invalid name "nodots": name: Invalid value: "nodots": should be a domain with at least two segments separated by dots: metadata\.name/,
+    );
+    await k8s(['delete', 'dm', 'private.example.org']);
+    await k8s(['delete', 'ksvc', 'private']);
+  });
+
   test('killing the leader: the other controller takes over within the lease, and nothing is duplicated', async () => {
     const b = startController(k, { identity: 'b', gatewayPort: 8081, webhookPort: 8444 });
     try {
