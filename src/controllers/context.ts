@@ -13,6 +13,12 @@ export interface DataPlaneSink {
   setRoute(owner: string, routes: HostRoute[]): void;
   setRevision(backend: RevisionBackend): void;
   removeRevision(key: string): void;
+  /**
+   * Resolves once the tables set so far are what the gateway serves. A gateway in other processes
+   * applies them later; a Route is IngressReady only after this, as Knative's ingress is Ready only
+   * once its prober saw every gateway pod serve the new configuration.
+   */
+  synced?(): Promise<void>;
 }
 
 /**

@@ -71,6 +71,7 @@ export async function reconcileDomainMapping(ctx: ControllerContext, table: Rout
     }
   }
   ctx.dataplane.setRoute(ownerOf(ns, name), hosts);
+  if (hosts.length > 0) await ctx.dataplane.synced?.();
   const status = domainMappingStatus(dm, { claim, target, ingressReady: hosts.length > 0 });
   await writeStatus(ctx.store, RES.domainmappings, dm, status as Record<string, unknown>);
 }

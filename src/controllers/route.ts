@@ -196,5 +196,7 @@ export async function reconcileRoute(ctx: ControllerContext, table: RouteTable, 
       ? { status: 'Unknown', reason: 'RolloutInProgress', message: 'A gradual rollout of the latest revision(s) is in progress.' }
       : { status: 'True' };
   status.conditions = rollUp(route.status?.conditions, { AllTrafficAssigned: assigned, IngressReady: ingress });
+  // Ready means served: with gateway workers the table reaches them a moment after it is set.
+  if (ingress.status === 'True') await ctx.dataplane.synced?.();
   await writeStatus(ctx.store, RES.routes, route, status as Record<string, unknown>);
 }

@@ -15,6 +15,8 @@ export interface GatewayService extends GatewayMetricsSource {
   close(): Promise<void>;
   setRoutes(routes: HostRoute[]): void;
   setRoute(owner: string, routes: HostRoute[]): void;
+  /** Resolves once the tables set so far are served (the in-process gateway serves them at once). */
+  synced?(): Promise<void>;
   setRevision(backend: RevisionBackend): void;
   removeRevision(key: string): void;
   drain(revisionKey: string, endpointId: string): Promise<void>;

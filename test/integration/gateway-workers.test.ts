@@ -136,3 +136,22 @@ test('a drain waits for requests in flight in every worker; close leaves no work
   assert.ok(!pids.some(alive), 'every worker exited');
   await assert.rejects(get(port));
 });
+
+test('once synced() resolves every worker serves the tables set before it (a Route is Ready only then)', async (t) => {
+  const u = await upstream(t);
+  const { gw, port } = await twoWorkers(t);
+  // Set, wait for the barrier, ask at once: no worker may still answer "no service is routed".
+  for (let round = 0; round < 5; round++) {
+    const host = `new-${round}.default.example.com`;
+    const key = `default/new-${round}-00001`;
+    gw.setRevision({ key, endpoints: [{ id: `i${round}`, host: '127.0.0.1', port: u.port }], containerConcurrency: 0, timeoutSeconds: 30 });
+    gw.setRoute(`default/new-${round}`, [{ host, targets: [{ revisionKey: key, percent: 100 }] }]);
+    await gw.synced();
+    const replies = await Promise.all(Array.from({ length: 4 }, () => httpGet(port, '/', { host })));
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200, 200],
+      replies.map((r) => r.body).join(' | '),
+    );
+  }
+});

@@ -53,6 +53,8 @@ export interface Outcome {
   revisions: Map<string, RevisionBackend>;
   removedRevisions: string[];
   enqueued: string[];
+  /** At each wait for the gateway to serve its tables (DataPlaneSink.synced): how many status writes came before it. */
+  syncedAfterStatusWrites: number[];
   /** The object reconciled, as stored afterwards. */
   after?: KObject;
 }
@@ -78,6 +80,7 @@ export async function runRow(kind: string, reconcile: Reconcile, row: Row): Prom
     revisions: new Map(),
     removedRevisions: [],
     enqueued: [],
+    syncedAfterStatusWrites: [],
   };
   await row.runtime?.(out.runtime, stored);
   const failing = (verb: Reactor['verb'], resource: string) => row.reactors?.find((r) => r.verb === verb && r.resource === resource)?.error;
@@ -119,6 +122,7 @@ export async function runRow(kind: string, reconcile: Reconcile, row: Row): Prom
       },
       setRevision: (b) => void out.revisions.set(b.key, b),
       removeRevision: (key) => void out.removedRevisions.push(key),
+      synced: async () => void out.syncedAfterStatusWrites.push(out.statusUpdates.length),
     },
     scale: { desiredReplicas: (rev) => row.scale?.[`${rev.metadata.namespace}/${rev.metadata.name}`] ?? 1 },
     domain: () => 'example.com',

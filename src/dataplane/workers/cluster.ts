@@ -80,6 +80,7 @@ export class GatewayCluster implements GatewayMetricsSource {
   private readonly drains = new Map<number, { waiting: Set<number>; resolve: () => void }>();
   private nextDrain = 1;
   private requestLog = false;
+  private pendingSync: Promise<void> | null = null;
   private internal: { host: string; port: number } | null = null;
   private internalErrors: string[] = [];
   private unwatchStreams: (() => void) | null = null;
@@ -373,6 +374,20 @@ export class GatewayCluster implements GatewayMetricsSource {
     if (b) this.backends.set(revisionKey, { ...b, endpoints: b.endpoints.filter((e) => e.id !== endpointId) });
     this.arbiter.deactivate(revisionKey, endpointId);
     return this.askAll((token) => ({ t: 'drain', key: revisionKey, id: endpointId, token }));
+  }
+
+  /**
+   * Resolves once every worker applied every table change made before this call. All callers in
+   * one turn of the event loop share one round trip (a burst of route changes costs one message).
+   */
+  synced(): Promise<void> {
+    this.pendingSync ??= new Promise<void>((resolve) =>
+      queueMicrotask(() => {
+        this.pendingSync = null;
+        void this.askAll((token) => ({ t: 'sync', token })).then(resolve);
+      }),
+    );
+    return this.pendingSync;
   }
 
   /** Brings the summed counters up to date: every worker reports now (before a scrape renders). */

@@ -49,6 +49,8 @@ export type ToWorker =
   | { t: 'settle'; key: string }
   /** Send the counters that changed now, then `flushed` (a scrape is waiting). */
   | { t: 'flush'; token: number }
+  /** Answer `flushed` once everything sent before this is applied (a Route waits for it to be Ready). */
+  | { t: 'sync'; token: number }
   /** Open the internal listener too; answered with `listenedInternal`. */
   | { t: 'listenInternal'; host: string; port: number; token: number }
   /** Whether somebody reads the request log: the worker forwards its records while true. */

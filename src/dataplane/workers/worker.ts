@@ -171,6 +171,11 @@ function onMessage(msg: ToWorker): void {
     send({ t: 'flushed', token: msg.token });
     return;
   }
+  if (msg.t === 'sync') {
+    // Messages are handled in order, so every change sent before this one is applied already.
+    send({ t: 'flushed', token: msg.token });
+    return;
+  }
   if (msg.t === 'close') {
     void close();
     return;

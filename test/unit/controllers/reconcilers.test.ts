@@ -185,6 +185,8 @@ table('Route', reconcileRouteWithTable(), [
       assert.equal(o.after?.status.url, 'http://hello.default.example.com');
       assert.equal(o.after?.status.address.url, 'http://hello.default.svc.cluster.local');
       assert.equal(conditions(o.after).Ready, 'True');
+      // Ready only once the gateway serves the hosts (gateway workers get the table a moment later).
+      assert.deepEqual(o.syncedAfterStatusWrites, [0]);
     },
   },
   {
@@ -223,6 +225,7 @@ table('Route', reconcileRouteWithTable(), [
     check: (o) => {
       assert.equal(o.routes.size, 0);
       assert.notEqual(conditions(o.after).Ready, 'True');
+      assert.deepEqual(o.syncedAfterStatusWrites, [], 'nothing to wait for');
     },
   },
 ]);
