@@ -494,7 +494,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const goalP99 = pct(largest.applyReady, 99) <= 100 ? 'met' : 'not met';
   const goalRss = largest.rssMiB * 2 ** 20 <= 500e6 ? 'met' : 'not met';
   const body = `
-A real \`sluice server\` process (SQLite file with synchronous=FULL, API over HTTPS with its token, controllers,
+A real \`sluice server\` process (SQLite file, WAL with synchronous=NORMAL, API over HTTPS with its token, controllers,
 gateway), driven through the Kubernetes API by this process. Every Service has initial-scale and min-scale 0, so no
 instance runs; "Ready" is \`Ready=True\` on the Service as ${WATCHERS} watchers on \`services\` see it. The N creates are
 sent ${CREATORS} at a time (each sender waits for its 201 before the next). The machine is shared with other developers' work, so absolute times are

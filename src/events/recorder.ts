@@ -72,18 +72,23 @@ function lastSeenMs(e: KObject): number {
 /** Which Events retention removes: those past the TTL, then the oldest beyond the cap per namespace. */
 export function expiredEvents(events: KObject[], now: number, ttlMs: number, maxPerNamespace: number): KObject[] {
   const out: KObject[] = [];
-  const byNs = new Map<string, KObject[]>();
+  // Appended in place and each time parsed once: a sweep over tens of thousands of Events in one
+  // namespace (one per Service created) stays linear, plus the sort.
+  const byNs = new Map<string, { e: KObject; at: number }[]>();
   for (const e of events) {
-    if (now - lastSeenMs(e) > ttlMs) out.push(e);
+    const at = lastSeenMs(e);
+    if (now - at > ttlMs) out.push(e);
     else {
       const ns = e.metadata.namespace ?? '';
-      byNs.set(ns, [...(byNs.get(ns) ?? []), e]);
+      const list = byNs.get(ns);
+      if (list) list.push({ e, at });
+      else byNs.set(ns, [{ e, at }]);
     }
   }
   for (const list of byNs.values()) {
     if (list.length <= maxPerNamespace) continue;
-    list.sort((a, b) => lastSeenMs(a) - lastSeenMs(b));
-    out.push(...list.slice(0, list.length - maxPerNamespace));
+    list.sort((a, b) => a.at - b.at);
+    for (let i = 0; i < list.length - maxPerNamespace; i++) out.push(list[i].e);
   }
   return out;
 }

@@ -35,6 +35,24 @@ test('retention: events past the TTL go, then the oldest beyond the per-namespac
   );
 });
 
+test('retention at scale: of 30,000 Events in one namespace the newest 1,000 stay, whatever their order', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  // One per second over the last 30,000 s (all within a 10 h TTL), listed in a shuffled order.
+  const events = Array.from({ length: 30_000 }, (_, i) => ev(`e${i}`, 'default', new Date(now - (30_000 - i) * 1000).toISOString()));
+  const shuffled = events.map((e, i) => ({ e, k: (i * 7919) % 30_011 })).sort((a, b) => a.k - b.k);
+  const gone = new Set(
+    expiredEvents(
+      shuffled.map((x) => x.e),
+      now,
+      36_000_000,
+      1000,
+    ).map((e) => e.metadata.name),
+  );
+  assert.equal(gone.size, 29_000);
+  assert.ok(!gone.has('e29000') && !gone.has('e29999'));
+  assert.ok(gone.has('e0') && gone.has('e28999'));
+});
+
 const REV = 'serving.knative.dev/revisions';
 const rev = (ready?: { status: string; reason?: string; message?: string }): KObject => ({
   apiVersion: 'serving.knative.dev/v1',
