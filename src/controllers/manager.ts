@@ -38,6 +38,14 @@ const ROUTING_CONFIGMAPS = new Set(['config-domain', 'config-network', 'config-f
 
 export class ControllerManager {
   private readonly pending = new Map<string, { kind: ReconcileKind; ns: string; name: string; attempts: number }>();
+  /**
+   * Pending keys in arrival order, taken from `head` (a Map walked from its start after many
+   * deletions skips their holes: the cost of taking one grew with the queue's length).
+   */
+  private order: string[] = [];
+  private head = 0;
+  /** Pending keys that came up while being reconciled: queued again when that reconcile ends. */
+  private readonly deferred = new Set<string>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Timed requeues (enqueueAfter): the earliest per object wins. */
   private readonly later = new Map<string, { at: number; timer: NodeJS.Timeout }>();
@@ -134,6 +142,9 @@ export class ControllerManager {
     for (const l of this.later.values()) clearTimeout(l.timer);
     this.later.clear();
     this.pending.clear();
+    this.order = [];
+    this.head = 0;
+    this.deferred.clear();
   }
 
   /** Resolves when the queue is empty (tests and the demo use it to know the system settled). */
@@ -150,7 +161,7 @@ export class ControllerManager {
   enqueue(kind: ReconcileKind, ns: string, name: string, attempts = 0): void {
     if (this.stopped) return;
     const key = `${kind}/${ns}/${name}`;
-    if (!this.pending.has(key)) this.pending.set(key, { kind, ns, name, attempts });
+    this.add(key, { kind, ns, name, attempts });
     this.pump();
   }
 
@@ -221,16 +232,31 @@ export class ControllerManager {
     for (const o of objects) this.enqueue(kind, o.metadata.namespace ?? '', o.metadata.name!);
   }
 
+  private add(key: string, item: { kind: ReconcileKind; ns: string; name: string; attempts: number }): void {
+    if (this.pending.has(key)) return;
+    this.pending.set(key, item);
+    this.order.push(key);
+  }
+
   /** Starts workers on pending keys, never two on one key (a key enqueued while it runs waits). */
   private pump(): void {
-    if (this.workers >= WORKERS || this.stopped) return;
-    for (const [key, item] of this.pending) {
-      if (this.active.has(key)) continue;
+    while (this.workers < WORKERS && !this.stopped && this.head < this.order.length) {
+      const key = this.order[this.head++];
+      const item = this.pending.get(key);
+      if (!item) continue;
+      if (this.active.has(key)) {
+        this.deferred.add(key);
+        continue;
+      }
       this.pending.delete(key);
       this.active.add(key);
       this.workers++;
       void this.work(key, item);
-      if (this.workers >= WORKERS) return;
+    }
+    // Drop the taken part now and then, so the array does not grow with every key ever queued.
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -246,6 +272,7 @@ export class ControllerManager {
       this.retry(key, item);
     } finally {
       this.active.delete(key);
+      if (this.deferred.delete(key) && this.pending.has(key)) this.order.push(key);
       this.workers--;
       this.pump();
       if (this.workers === 0 && this.pending.size === 0) {
@@ -262,7 +289,7 @@ export class ControllerManager {
       key,
       setTimeout(() => {
         this.retries.delete(key);
-        if (!this.pending.has(key)) this.pending.set(key, { ...item, attempts: item.attempts + 1 });
+        this.add(key, { ...item, attempts: item.attempts + 1 });
         this.pump();
       }, delay),
     );
