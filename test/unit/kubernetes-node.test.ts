@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, resolveEnv, type EnvSource, type PodFacts } from '../kubernetes/harness/node-agent/env.js';
+import { ConfigError, resolveEnv, type EnvSource } from '../kubernetes/harness/node-agent/env.js';
+import type { PodFacts } from '../../src/runtime/local/config-env.js';
 import {
   KUBELET_BACKOFF,
   containerStatusJson,
@@ -108,8 +109,8 @@ const facts: PodFacts = {
   annotations: { note: 'n' },
   nodeName: 'node-0',
   serviceAccountName: 'default',
-  podIp: '10.244.1.9',
-  hostIp: '10.244.0.1',
+  podIP: '10.244.1.9',
+  hostIP: '10.244.0.1',
 };
 const source: EnvSource = {
   configMap: async (_ns, name) => (name === 'cm' ? { color: 'blue', size: 'L' } : undefined),

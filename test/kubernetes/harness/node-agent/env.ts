@@ -5,25 +5,13 @@
 // A missing reference is the kubelet's CreateContainerConfigError, with its wording.
 
 import { configRefs } from '../../../../src/runtime/config-refs.js';
-import { ConfigError as RuntimeConfigError, resolveContainerEnv } from '../../../../src/runtime/local/config-env.js';
+import { ConfigError as RuntimeConfigError, resolveContainerEnv, type PodFacts } from '../../../../src/runtime/local/config-env.js';
 import { expandVars, PASSTHROUGH_ENV } from '../../../../src/runtime/local/env.js';
 
 export interface EnvSource {
   configMap(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   /** values already decoded from base64 */
   secret(namespace: string, name: string): Promise<Record<string, string> | undefined>;
-}
-
-export interface PodFacts {
-  namespace: string;
-  name: string;
-  uid: string;
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  nodeName: string;
-  serviceAccountName: string;
-  podIp: string;
-  hostIp: string;
 }
 
 export class ConfigError extends Error {}
@@ -46,16 +34,7 @@ export async function resolveEnv(
   }
   let entries;
   try {
-    entries = resolveContainerEnv(
-      container,
-      pod.namespace,
-      { get: (kind, _ns, name) => fetched.get(`${kind}/${name}`) },
-      {
-        ...pod,
-        podIP: pod.podIp,
-        hostIP: pod.hostIp,
-      },
-    );
+    entries = resolveContainerEnv(container, pod.namespace, { get: (kind, _ns, name) => fetched.get(`${kind}/${name}`) }, pod);
   } catch (err) {
     throw err instanceof RuntimeConfigError ? new ConfigError(err.message) : err;
   }

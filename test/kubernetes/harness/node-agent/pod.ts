@@ -131,8 +131,8 @@ export class PodWorker {
         annotations: m.annotations ?? {},
         nodeName: this.ctx.nodeName,
         serviceAccountName: this.pod.spec.serviceAccountName ?? 'default',
-        podIp,
-        hostIp: this.ctx.nodeIp,
+        podIP: podIp,
+        hostIP: this.ctx.nodeIp,
       },
       this.ctx.env,
       {
