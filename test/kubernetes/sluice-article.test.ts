@@ -72,6 +72,17 @@ describe('Sluice on a real Kubernetes control plane', { skip }, () => {
   let a: ControllerProcess;
   let get: (host: string, path?: string) => Promise<{ status: number; body: string }>;
   const k8s = (args: string[], input?: string) => kubectlOk(k, args, input);
+  /** The object once kubectl shows it Ready=True. */
+  const readyObject = (kind: string, name: string, timeoutMs: number) =>
+    waitFor(
+      `${kind} ${name} ready`,
+      async () => {
+        const o = parse(await k8s(['get', kind, name, '-o', 'yaml']));
+        return ready(o) ? o : undefined;
+      },
+      timeoutMs,
+      500,
+    );
 
   before(async () => {
     k = await startKubernetes();
@@ -268,15 +279,7 @@ spec:
       applied.stderr,
       /^Warning: Kubernetes default value is insecure, Knative may default this to secure in a future release: /m,
     );
-    const svc = await waitFor(
-      'private ready',
-      async () => {
-        const o = parse(await k8s(['get', 'ksvc', 'private', '-o', 'yaml']));
-        return ready(o) ? o : undefined;
-      },
-      120_000,
-      500,
-    );
+    const svc = await readyObject('ksvc', 'private', 120_000);
     assert.equal(svc.status.url, 'http://private.default.svc.cluster.local');
     assert.equal(svc.status.address.url, 'http://private.default.svc.cluster.local');
     // The placeholder Service points at the internal listener, which alone answers the cluster-local host.
@@ -307,15 +310,7 @@ metadata: {name: private.example.org, namespace: default}
 spec: {ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: private}}
 `,
     );
-    const dm = await waitFor(
-      'mapping ready',
-      async () => {
-        const o = parse(await k8s(['get', 'dm', 'private.example.org', '-o', 'yaml']));
-        return ready(o) ? o : undefined;
-      },
-      60_000,
-      500,
-    );
+    const dm = await readyObject('dm', 'private.example.org', 60_000);
     assert.equal(dm.status.url, 'http://private.example.org');
     assert.equal((await get('private.example.org')).body.trim(), 'Welcome to the private app!');
     const refused = await k.kubectl(['apply', '-f', '-'], {

@@ -7,6 +7,7 @@ import { admit } from '../../src/api/admission.js';
 import { claimFacts, domainMappingStatus, fqdnError, resolveTarget, type DomainMapping } from '../../src/api/domainmapping.js';
 import { findKind } from '../../src/api/registry.js';
 import type { KObject } from '../../src/api/types.js';
+import { messageOf } from '../support/refusal.js';
 
 const dmKind = findKind('dm')!;
 const DM = (name: string, spec: unknown, extra: Record<string, unknown> = {}): KObject => ({
@@ -16,15 +17,6 @@ const DM = (name: string, spec: unknown, extra: Record<string, unknown> = {}): K
   spec,
 });
 const ref = { apiVersion: 'serving.knative.dev/v1', kind: 'Service', name: 'hello' };
-
-const messageOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '(accepted)';
-};
 
 test("DomainMapping validation: names, the ref, Knative's messages", () => {
   const cases: [string, KObject, string][] = [

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { admit } from '../../src/api/admission.js';
 import { findKind } from '../../src/api/registry.js';
 import type { KObject } from '../../src/api/types.js';
+import { messageOf } from '../support/refusal.js';
 
 const ksvc = findKind('ksvc')!;
 const route = findKind('route')!;
@@ -18,15 +19,6 @@ function service(traffic?: unknown, templateName = 'stock-v2'): KObject {
     },
   };
 }
-
-const messageOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return '(accepted)';
-};
 
 test('defaults: timeout, concurrency, container name, TCP readiness probe, 100% to latest', () => {
   const out = admit(ksvc, service(), undefined);

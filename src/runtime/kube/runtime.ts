@@ -407,7 +407,8 @@ export class KubeRuntime implements Runtime {
   async logs(key: string, opts: LogOptions, write: (line: string) => void): Promise<() => void> {
     const pods = this.pods.byIndex('revision', key);
     const stops = await Promise.all(
-      pods.map((p) => this.o.client.podLog(p.metadata.namespace!, p.metadata.name!, servingContainer(p)?.name, opts, write)),
+      // A named container (a sidecar, `sluice logs -c`) or, by default, the serving one.
+      pods.map((p) => this.o.client.podLog(p.metadata.namespace!, p.metadata.name!, opts.container ?? servingContainer(p)?.name, opts, write)),
     );
     return () => stops.forEach((s) => s());
   }
