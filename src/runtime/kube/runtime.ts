@@ -408,7 +408,9 @@ export class KubeRuntime implements Runtime {
     const pods = this.pods.byIndex('revision', key);
     const stops = await Promise.all(
       // A named container (a sidecar, `sluice logs -c`) or, by default, the serving one.
-      pods.map((p) => this.o.client.podLog(p.metadata.namespace!, p.metadata.name!, opts.container ?? servingContainer(p)?.name, opts, write)),
+      pods.map((p) =>
+        this.o.client.podLog(p.metadata.namespace!, p.metadata.name!, opts.container ?? servingContainer(p)?.name, opts, write),
+      ),
     );
     return () => stops.forEach((s) => s());
   }
