@@ -89,10 +89,10 @@ export function editRequestHeaders(h: IncomingHttpHeaders, addr: string, upgrade
 /** editRequestHeaders for a node:http (or HTTP/2 compatibility) request. */
 export function upstreamHeaders(req: IncomingMessage, upgrade: boolean, viaActivator: boolean): OutgoingHttpHeaders {
   const out = editRequestHeaders(req.headers, clientAddress(req.socket?.remoteAddress), upgrade, viaActivator);
-  // Transfer-Encoding is hop-by-hop, but the body it framed is still sent: node:http chunks a
-  // body without Content-Length only for methods it expects bodies on, and would write a GET's or
-  // DELETE's chunked body as raw bytes, which the instance then reads as the next request.
-  if (req.headers['transfer-encoding'] !== undefined && !upgrade) out['transfer-encoding'] = 'chunked';
+  // A body without Content-Length (chunked over HTTP/1.1, DATA frames over HTTP/2) is sent chunked:
+  // node:http chunks such a body only for methods it expects bodies on, and would write a GET's or
+  // DELETE's body as raw bytes, which the instance then reads as the next request.
+  if (!upgrade && req.headers['content-length'] === undefined && hasBody(req)) out['transfer-encoding'] = 'chunked';
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Gateway } from '../../src/dataplane/gateway.js';
@@ -80,3 +81,21 @@ for (const fastPath of [true, false]) {
     }
   });
 }
+
+test('an HTTP/2 GET with a body and no content-length reaches an HTTP/1.1 instance framed', async (t) => {
+  const { port, seen } = await start(t, true);
+  const inner = `GET /smuggled HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`;
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  t.after(() => client.close());
+  const ask = (path: string, body?: string) =>
+    new Promise<number>((resolve, reject) => {
+      const s = client.request({ ':method': 'GET', ':path': path, ':authority': HOST }, { endStream: body === undefined });
+      s.on('response', (h) => resolve(Number(h[':status'])));
+      s.on('error', reject);
+      s.resume();
+      if (body !== undefined) s.end(body);
+    });
+  assert.equal(await ask('/with-body', inner), 200);
+  assert.equal(await ask('/after'), 200);
+  assert.deepEqual([...seen].sort(), ['GET /after ""', `GET /with-body ${JSON.stringify(inner)}`]);
+});
