@@ -27,7 +27,7 @@ const GC_SWEEP_MS = 60_000;
 type Ctx = Omit<ControllerContext, 'enqueue' | 'enqueueAfter' | 'now'> & { now?: () => number };
 
 /** Reconciles running at once (Knative runs 2 per controller, 4 controllers). */
-const WORKERS = 8;
+export const WORKERS = 8;
 
 /** Told of every reconcile (metrics, events); see controllers/metrics.ts. */
 export interface ReconcileObserver {
@@ -116,11 +116,15 @@ export class ControllerManager {
         },
       ),
     );
+    // After a restart the data plane comes first: every revision's backend at once, then the routes
+    // and domain mappings at the head of the queue, so the gateway serves what it served before
+    // while the rest (tens of thousands of keys at scale) is worked off behind them.
+    for (const r of l.revisions.list()) void pushBackend(this.ctx, r.metadata.namespace ?? '', r.metadata.name!);
+    this.enqueueAll(l.routes.list(), 'Route');
+    this.enqueueAll(l.domainmappings.list(), 'DomainMapping');
     this.enqueueAll(l.services.list(), 'Service');
     this.enqueueAll(l.configurations.list(), 'Configuration');
     this.enqueueAll(l.revisions.list(), 'Revision');
-    this.enqueueAll(l.routes.list(), 'Route');
-    this.enqueueAll(l.domainmappings.list(), 'DomainMapping');
     // Routes gone while the server was down are still listed on the revisions they named.
     for (const key of new Set([...l.revisions.indexValues(BY_ROUTES_ANNOTATION), ...l.configurations.indexValues(BY_ROUTES_ANNOTATION)])) {
       const slash = key.indexOf('/');
