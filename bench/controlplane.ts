@@ -419,6 +419,7 @@ async function measureSize(ctx: BenchContext, n: number, restart: boolean): Prom
     }
     await new Promise((r) => setTimeout(r, 1000));
     const rss = server.stats().rssMiB;
+    ctx.log(`${n}: after a restart the API answered in ${f1(apiMs)} ms, the gateway served ${host} after ${f1(servedMs)} ms`);
     result.restart = { apiMs, servedMs, serverStartMs: server.startMs, stopAfterMs: await stopServer(server), rssMiB: rss };
   }
   return result;
