@@ -336,6 +336,16 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
 
   // ---- tracking ----
 
+  /**
+   * A revision is tracked when its reconcile first asks for its scale; after a restart that may be
+   * thousands of keys away in the work queue, and a request held for it must not wait for that.
+   */
+  private trackStored(key: string): Tracked | undefined {
+    const slash = key.indexOf('/');
+    const rev = this.o.listers.revisions.get(key.slice(0, slash), key.slice(slash + 1));
+    return rev ? this.track(rev) : undefined;
+  }
+
   private track(rev: KObject): Tracked {
     const ns = rev.metadata.namespace ?? '';
     const name = rev.metadata.name!;
@@ -720,7 +730,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   // ---- immediate decisions ----
 
   private onDemand(key: string): void {
-    const t = this.tracked.get(key);
+    const t = this.tracked.get(key) ?? this.trackStored(key);
     if (!t || t.demandScheduled || this.stopped) return;
     t.demandScheduled = true;
     // Requests of one burst arrive in the same turn of the event loop: count them all.
