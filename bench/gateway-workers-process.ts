@@ -5,7 +5,8 @@
 //   node dist/bench/gateway-workers-process.js '{"workers":N,"routes":[...],"revisions":[...]}'
 //
 // Prints `gateway-workers {"port":P,"pids":[main, worker...]}` once every process listens;
-// SIGTERM/SIGINT close the gateway and exit 0.
+// SIGUSR2 prints `slot-messages N {"want":...}` (the slot messages so far, N counting the
+// SIGUSR2s; `{}` with one worker); SIGTERM/SIGINT close the gateway and exit 0.
 
 import { Gateway } from '../src/dataplane/gateway.js';
 import type { GatewayService } from '../src/dataplane/service.js';
@@ -33,6 +34,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  let asked = 0;
+  process.on('SIGUSR2', () => {
+    const counts = gw instanceof GatewayCluster ? Object.fromEntries(gw.slotMessages()) : {};
+    process.stdout.write(`slot-messages ${++asked} ${JSON.stringify(counts)}\n`);
+  });
   process.stdout.write(`gateway-workers ${JSON.stringify({ port, pids })}\n`);
 }
 

@@ -1,7 +1,8 @@
 // Section "gateway-workers": the gateway in 1 and in 2 processes (`--gateway-workers`), same apps,
 // same load generator, in one run. Two cases: containerConcurrency 0 (no coordination between
 // workers) and containerConcurrency 8 on two instances with more connections than slots, so
-// requests wait and slots move between workers through the main process (the arbiter) all the time.
+// requests wait all the time and the workers share the slots through the main process (the
+// arbiter); the slot messages exchanged during the run say how often slots moved.
 //
 // On a 2-core machine wrk, the apps and the gateway share the same two cores, so the numbers say
 // what a second worker costs and gains *here*; docs/benchmarks.md says what they cannot say.
@@ -41,6 +42,8 @@ interface Run {
   machineBusy: number;
   /** Machine CPU seconds not used by the benchmark's processes (other work on the shared machine). */
   foreign: number;
+  /** Slot messages (want, grant, return, ...) during the measured run, by type. */
+  slotMessages: Record<string, number>;
 }
 
 export async function run(ctx: BenchContext): Promise<Section> {
@@ -86,6 +89,12 @@ export async function run(ctx: BenchContext): Promise<Section> {
         wrk: reapedChildrenCpuSeconds(),
         machine: machineCpuSeconds().busy,
       });
+      const slotMessages = async (n: number): Promise<Record<string, number>> => {
+        process.kill(gw.pids[0], 'SIGUSR2');
+        const re = new RegExp(`^slot-messages ${n} (\\{.*\\})$`, 'm');
+        return JSON.parse((await waitForOutput(gwProc, re))[1]) as Record<string, number>;
+      };
+      const msgsBefore = await slotMessages(1);
       const before = cpu();
       const wrk = await runWrk(procs, {
         url,
@@ -96,6 +105,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
         scriptDir: ctx.tmpDir,
       });
       const after = cpu();
+      const msgsAfter = await slotMessages(2);
       const ours = (c: ReturnType<typeof cpu>) => c.main + c.workers + c.apps + c.wrk;
       const foreign = Math.max(0, after.machine - before.machine - (ours(after) - ours(before)));
       if (wrk.errors > 0) throw new Error(`${c.name}, ${workers} worker(s): ${wrk.errors} errors (${wrk.non2xx} non-2xx)`);
@@ -109,6 +119,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
         wrkCpu: after.wrk - before.wrk,
         machineBusy: after.machine - before.machine,
         foreign,
+        slotMessages: Object.fromEntries(Object.entries(msgsAfter).map(([t, n]) => [t, n - (msgsBefore[t] ?? 0)])),
       });
       await procs.stop(gwProc);
     }
@@ -141,6 +152,18 @@ function render(ctx: BenchContext, runs: Run[]): string {
       `- ${c.name}: throughput ${f2(two.wrk.rps / one.wrk.rps)}×, p99 ${f2(two.wrk.p99Ms / one.wrk.p99Ms)}×, gateway CPU per request ${f2(perReq(two) / perReq(one))}×.`,
     );
   }
+  const contended = runs.find((r) => r.workers === 2 && r.case === CASES[1].name)!;
+  const msgs = contended.slotMessages;
+  const total = Object.values(msgs).reduce((a, b) => a + b, 0);
+  const moved = (msgs.grant ?? 0) + (msgs.return ?? 0);
+  const byType = Object.entries(msgs)
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
+  lines.push(
+    '',
+    `Slot messages between the main process and the workers during the measured ${contended.case} run with 2 workers: ${total} for ${contended.wrk.requests} requests (${f2((total / contended.wrk.requests) * 1000)} per 1,000 requests; slots granted or given back ${f2((moved / contended.wrk.requests) * 1000)} per 1,000 requests)${byType ? `: ${byType}` : ''}.`,
+  );
   const busy1 = runs.find((r) => r.workers === 1 && r.case === CASES[0].name)!;
   const others = Math.max(...runs.map((r) => r.foreign / r.wrk.durationS));
   lines.push(
@@ -150,10 +173,10 @@ function render(ctx: BenchContext, runs: Run[]): string {
     '**What these numbers can say here.** The load generator, the two app instances and the gateway share the same two cores: with one worker the machine was already ' +
       `${f2(busy1.machineBusy / busy1.wrk.durationS)} of 2 cores busy. A second worker can only take CPU time from wrk and the apps, so throughput cannot double here; the ratio is the net of a second event loop for gateway work against more processes competing for the same cores. ` +
       'What does carry over is the cost per request: the gateway CPU per request (main process + workers) shows what running in workers adds — with kept-alive connections the main process only sees each connection once (round-robin hand-off) and gets one counters message per worker every 100 ms, so its share should stay near zero; ' +
-      'and the containerConcurrency 8 case, where 32 connections compete for 16 slots, shows what it costs when slots have to move between workers through the main process (every release returns the slot to the arbiter while requests wait, one IPC round trip each).',
+      'and the containerConcurrency 8 case, where 32 connections compete for 16 slots, shows what sharing the slots costs: while requests wait, each worker serves its own held requests from its share of the slots (max-min fair by demand, recomputed at most every 100 ms), so slots move between workers when demand moves, not per request (the slot messages above; before shares every release went back to the arbiter, about three messages per request).',
     '',
     '**What they cannot say** is the speed-up with free cores. **Expected on a bigger machine** (load generator and apps elsewhere, N cores for the gateway): one worker is bound by its single event loop, and workers share nothing per request for containerConcurrency 0 (their own routing tables, connection pools and counters), so throughput should grow close to linearly with N until the apps or the network are the limit. ' +
-      "The shared parts are the main process' accept hand-off (one per connection, not per request: a cost only for clients that open a connection per request) and, for revisions whose containerConcurrency is reached, the arbiter: each wait costs a round trip through the main process, whose event loop it shares with the controllers, so heavy contention on small limits scales worse than unlimited revisions.",
+      "The shared parts are the main process' accept hand-off (one per connection, not per request: a cost only for clients that open a connection per request) and, for revisions whose containerConcurrency is reached, the arbiter, whose event loop it shares with the controllers: under steady contention it sees a few messages per 1,000 requests, but where the capacity is smaller than the number of workers (one instance at containerConcurrency 1, two workers) the shares round down to 0 and every slot circulates through it, a round trip per request.",
   );
   return lines.join('\n');
 }

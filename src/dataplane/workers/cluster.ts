@@ -76,6 +76,8 @@ export class GatewayCluster implements GatewayMetricsSource {
   private readonly arbiter: SlotArbiter;
   private readonly aggregate: LoadAggregate;
   private readonly demandListeners: ((key: string) => void)[] = [];
+  /** Slot messages exchanged with the workers, by type, both ways (how often slots move). */
+  private readonly slotMsgs = new Map<string, number>();
   /** Drains and flushes waiting for every worker's answer, by token. */
   private readonly drains = new Map<number, { waiting: Set<number>; resolve: () => void }>();
   private nextDrain = 1;
@@ -103,7 +105,10 @@ export class GatewayCluster implements GatewayMetricsSource {
     this.log = opts.log ?? (() => {});
     this.arbiter = new SlotArbiter({
       maxQueuedPerRevision: this.maxQueued,
-      send: (id, msg) => this.sendTo(id, msg),
+      send: (id, msg) => {
+        this.countSlotMessage(msg.t);
+        this.sendTo(id, msg);
+      },
       workers: () => this.byId.keys(),
       demand: (key) => this.demand(key),
     });
@@ -234,15 +239,19 @@ export class GatewayCluster implements GatewayMetricsSource {
         break;
       }
       case 'want':
+        this.countSlotMessage(msg.t);
         this.arbiter.want(w.id, msg.key, msg.n);
         break;
       case 'cancel':
+        this.countSlotMessage(msg.t);
         this.arbiter.cancel(w.id, msg.key, msg.n);
         break;
       case 'return':
+        this.countSlotMessage(msg.t);
         this.arbiter.returned(w.id, msg.key, msg.ep, msg.n);
         break;
       case 'reclaimed':
+        this.countSlotMessage(msg.t);
         this.arbiter.reclaimed(w.id, msg.key);
         break;
       case 'load':
@@ -484,6 +493,15 @@ export class GatewayCluster implements GatewayMetricsSource {
 
   hosts(): string[] {
     return this.table.hosts();
+  }
+
+  private countSlotMessage(type: string): void {
+    this.slotMsgs.set(type, (this.slotMsgs.get(type) ?? 0) + 1);
+  }
+
+  /** Slot messages so far by type (want, grant, return, ...), both directions (benchmarks, tests). */
+  slotMessages(): ReadonlyMap<string, number> {
+    return this.slotMsgs;
   }
 
   /** The worker slots: process, whether it listens, restarts, requests taken (tests, metrics). */

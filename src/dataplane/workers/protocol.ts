@@ -2,7 +2,7 @@
 // over the cluster IPC channel (serialization 'advanced', so typed arrays travel as they are).
 //
 //   main → worker   init (full state: routes, revisions, port) on every worker start, then one
-//                   message per control-plane change; grant / refuse / reclaim / settle for slots
+//                   message per control-plane change; grant / refuse / reclaim / share / settle for slots
 //   worker → main   hello, listening, want / cancel / return (slots), load (counters), drained
 //
 // One channel per worker keeps order: a worker always applies a setRevision before a grant that
@@ -44,8 +44,10 @@ export type ToWorker =
   | { t: 'grant'; key: string; ep: string; n: number }
   /** n of this worker's wants are past the revision's hold bound: answer its n newest held requests 503. */
   | { t: 'refuse'; key: string; n: number; held: number }
-  /** Another worker waits for a slot: give back idle slots, and every slot as it frees, until settle. */
+  /** Requests wait for a slot: give back idle slots, and slots over the share as they free, until settle. */
   | { t: 'reclaim'; key: string }
+  /** While reclaiming: this worker may keep n slots of the revision for its own held requests (0 until told). */
+  | { t: 'share'; key: string; n: number }
   | { t: 'settle'; key: string }
   /** Send the counters that changed now, then `flushed` (a scrape is waiting). */
   | { t: 'flush'; token: number }

@@ -208,6 +208,9 @@ function onMessage(msg: ToWorker): void {
     case 'reclaim':
       slots.reclaim(msg.key);
       break;
+    case 'share':
+      slots.share(msg.key, msg.n);
+      break;
     case 'settle':
       slots.settle(msg.key);
       break;
