@@ -7,7 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fairShares, REBALANCE_MS, SETTLE_MS, SlotArbiter } from '../../src/dataplane/workers/arbiter.js';
-import type { ToWorker } from '../../src/dataplane/workers/protocol.js';
+import type { FromWorker, ToWorker } from '../../src/dataplane/workers/protocol.js';
+import { WorkerSlots } from '../../src/dataplane/workers/leases.js';
+import { RevisionState, type QueueNode } from '../../src/dataplane/revision.js';
 import { prng } from '../support/prng.js';
 import { KEY, SlotSim, type SimRequest } from '../support/slots-sim.js';
 
@@ -296,4 +298,85 @@ test('a worker that starts waiting while another keeps every slot busy is served
   const worst = Math.max(...w2.map((r) => r.started - r.arrived));
   assert.ok(worst <= bound, `worker 2's longest wait ${worst.toFixed(1)} ms while worker 1 has 40 clients on 8 slots`);
   assert.ok(sim.maxInFlight <= 4);
+});
+
+/** One worker's side alone: a RevisionState with WorkerSlots as its hooks, timers run by hand. */
+function oneWorker(endpoints = ['e1', 'e2']) {
+  const sent: FromWorker[] = [];
+  const timers: (() => void)[] = [];
+  const deferred: (() => void)[] = [];
+  const slots = new WorkerSlots({ defer: (fn) => deferred.push(fn), later: (fn) => void timers.push(fn) });
+  const rev = new RevisionState<QueueNode>(KEY, 0, slots);
+  rev.containerConcurrency = 8;
+  rev.setEndpoints(endpoints.map((id, i) => ({ id, host: '127.0.0.1', port: 1000 + i })));
+  slots.attach({ send: (m) => sent.push(m), revision: () => rev, pump: () => {}, refuseNewest: () => {} });
+  const turn = () => {
+    for (const fn of deferred.splice(0)) fn();
+  };
+  const fire = () => {
+    for (const fn of timers.splice(0)) fn();
+    turn();
+  };
+  const take = () =>
+    sent.splice(0).map((m) => (m.t === 'return' ? `return ${m.ep} ${m.n}` : m.t === 'want' || m.t === 'cancel' ? `${m.t} ${m.n}` : m.t));
+  const node = (): QueueNode => ({ qPrev: null, qNext: null, queued: false });
+  return { slots, rev, turn, fire, take, node };
+}
+
+test('a worker within its share keeps a freed slot for its own queue; over it, the slot goes back', () => {
+  const { slots, rev, turn, fire, take, node } = oneWorker(['e1']);
+  const held = [node(), node(), node()];
+  for (const h of held) rev.enqueue(h);
+  turn();
+  assert.deepEqual(take(), ['want 3']);
+  slots.reclaim(KEY);
+  slots.share(KEY, 2);
+  slots.grant(KEY, 'e1', 1);
+  slots.grant(KEY, 'e1', 1);
+  assert.deepEqual(take(), ['reclaimed']);
+  // The gateway forwards two held requests on the two slots.
+  const a = rev.acquire()!;
+  rev.shift();
+  rev.acquire();
+  rev.shift();
+  turn();
+  assert.deepEqual(take(), [], 'wants answered by grants: nothing to tell');
+  // Within the share: the freed slot stays for the request still held.
+  rev.release(a);
+  assert.deepEqual(take(), []);
+  assert.equal(rev.hasCapacity(), true);
+  rev.acquire();
+  rev.shift();
+  turn();
+  assert.deepEqual(take(), [], 'a fall in held requests waits for the cancel timer');
+  fire();
+  assert.deepEqual(take(), ['cancel 1'], 'the third held request was served from its own slots');
+  // The share shrinks to 1: the next slot that frees goes back; the last one stays, then idles out.
+  slots.share(KEY, 1);
+  rev.release(a);
+  assert.deepEqual(take(), ['return e1 1']);
+  rev.release(a);
+  assert.deepEqual(take(), [], 'an idle slot within the share lingers a moment');
+  fire();
+  assert.deepEqual(take(), ['return e1 1'], 'still idle with nothing held: back to the arbiter');
+});
+
+test('outside an episode a worker keeps its slots and tells every change in held requests at once', () => {
+  const { slots, rev, turn, take, node } = oneWorker(['e1']);
+  rev.enqueue(node());
+  turn();
+  slots.grant(KEY, 'e1', 1);
+  const ep = rev.acquire()!;
+  rev.shift();
+  turn();
+  assert.deepEqual(take(), ['want 1']);
+  rev.release(ep);
+  assert.deepEqual(take(), []);
+  assert.equal(rev.hasCapacity(), true, 'the slot stayed after its request');
+  const h = node();
+  rev.enqueue(h);
+  turn();
+  rev.unlink(h);
+  turn();
+  assert.deepEqual(take(), ['want 1', 'cancel 1']);
 });
