@@ -2,14 +2,41 @@
 // run-time ports in the data dir given as argv[2], initial-scale 0 allowed. It prints one JSON line
 // with its addresses, then every 500 ms a JSON line with its RSS, peak RSS, the autoscaler's tick
 // times and the event loop's longest delay; SIGTERM stops it (and it says how long that took).
+// With SLUICE_BENCH_HEAP_SNAPSHOT=DIR, SIGUSR2 writes a heap snapshot there and prints its path.
 
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
 import { startSluice } from '../src/server.js';
 
 function statusKb(field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) : 0;
+}
+
+/** V8's heap spaces: [size, used] in MiB. */
+function heapSpaces(): Record<string, number[]> {
+  return Object.fromEntries(
+    v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, [sp.space_size, sp.space_used_size].map((x) => Math.round(x / 2 ** 20))]),
+  );
+}
+
+/** Resident MiB by mapping kind ([heap] = malloc's brk heap, anon = V8's pages and malloc's mmapped arenas, else the file). */
+function rssByMapping(): Record<string, number> {
+  const out: Record<string, number> = {};
+  let kind = '';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) kind = head[1] === '' ? 'anon' : head[1].startsWith('[') ? head[1] : path.basename(head[1]);
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] = (out[kind] ?? 0) + Number(rss[1]) / 1024;
+  }
+  return Object.fromEntries(
+    Object.entries(out)
+      .filter(([, v]) => v >= 1)
+      .map(([k, v]) => [k, Math.round(v)]),
+  );
 }
 
 const started = performance.now();
@@ -46,6 +73,17 @@ const timer = setInterval(() => {
   );
   loop.reset();
 }, 500);
+const snapshotDir = process.env.SLUICE_BENCH_HEAP_SNAPSHOT;
+if (snapshotDir) {
+  process.on('SIGUSR2', () => {
+    // Where the resident memory is before the snapshot (which allocates much natively itself), then
+    // the live heap after it (a snapshot collects garbage first).
+    const before = { ...process.memoryUsage(), mappings: rssByMapping(), spaces: heapSpaces() };
+    const file = v8.writeHeapSnapshot(path.join(snapshotDir, `sluice-${process.pid}-${Date.now()}.heapsnapshot`));
+    const after = process.memoryUsage();
+    process.stdout.write(JSON.stringify({ heapSnapshot: file, before, liveHeap: after.heapUsed, liveExternal: after.external }) + '\n');
+  });
+}
 process.once('SIGTERM', () => {
   clearInterval(timer);
   const t0 = performance.now();

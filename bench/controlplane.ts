@@ -57,6 +57,26 @@ interface Server {
   lines: Record<string, unknown>[];
 }
 
+/** SLUICE_BENCH_HEAP_SNAPSHOT=DIR: the server writes a heap snapshot there when RSS is read (to find what holds memory). */
+async function heapSnapshot(ctx: BenchContext, s: Server): Promise<void> {
+  if (!process.env.SLUICE_BENCH_HEAP_SNAPSHOT) return;
+  const seen = s.lines.length;
+  process.kill(s.proc.pid, 'SIGUSR2');
+  for (;;) {
+    const line = s.lines.slice(seen).find((l) => l.heapSnapshot);
+    if (line) {
+      const mib = (x: unknown) => Math.round(Number(x) / 2 ** 20);
+      const b = line.before as Record<string, unknown>;
+      return ctx.log(
+        `heap snapshot ${String(line.heapSnapshot)}: before it RSS ${mib(b.rss)} MiB, heap used ${mib(b.heapUsed)} of ${mib(b.heapTotal)} MiB, ` +
+          `external ${mib(b.external)} MiB, resident by mapping (MiB) ${JSON.stringify(b.mappings)}, heap spaces [size, used] (MiB) ` +
+          `${JSON.stringify(b.spaces)}; live after its GC: heap ${mib(line.liveHeap)} MiB, external ${mib(line.liveExternal)} MiB`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 class Api {
   readonly agent: https.Agent;
   constructor(
@@ -372,6 +392,7 @@ async function measureSize(ctx: BenchContext, n: number, restart: boolean): Prom
   // Two status lines later: the RSS and tick times with everything stored.
   await new Promise((r) => setTimeout(r, 4500));
   const st = server.stats();
+  await heapSnapshot(ctx, server);
   const db = path.join(dataDir, 'sluice.db');
   const dbMiB = (statSync(db).size + (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0)) / 2 ** 20;
   watchers.stop();

@@ -43,19 +43,26 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   let started = false;
   let first = true;
   let stopped = false;
-  const pending: string[] = [];
+  const pending: string[][] = [];
 
   const emit = (type: string, obj: KObject) => {
     const view = w.render(obj, first);
-    // The object as stored: its JSON is the store's, serialized once for every watcher.
-    const line = `{"type":${JSON.stringify(type)},"object":${serializedObject(view)}}\n`;
+    // The object as stored: its JSON is the store's, serialized once for every watcher, and
+    // written as it is (one line in three pieces): concatenated, each watcher would flatten its
+    // own copy of it (for a 200 KB object, 200 KB of garbage per watcher per event).
+    const line = [`{"type":${JSON.stringify(type)},"object":`, serializedObject(view), '}\n'];
     first = false;
     emitRaw(line);
   };
-  const emitRaw = (line: string) => {
+  const write = (pieces: string[]) => {
+    res.cork();
+    for (const p of pieces) res.write(p);
+    res.uncork();
+  };
+  const emitRaw = (line: string[]) => {
     if (!started) pending.push(line);
     else if (!stopped) {
-      res.write(line);
+      write(line);
       if (res.writableLength > MAX_BUFFERED_BYTES) stop();
     }
   };
@@ -65,7 +72,9 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   const bookmark = (annotations?: Record<string, string>) => {
     if (!w.bookmarks || lastRv === undefined) return;
     const metadata = { resourceVersion: lastRv, ...(annotations ? { annotations } : {}) };
-    emitRaw(JSON.stringify({ type: 'BOOKMARK', object: { kind: w.bookmarks.kind, apiVersion: w.bookmarks.apiVersion, metadata } }) + '\n');
+    emitRaw([
+      JSON.stringify({ type: 'BOOKMARK', object: { kind: w.bookmarks.kind, apiVersion: w.bookmarks.apiVersion, metadata } }) + '\n',
+    ]);
   };
 
   const onEvent = (e: Pick<WatchEvent, 'type' | 'object'>) => {
@@ -141,6 +150,6 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, w: W
   started = true;
   // Send headers at once so the client knows the watch is established even before any event.
   res.flushHeaders();
-  for (const line of pending) res.write(line);
+  for (const line of pending) write(line);
   pending.length = 0;
 }

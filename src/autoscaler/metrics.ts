@@ -17,7 +17,12 @@ export type AggregationAlgorithm = 'linear' | 'weighted-exponential';
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 export class MetricWindow {
-  readonly buckets: number[];
+  private readonly n: number;
+  /**
+   * Allocated on the first non-zero value: until then every bucket is zero (an idle revision's
+   * windows, most of them at thousands of revisions, cost no arrays).
+   */
+  private buckets?: number[];
   private total = 0;
   private firstWrite: number | undefined; // bucket indices
   private lastWrite: number | undefined;
@@ -29,14 +34,10 @@ export class MetricWindow {
     readonly algorithm: AggregationAlgorithm = 'linear',
   ) {
     const n = Math.max(1, Math.ceil(windowMs / granularityMs));
-    this.buckets = new Array(n).fill(0);
+    this.n = n;
     // At least 0.2, otherwise large windows approach a plain mean; else enough that the weights
     // over n buckets reach 99.99%.
     this.smoothing = Math.max(1 - Math.pow(1 - 0.9999, 1 / n), 0.2);
-  }
-
-  private get n() {
-    return this.buckets.length;
   }
 
   private slot(b: number) {
@@ -49,15 +50,16 @@ export class MetricWindow {
     if (this.lastWrite === undefined) {
       this.firstWrite = this.lastWrite = b;
     } else if (b > this.lastWrite) {
+      const buckets = this.buckets;
       if (b - this.lastWrite >= this.n) {
         // Silent for a whole window: start over, as if this were the first write.
-        this.buckets.fill(0);
+        buckets?.fill(0);
         this.total = 0;
         this.firstWrite = b;
-      } else {
+      } else if (buckets) {
         for (let i = this.lastWrite + 1; i <= b; i++) {
-          this.total -= this.buckets[this.slot(i)];
-          this.buckets[this.slot(i)] = 0;
+          this.total -= buckets[this.slot(i)];
+          buckets[this.slot(i)] = 0;
         }
       }
       this.lastWrite = b;
@@ -66,7 +68,8 @@ export class MetricWindow {
     } else if (b < this.firstWrite!) {
       this.firstWrite = b;
     }
-    this.buckets[this.slot(b)] += value;
+    if (value === 0 && !this.buckets) return;
+    (this.buckets ??= new Array<number>(this.n).fill(0))[this.slot(b)] += value;
     this.total += value;
   }
 
@@ -90,7 +93,7 @@ export class MetricWindow {
     if (d >= this.n) return 0;
     // Drop the buckets that slid out of the window since the last write.
     let sum = this.total;
-    for (let i = last + 1; i <= nb; i++) sum -= this.buckets[this.slot(i)];
+    if (this.buckets) for (let i = last + 1; i <= nb; i++) sum -= this.buckets[this.slot(i)];
     return round6(sum / Math.min(written, this.n - d));
   }
 
@@ -105,9 +108,11 @@ export class MetricWindow {
       weight *= Math.pow(1 - this.smoothing, nb - last);
       count -= nb - last;
     }
+    const buckets = this.buckets;
+    if (!buckets) return 0;
     let sum = 0;
     for (let i = 0; i < count; i++) {
-      sum += this.buckets[this.slot(last - i)] * weight;
+      sum += buckets[this.slot(last - i)] * weight;
       weight *= 1 - this.smoothing;
     }
     return sum;

@@ -66,64 +66,120 @@ export class ConcurrencyMeter {
   }
 }
 
+/** A revision's histograms and per-code counts (about 6 KB), allocated on its first response. */
+interface Counts {
+  /** Finished responses by status code (index 100..599; 0 = no status was sent). */
+  codes: Float64Array;
+  /** Latency bucket counts per status class: latency[cls * NB + bucket]. */
+  latency: Float64Array;
+  latencySum: Float64Array;
+  /** Time from arrival to being sent to an instance (0 for requests sent at once), same buckets. */
+  waitCounts: Float64Array;
+}
+
+const newCounts = (): Counts => ({
+  codes: new Float64Array(600),
+  latency: new Float64Array(STATUS_CLASSES.length * NB),
+  latencySum: new Float64Array(STATUS_CLASSES.length),
+  waitCounts: new Float64Array(NB),
+});
+/** What a revision without a response reads: shared, never written (writers go through writable()). */
+const ZERO: Counts = newCounts();
+
 export class RevisionStats {
   readonly meter: ConcurrencyMeter;
   /** Requests that arrived, since the gateway first saw the revision. */
   arrivals = 0;
-  /** Finished responses by status code (index 100..599; 0 = no status was sent). */
-  readonly codes = new Float64Array(600);
   completed = 0;
   /** 5xx responses. */
   errors = 0;
-  /** Latency bucket counts per status class: latency[cls * NB + bucket]. */
-  readonly latency = new Float64Array(STATUS_CLASSES.length * NB);
-  readonly latencySum = new Float64Array(STATUS_CLASSES.length);
-  /** Time from arrival to being sent to an instance (0 for requests sent at once), same buckets. */
-  readonly waitCounts = new Float64Array(NB);
   waitSum = 0;
+  /**
+   * Most revisions of a large installation never see a request (scaled to zero, idle): their
+   * histograms stay unallocated and read as ZERO, so an idle revision costs a few hundred bytes.
+   */
+  private counts?: Counts;
 
   /** `meter`: another source of the level's integral (the sum over gateway workers). */
   constructor(now: number, meter?: ConcurrencyMeter) {
     this.meter = meter ?? new ConcurrencyMeter(now);
   }
 
+  get codes(): ArrayLike<number> {
+    return (this.counts ?? ZERO).codes;
+  }
+
+  get latency(): ArrayLike<number> {
+    return (this.counts ?? ZERO).latency;
+  }
+
+  get latencySum(): ArrayLike<number> {
+    return (this.counts ?? ZERO).latencySum;
+  }
+
+  get waitCounts(): ArrayLike<number> {
+    return (this.counts ?? ZERO).waitCounts;
+  }
+
+  /** Whether any histogram or code count was written (else they all read zero). */
+  get hasCounts(): boolean {
+    return this.counts !== undefined;
+  }
+
+  /** The arrays to add to (allocated on the first write). */
+  writable(): Counts {
+    return (this.counts ??= newCounts());
+  }
+
+  /** Every counter back to zero (the histograms stay allocated if they were). */
+  clear(): void {
+    this.arrivals = this.completed = this.errors = this.waitSum = 0;
+    if (!this.counts) return;
+    for (const a of Object.values(this.counts)) a.fill(0);
+  }
+
   observe(status: number, seconds: number): void {
     const code = status >= 100 && status < 600 ? status : 0;
     const cls = (code / 100) | 0;
-    this.codes[code]++;
+    const c = this.writable();
+    c.codes[code]++;
     this.completed++;
     if (cls === 5) this.errors++;
-    this.latency[cls * NB + bucketIndex(LATENCY_BOUNDS_SECONDS, seconds)]++;
-    this.latencySum[cls] += seconds;
+    c.latency[cls * NB + bucketIndex(LATENCY_BOUNDS_SECONDS, seconds)]++;
+    c.latencySum[cls] += seconds;
   }
 
   observeWait(seconds: number): void {
-    this.waitCounts[bucketIndex(LATENCY_BOUNDS_SECONDS, seconds)]++;
+    this.writable().waitCounts[bucketIndex(LATENCY_BOUNDS_SECONDS, seconds)]++;
     this.waitSum += seconds;
   }
 
   /** Responses of one status class so far. */
   classCount(cls: number): number {
+    if (!this.counts) return 0;
     let n = 0;
     const lo = cls === 0 ? 0 : cls * 100;
     const hi = cls === 0 ? 1 : lo + 100;
-    for (let c = lo; c < hi; c++) n += this.codes[c];
+    for (let c = lo; c < hi; c++) n += this.counts.codes[c];
     return n;
   }
 
   /** Latency bucket counts of one class, or of all classes when cls is undefined (a new array). */
   latencyCounts(cls?: number): Float64Array {
     const out = new Float64Array(NB);
+    if (!this.counts) return out;
+    const latency = this.counts.latency;
     for (let k = 0; k < STATUS_CLASSES.length; k++) {
       if (cls !== undefined && k !== cls) continue;
-      for (let i = 0; i < NB; i++) out[i] += this.latency[k * NB + i];
+      for (let i = 0; i < NB; i++) out[i] += latency[k * NB + i];
     }
     return out;
   }
 
   latencyTotal(): number {
+    if (!this.counts) return 0;
     let s = 0;
-    for (let k = 0; k < STATUS_CLASSES.length; k++) s += this.latencySum[k];
+    for (let k = 0; k < STATUS_CLASSES.length; k++) s += this.counts.latencySum[k];
     return s;
   }
 }
@@ -149,9 +205,12 @@ interface Cursor {
   area: number;
   completed: number;
   errors: number;
-  latency: Float64Array;
+  /** Read only: cursors of revisions without responses share ZERO_LATENCY. */
+  latency: ArrayLike<number>;
   latencySum: number;
 }
+
+const ZERO_LATENCY: ArrayLike<number> = new Float64Array(NB);
 
 function cursorAt(stats: RevisionStats, now: number): Cursor {
   return {
@@ -161,7 +220,7 @@ function cursorAt(stats: RevisionStats, now: number): Cursor {
     area: stats.meter.areaAt(now),
     completed: stats.completed,
     errors: stats.errors,
-    latency: stats.latencyCounts(),
+    latency: stats.hasCounts ? stats.latencyCounts() : ZERO_LATENCY,
     latencySum: stats.latencyTotal(),
   };
 }
@@ -174,7 +233,7 @@ function origin(stats: RevisionStats): Cursor {
     area: 0,
     completed: 0,
     errors: 0,
-    latency: new Float64Array(NB),
+    latency: ZERO_LATENCY,
     latencySum: 0,
   };
 }

@@ -9,6 +9,7 @@
 
 import type { ObjectOf } from '../api/resources.js';
 import type { KObject } from '../api/types.js';
+import { sharedStrings } from './intern.js';
 import type { Store, WatchEvent } from './store.js';
 
 /** The values an object is filed under in one index; an object may be under several or none. */
@@ -37,7 +38,12 @@ export const byLabel =
 export class Cache<K extends string, T extends KObject = ObjectOf<K>> {
   private readonly items = new Map<string, T>();
   private readonly indexers = new Map<string, IndexFunc>();
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  /**
+   * index → value → the keys filed under it: one key as a plain string (most values: an owner's
+   * uid, a service label), a Set only once there are several (a Set per object was most of the
+   * indexes' memory).
+   */
+  private readonly indexes = new Map<string, Map<string, string | Set<string>>>();
   private readonly handlers = new Set<(e: CacheEvent<T>) => void>();
   private stopWatch?: () => void;
   private stopped = false;
@@ -85,7 +91,8 @@ export class Cache<K extends string, T extends KObject = ObjectOf<K>> {
 
   byIndex(index: string, value: string): T[] {
     const keys = this.indexes.get(index)?.get(value);
-    if (!keys) return [];
+    if (keys === undefined) return [];
+    if (typeof keys === 'string') return [this.items.get(keys)!];
     const out: T[] = [];
     for (const k of keys) out.push(this.items.get(k)!);
     return out;
@@ -143,6 +150,8 @@ export class Cache<K extends string, T extends KObject = ObjectOf<K>> {
       if (old.metadata.resourceVersion === o.metadata.resourceVersion) return;
       this.unindex(k, old);
     }
+    // Kept until the next version, so its strings are shared with every other cached object.
+    sharedStrings.internAll(o);
     this.items.set(k, o);
     this.index(k, o);
     this.emit(old ? { type: 'MODIFIED', object: o, old } : { type: 'ADDED', object: o });
@@ -165,9 +174,10 @@ export class Cache<K extends string, T extends KObject = ObjectOf<K>> {
     for (const [name, fn] of this.indexers) {
       const idx = this.indexes.get(name)!;
       for (const v of fn(o)) {
-        let set = idx.get(v);
-        if (!set) idx.set(v, (set = new Set()));
-        set.add(k);
+        const cur = idx.get(v);
+        if (cur === undefined) idx.set(v, k);
+        else if (typeof cur !== 'string') cur.add(k);
+        else if (cur !== k) idx.set(v, new Set([cur, k]));
       }
     }
   }
@@ -176,9 +186,12 @@ export class Cache<K extends string, T extends KObject = ObjectOf<K>> {
     for (const [name, fn] of this.indexers) {
       const idx = this.indexes.get(name)!;
       for (const v of fn(o)) {
-        const set = idx.get(v);
-        set?.delete(k);
-        if (set?.size === 0) idx.delete(v);
+        const cur = idx.get(v);
+        if (cur === k) idx.delete(v);
+        else if (cur !== undefined && typeof cur !== 'string') {
+          cur.delete(k);
+          if (cur.size === 1) idx.set(v, cur.values().next().value!);
+        }
       }
     }
   }

@@ -27,6 +27,19 @@ test('gaps between writes count as zero', () => {
   assert.equal(w.average(s(2)), 20);
 });
 
+test('zeros recorded before the first traffic count in the average, as any other seconds', () => {
+  for (const [name, algorithm, at, want] of [
+    ['linear, 30 s of zeros then 6', 'linear', 30, 6 / 31],
+    ['linear, zeros past the window then 6', 'linear', 70, 6 / 60],
+    ['weighted, only zeros', 'weighted-exponential', -1, 0],
+  ] as const) {
+    const w = new MetricWindow(60_000, 1000, algorithm);
+    for (let i = 0; i < (at < 0 ? 30 : at); i++) w.record(s(i), 0);
+    if (at >= 0) w.record(s(at), 6);
+    assert.equal(w.average(s(at < 0 ? 29 : at)), at < 0 ? want : Math.round(want * 1e6) / 1e6, name);
+  }
+});
+
 test('several records in the same second add up', () => {
   const w = new MetricWindow(10_000);
   w.record(s(0) + 100, 1);

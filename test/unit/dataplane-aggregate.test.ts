@@ -81,3 +81,25 @@ test('a worker that dies keeps its counts in the sums', () => {
   assert.equal(agg.stats(KEY)?.stats.completed, 15);
   assert.equal(agg.arrivalsPerSlot().get(1), 11);
 });
+
+test('idle reports read as zeros; the first traffic after them counts from zero', () => {
+  const { agg, reader, at } = setup();
+  at(2000);
+  // Both workers know the revision and have seen nothing (most revisions at scale).
+  agg.report(1, 1, { revisions: [{ ...snap(0, 0, 0, 0), endpoints: [] }], gone: [], requests: 0 });
+  agg.report(2, 2, { revisions: [{ ...snap(0, 0, 0, 0), endpoints: [] }], gone: [], requests: 0 });
+  const idle = reader.read(KEY);
+  assert.equal(idle.completed, 0);
+  assert.equal(idle.latency.count, 0);
+  assert.equal(agg.stats(KEY)?.stats.classCount(2), 0);
+  assert.equal(agg.stats(KEY)?.inFlight, 0);
+  // Worker 1 dies idle; worker 2 then serves 3 requests.
+  agg.workerGone(1, 1);
+  at(3000);
+  agg.report(2, 2, { revisions: [snap(3, 0.02, 500, 0)], gone: [], requests: 3 });
+  const w = reader.read(KEY);
+  assert.equal(w.completed, 3);
+  assert.equal(w.latency.count, 3);
+  assert.equal(agg.stats(KEY)?.stats.classCount(2), 3);
+  assert.equal(agg.endpoints(KEY).get('e1')?.inFlight, 0);
+});

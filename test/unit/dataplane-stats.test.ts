@@ -108,3 +108,27 @@ test('histogram quantiles interpolate inside the bucket', () => {
   assert.equal(histogramQuantile(0.5, bounds, [5, 5, 0, 0]), 1);
   assert.equal(histogramQuantile(1, bounds, [0, 0, 0, 3]), 4, 'the +Inf bucket reports the last bound');
 });
+
+test('a revision without responses reads zeros everywhere, then counts its first response', () => {
+  const env = setup();
+  const reader = new StatsReader(env.source);
+  const s = env.stats();
+  env.at(1000);
+  const w = reader.read('ns/r');
+  assert.equal(w.completed, 0);
+  assert.deepEqual([...w.latency.counts], new Array(LATENCY_BOUNDS_SECONDS.length + 1).fill(0));
+  assert.equal(s.classCount(2), 0);
+  assert.equal(s.latencyTotal(), 0);
+  assert.equal(
+    Array.prototype.some.call(s.codes, (n: number) => n !== 0),
+    false,
+  );
+  request(s, 1000, 1004, 200);
+  env.at(2000);
+  const w2 = reader.read('ns/r');
+  assert.equal(w2.completed, 1);
+  assert.equal(w2.latency.counts[0], 1);
+  assert.equal(s.codes[200], 1);
+  // Another revision's zeros did not change with it.
+  assert.equal(new RevisionStats(0).codes[200], 0);
+});

@@ -32,21 +32,58 @@ interface Entry {
   at: number;
 }
 
+const NO_COUNTS = new Float64Array(0);
+/**
+ * What a worker reports for a revision it knows and has seen nothing for (most revisions of a
+ * large installation): kept as this one shared object instead of each report's own copy.
+ */
+const IDLE: RevisionSnapshot = Object.freeze({
+  key: '',
+  arrivals: 0,
+  completed: 0,
+  errors: 0,
+  codes: NO_COUNTS,
+  latency: NO_COUNTS,
+  latencySum: NO_COUNTS,
+  waitCounts: NO_COUNTS,
+  waitSum: 0,
+  area: 0,
+  level: 0,
+  queued: 0,
+  inFlight: 0,
+  oldestWait: 0,
+  endpoints: [],
+});
+
+function isIdle(s: RevisionSnapshot): boolean {
+  return (
+    s.arrivals === 0 &&
+    s.completed === 0 &&
+    s.area === 0 &&
+    s.level === 0 &&
+    s.queued === 0 &&
+    s.inFlight === 0 &&
+    s.oldestWait === 0 &&
+    s.waitSum === 0 &&
+    s.endpoints.length === 0 &&
+    s.codes.length + s.latency.length + s.latencySum.length + s.waitCounts.length === 0
+  );
+}
+
 class Summed {
   readonly meter: SummedMeter;
   readonly stats: RevisionStats;
   readonly live = new Map<number, Entry>();
-  /** Counters of reports folded in (workers gone or that forgot the revision). */
-  private readonly base: RevisionStats;
+  /** Counters of reports folded in (workers gone or that forgot the revision); made on the first fold. */
+  private base?: RevisionStats;
 
   constructor(now: number) {
     this.meter = new SummedMeter(now);
     this.stats = new RevisionStats(now, this.meter);
-    this.base = new RevisionStats(now);
   }
 
   put(worker: number, snap: RevisionSnapshot, at: number): void {
-    this.live.set(worker, { snap, at });
+    this.live.set(worker, { snap: isIdle(snap) ? IDLE : snap, at });
     this.meter.parts.set(worker, { area: snap.area, level: snap.level, at });
     this.recompute();
   }
@@ -56,7 +93,7 @@ class Summed {
     const e = this.live.get(worker);
     if (!e) return;
     this.live.delete(worker);
-    addInto(this.base, e.snap);
+    addInto((this.base ??= new RevisionStats(now)), e.snap);
     const p = this.meter.parts.get(worker)!;
     this.meter.baseArea += p.area + p.level * Math.max(0, now - p.at);
     this.meter.parts.delete(worker);
@@ -83,26 +120,33 @@ class Summed {
   }
 }
 
-function copyInto(s: RevisionStats, from: RevisionStats): void {
+/** s = from (zeros without from); histograms are allocated only when from has any. */
+function copyInto(s: RevisionStats, from?: RevisionStats): void {
+  s.clear();
+  if (!from) return;
   s.arrivals = from.arrivals;
   s.completed = from.completed;
   s.errors = from.errors;
-  s.codes.set(from.codes);
-  s.latency.set(from.latency);
-  s.latencySum.set(from.latencySum);
-  s.waitCounts.set(from.waitCounts);
   s.waitSum = from.waitSum;
+  if (!from.hasCounts) return;
+  const w = s.writable();
+  w.codes.set(from.codes);
+  w.latency.set(from.latency);
+  w.latencySum.set(from.latencySum);
+  w.waitCounts.set(from.waitCounts);
 }
 
 function addInto(s: RevisionStats, snap: RevisionSnapshot): void {
   s.arrivals += snap.arrivals;
   s.completed += snap.completed;
   s.errors += snap.errors;
-  addSparse(s.codes, snap.codes);
-  addSparse(s.latency, snap.latency);
-  addSparse(s.latencySum, snap.latencySum);
-  addSparse(s.waitCounts, snap.waitCounts);
   s.waitSum += snap.waitSum;
+  if (snap.codes.length + snap.latency.length + snap.latencySum.length + snap.waitCounts.length === 0) return;
+  const w = s.writable();
+  addSparse(w.codes, snap.codes);
+  addSparse(w.latency, snap.latency);
+  addSparse(w.latencySum, snap.latencySum);
+  addSparse(w.waitCounts, snap.waitCounts);
 }
 
 export interface EndpointLoad {
