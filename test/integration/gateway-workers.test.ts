@@ -1,6 +1,7 @@
 // GatewayCluster (src/dataplane/workers/) against real upstreams on 127.0.0.1: two worker
 // processes on one port, fed routes and revisions from this process. containerConcurrency and the
-// hold bound hold across the workers, a drain waits for both, and close() leaves no process behind.
+// hold bound hold across the workers (also while they split the slots into shares), a drain waits
+// for both, and close() leaves no process behind.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,6 +75,21 @@ test('containerConcurrency 1 holds across two workers under concurrent requests'
   });
   assert.equal(window.requests, 40);
   assert.equal(window.errors, 0);
+});
+
+test('containerConcurrency 4 holds across two workers while they split the slots into shares', async (t) => {
+  const u = await upstream(t);
+  const { gw, port } = await twoWorkers(t);
+  gw.setRevision({ key: KEY, endpoints: [{ id: 'i1', host: '127.0.0.1', port: u.port }], containerConcurrency: 4, timeoutSeconds: 30 });
+  // Three rounds of 30 at once, each on its own connection: both workers hold requests.
+  for (let round = 0; round < 3; round++) {
+    const replies = await Promise.all(Array.from({ length: 30 }, () => get(port)));
+    assert.ok(replies.every((r) => r.status === 200));
+  }
+  assert.equal(u.max, 4);
+  assert.equal(u.served, 90);
+  assert.ok((gw.slotMessages().get('share') ?? 0) > 0, `the workers were given shares: ${JSON.stringify([...gw.slotMessages()])}`);
+  await waitFor('queue empty', () => gw.load(KEY)?.queued === 0);
 });
 
 test('the hold bound is one bound for all workers; past it 503 with Retry-After', async (t) => {
