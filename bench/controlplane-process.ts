@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { limitHeapGrowth } from '../src/heap.js';
 import { startSluice } from '../src/server.js';
 
 function statusKb(field: string): number {
@@ -39,6 +40,8 @@ function rssByMapping(): Record<string, number> {
   );
 }
 
+// As `sluice server` does.
+limitHeapGrowth();
 const started = performance.now();
 const sluice = await startSluice({
   dataDir: process.argv[2],
@@ -79,9 +82,13 @@ if (snapshotDir) {
     // Where the resident memory is before the snapshot (which allocates much natively itself), then
     // the live heap after it (a snapshot collects garbage first).
     const before = { ...process.memoryUsage(), mappings: rssByMapping(), spaces: heapSpaces() };
+    const cpu = process.cpuUsage();
     const file = v8.writeHeapSnapshot(path.join(snapshotDir, `sluice-${process.pid}-${Date.now()}.heapsnapshot`));
     const after = process.memoryUsage();
-    process.stdout.write(JSON.stringify({ heapSnapshot: file, before, liveHeap: after.heapUsed, liveExternal: after.external }) + '\n');
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    process.stdout.write(
+      JSON.stringify({ heapSnapshot: file, before, liveHeap: after.heapUsed, liveExternal: after.external, cpuS }) + '\n',
+    );
   });
 }
 process.once('SIGTERM', () => {

@@ -70,7 +70,8 @@ async function heapSnapshot(ctx: BenchContext, s: Server): Promise<void> {
       return ctx.log(
         `heap snapshot ${String(line.heapSnapshot)}: before it RSS ${mib(b.rss)} MiB, heap used ${mib(b.heapUsed)} of ${mib(b.heapTotal)} MiB, ` +
           `external ${mib(b.external)} MiB, resident by mapping (MiB) ${JSON.stringify(b.mappings)}, heap spaces [size, used] (MiB) ` +
-          `${JSON.stringify(b.spaces)}; live after its GC: heap ${mib(line.liveHeap)} MiB, external ${mib(line.liveExternal)} MiB`,
+          `${JSON.stringify(b.spaces)}; live after its GC: heap ${mib(line.liveHeap)} MiB, external ${mib(line.liveExternal)} MiB; ` +
+          `server CPU so far ${Number(line.cpuS).toFixed(1)} s`,
       );
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -177,7 +178,10 @@ function service(name: string, annotations?: { service?: Record<string, string>;
 async function startServer(ctx: BenchContext, dataDir: string, label: string): Promise<Server> {
   // SLUICE_BENCH_CPU_PROF=DIR writes the server's CPU profile there (to find what grows).
   const prof = process.env.SLUICE_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_BENCH_CPU_PROF}`] : [];
+  // SLUICE_BENCH_CP_NODE_ARGS="--flag ...": node options for the server (e.g. to compare GC settings).
+  const nodeArgs = (process.env.SLUICE_BENCH_CP_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const proc = ctx.procs.start(`sluice-${label}`, process.execPath, [
+    ...nodeArgs,
     ...prof,
     path.join(ctx.root, 'dist', 'bench', 'controlplane-process.js'),
     dataDir,

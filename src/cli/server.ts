@@ -2,6 +2,7 @@
 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { limitHeapGrowth } from '../heap.js';
 import { startSluice } from '../server.js';
 import type { LogFormat, LogLevel } from '../observability/log.js';
 
@@ -29,6 +30,7 @@ export interface ServerCommandOptions {
 }
 
 export async function runServer(opts: ServerCommandOptions): Promise<void> {
+  limitHeapGrowth();
   const sluice = await startSluice({
     dataDir: opts.dataDir ?? join(homedir(), '.sluice'),
     apiPort: opts.apiPort,
