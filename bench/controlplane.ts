@@ -51,7 +51,7 @@ interface Server {
     rssMiB: number;
     peakRssMiB: number;
     heapUsedMiB: number;
-    tick: { count: number; lastMs: number; maxMs: number; revisions: number };
+    tick: { count: number; lastMs: number; maxMs: number; revisions: number; decided?: number };
     loopMaxMs: number;
   };
   lines: Record<string, unknown>[];
@@ -570,7 +570,7 @@ start from zero; startSluice itself took ${f1(re.serverStartMs)} ms of it.
 | | |
 | --- | --- |
 | pure deciders (\`decide()\`, KPA, 60 s of samples each) | ${Math.round(rate).toLocaleString('en')} decisions/s |
-| controller tick in the server (every decision settled), last / max | ${f1(largest.tick.lastMs)} / ${f1(largest.tick.maxMs)} ms for ${largest.tick.revisions.toLocaleString('en')} revisions (interval 2,000 ms) |
+| controller tick in the server (every decision settled), last / max | ${f1(largest.tick.lastMs)} / ${f1(largest.tick.maxMs)} ms for ${largest.tick.revisions.toLocaleString('en')} revisions${largest.tick.decided !== undefined ? `, ${largest.tick.decided.toLocaleString('en')} of them awake (decided) in the last; the others sleep until something happens to them` : ''} (interval 2,000 ms) |
 | longest event-loop delay in the last 500 ms | ${f1(largest.loopMaxMs)} ms |
 `;
   return { title: 'Control plane at scale', body };

@@ -73,6 +73,25 @@ export class MetricWindow {
     this.total += value;
   }
 
+  /** Every bucket is zero: recording another zero would only move the time of the last write. */
+  holdsOnlyZeros(): boolean {
+    for (const b of this.buckets ?? []) if (b !== 0) return false;
+    return true;
+  }
+
+  /**
+   * The same as recording 0 for every second from `from` (or the last write) up to `now`, in O(1);
+   * only for a window that holds only zeros. Unlike a first write after a silence, this keeps the
+   * first write where it was, as the zeros would have.
+   */
+  zeroTo(from: number, now: number): void {
+    const b = Math.floor(now / this.granularityMs);
+    if (this.lastWrite === undefined) this.firstWrite = Math.min(Math.floor(from / this.granularityMs), b);
+    else if (b <= this.lastWrite) return;
+    this.lastWrite = b;
+    this.total = 0;
+  }
+
   /** True when nothing was recorded for longer than the window. */
   isEmpty(now: number): boolean {
     if (this.lastWrite === undefined) return true;
@@ -153,6 +172,8 @@ export class RevisionMetrics {
   private rpsPanic!: MetricWindow;
   private samples: TimedSample[] = [];
   private opts!: Required<RevisionMetricsOptions>;
+  /** Paused at this time: reads as if a zero sample had been recorded every second since (see pause). */
+  private pausedAt: number | undefined;
 
   constructor(opts: RevisionMetricsOptions) {
     this.configure(opts);
@@ -172,13 +193,50 @@ export class RevisionMetrics {
       return;
     }
     this.opts = next;
+    this.pausedAt = undefined;
     this.concurrencyStable = new MetricWindow(next.stableWindowMs, 1000, next.algorithm);
     this.concurrencyPanic = new MetricWindow(next.panicWindowMs, 1000, next.algorithm);
     this.rpsStable = new MetricWindow(next.stableWindowMs, 1000, next.algorithm);
     this.rpsPanic = new MetricWindow(next.panicWindowMs, 1000, next.algorithm);
   }
 
+  /**
+   * Whether the caller may stop feeding zero samples (pause): every window holds only zeros and no
+   * raw samples are kept, so a zero would change nothing but the time of the last write.
+   */
+  onlyZeros(): boolean {
+    if (this.opts.keepSamples) return false;
+    return (
+      this.concurrencyStable.holdsOnlyZeros() &&
+      this.concurrencyPanic.holdsOnlyZeros() &&
+      this.rpsStable.holdsOnlyZeros() &&
+      this.rpsPanic.holdsOnlyZeros()
+    );
+  }
+
+  /**
+   * Stops expecting samples (call only when onlyZeros()): until the next record() it reads exactly
+   * as if a zero sample had arrived every second, at no cost per second. For revisions with no
+   * traffic: the controller feeds only the revisions something happens to.
+   */
+  pause(now: number): void {
+    if (this.pausedAt === undefined && this.onlyZeros()) this.pausedAt = now;
+  }
+
+  get paused(): boolean {
+    return this.pausedAt !== undefined;
+  }
+
+  /** Writes the zeros a pause stood for, up to `now`. */
+  private resume(now: number): void {
+    const from = this.pausedAt;
+    if (from === undefined) return;
+    this.pausedAt = undefined;
+    for (const w of [this.concurrencyStable, this.concurrencyPanic, this.rpsStable, this.rpsPanic]) w.zeroTo(from, now);
+  }
+
   record(now: number, sample: RevisionSample): void {
+    this.resume(now);
     const concurrency = Math.max(0, sample.averageConcurrency);
     const seconds = sample.intervalMs > 0 ? sample.intervalMs / 1000 : 1;
     const rps = Math.max(0, sample.requests) / seconds;
@@ -201,6 +259,8 @@ export class RevisionMetrics {
    * null when nothing was recorded for a whole stable window (Knative's "no data").
    */
   observed(metric: 'concurrency' | 'rps', now: number): ObservedValues | null {
+    // Paused: zeros every second up to now, so neither empty nor anything but zero.
+    if (this.pausedAt !== undefined) return { stable: 0, panic: 0 };
     const [s, p] = metric === 'rps' ? [this.rpsStable, this.rpsPanic] : [this.concurrencyStable, this.concurrencyPanic];
     if (s.isEmpty(now)) return null;
     return { stable: s.average(now), panic: p.average(now) };

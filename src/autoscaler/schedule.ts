@@ -152,6 +152,31 @@ export function activePeriods(periods: readonly ScheduledPeriod[], now: number):
   return out;
 }
 
+/**
+ * The first time after `now` at which some period starts or ends (so the planned capacity may
+ * change); undefined when none ever will, null when it cannot be told (an expression that does not
+ * parse: the caller must not rely on the plan staying put).
+ */
+export function nextScheduleChange(periods: readonly ScheduledPeriod[], now: number): number | undefined | null {
+  let next: number | undefined;
+  const consider = (t: number) => {
+    if (t > now && (next === undefined || t < next)) next = t;
+  };
+  for (const a of activePeriods(periods, now)) consider(a.end);
+  for (const period of periods) {
+    try {
+      consider(
+        CronExpressionParser.parse(period.schedule, { tz: period.timezone, currentDate: new Date(now) })
+          .next()
+          .getTime(),
+      );
+    } catch {
+      return null;
+    }
+  }
+  return next;
+}
+
 /** Planned instances at `now`: the largest among active periods, 0 when none is active. */
 export function plannedCapacity(periods: readonly ScheduledPeriod[], now: number): number {
   let planned = 0;

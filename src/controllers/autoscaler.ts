@@ -6,6 +6,12 @@
 //   on failure     the runtime reports a failed start while requests are held → 503 with the reason
 //   always         a PodAutoscaler per revision shows desired/actual scale, mode, metrics, errors
 //
+// A revision whose last decision is settled (at zero, no instance, no traffic: autoscaling/quiet.ts)
+// sleeps: it is not sampled or decided, and its PodAutoscaler is not looked at, until an event about
+// it (revision, PodAutoscaler, route, runtime, held requests, config) wakes it, or the time at
+// which the clock alone would change its decision (grace periods, scheduled capacity). So each
+// second and each tick costs what changed, not the number of revisions.
+//
 // Settings come from ConfigMap knative-serving/config-autoscaler, re-read on every change; a bad
 // change is refused (the previous settings stay) and the reason is put on the ConfigMap.
 
@@ -65,6 +71,7 @@ import {
   reachabilityOf,
   referencedRevisions,
 } from './autoscaling/podautoscaler.js';
+import { Alarms, settledUntil } from './autoscaling/quiet.js';
 import { type ReconcileKind, RES, type ScaleSource } from './context.js';
 import { revisionKey, workloadSpecFor, type GatewayConcurrencyHint } from './revision.js';
 
@@ -168,7 +175,25 @@ interface Tracked {
   usage?: { at: number; list: ResourceUsage[] };
   /** Event gateway: when each endpoint was first seen (the "last busy" of a never-used instance). */
   firstSeen: Map<string, number>;
-  pa: { busy: boolean; dirty: boolean; timer?: NodeJS.Timeout; lastKey?: string; lastMetricsAt: number };
+  /** Neither sampled nor decided until woken (see the header). */
+  asleep: boolean;
+  /** When a sleeping revision wakes by itself (epoch ms), if ever. */
+  alarmAt?: number;
+  /** Woken: nothing happened to it until this stats time, where its next window starts. */
+  idleUntil?: number;
+  pa: {
+    busy: boolean;
+    dirty: boolean;
+    timer?: NodeJS.Timeout;
+    lastKey?: string;
+    lastMetricsAt: number;
+    /** What the PodAutoscaler was last synced from (see paFingerprint); undefined = sync on the next decision. */
+    fingerprint?: string;
+    /** A metrics-only write held back by the write interval is tried again then. */
+    retry?: NodeJS.Timeout;
+    /** resourceVersion of the PodAutoscaler the last sync wrote or found right: its own events need no sync. */
+    rv?: string;
+  };
 }
 
 interface Restored {
@@ -186,6 +211,29 @@ const PA_WRITE_DELAY_MS = 50;
 const ALWAYS_IN_PATH = 0;
 
 const ROUTING_STATES = new Set<string>(['pending', 'active', 'reserve']);
+/** Decisions made in one turn of the event loop before a tick lets other work run. */
+const TICK_CHUNK = 256;
+
+/**
+ * What of a decision shows on the PodAutoscaler (statusFor reads it): a decision with the same
+ * fingerprint as the last synced one needs no sync. Everything else statusFor or podAutoscalerFor
+ * reads (runtime status, routes, the revision, the PodAutoscaler itself) requests a sync when it
+ * changes.
+ */
+function paFingerprint(t: Tracked, d: Decision): string {
+  const kpa = t.state.kpa;
+  return JSON.stringify([
+    t.desired,
+    d.mode,
+    d.planned,
+    d.metricDesired,
+    decisionReason(d) ?? '',
+    d.error ?? '',
+    kpa ? [kpa.status, kpa.initialized, kpa.panicTime !== null] : 0,
+    t.initialized,
+    metricsView(d.details, t.spec.metricName || t.spec.metric),
+  ]);
+}
 
 /** The message held requests get when their revision cannot start. */
 export function coldStartFailureMessage(name: string, reason: string, message: string): string {
@@ -238,8 +286,16 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private lastTick = 0;
   private stopped = false;
   private readonly metricsWriteMs: number;
-  private ticks = { count: 0, lastMs: 0, maxMs: 0, revisions: 0 };
+  private ticks = { count: 0, lastMs: 0, maxMs: 0, revisions: 0, decided: 0 };
   private readonly stats: StatsReader;
+  /** The revisions sampled every second and decided every tick (the others sleep). */
+  private readonly awake = new Set<Tracked>();
+  private readonly alarms = new Alarms<Tracked>();
+  /** The stats reader's time at the last sampling round. */
+  private sampledAt: number | undefined;
+  private ticking = false;
+  /** A tick was asked for while one ran: run another when it ends. */
+  private tickAgain = false;
 
   constructor(private readonly o: AutoscalerControllerOptions) {
     this.stats = o.gateway.reader();
@@ -306,7 +362,10 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     for (const t of this.tracked.values()) {
       if (t.recheck) clearTimeout(t.recheck);
       if (t.pa.timer) clearTimeout(t.pa.timer);
+      if (t.pa.retry) clearTimeout(t.pa.retry);
     }
+    this.awake.clear();
+    this.alarms.clear();
     if (validatorOwner === this) {
       setAnnotationValidator(() => []);
       validatorOwner = null;
@@ -319,11 +378,16 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     const key = revisionKey(rev.metadata.namespace ?? '', rev.metadata.name!);
     const t = this.tracked.get(key);
     if (!t) return this.track(rev).desired;
+    if (t.rev === rev) return t.desired;
     const changed =
       !isDeepStrictEqual(t.rev.metadata.annotations ?? {}, rev.metadata.annotations ?? {}) ||
       t.rev.spec?.containerConcurrency !== rev.spec?.containerConcurrency;
+    const labelled = t.rev.metadata.uid !== rev.metadata.uid || !isDeepStrictEqual(t.rev.metadata.labels ?? {}, rev.metadata.labels ?? {});
     t.rev = rev;
     if (changed) this.resolve(t);
+    // Its labels and uid are copied onto the PodAutoscaler (the rest of a Revision's changes, its
+    // status above all, touch neither the decision nor the PodAutoscaler).
+    else if (labelled) this.requestPaSync(t);
     return t.desired;
   }
 
@@ -385,9 +449,11 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       deciding: false,
       demandScheduled: false,
       firstSeen: new Map(),
+      asleep: false,
       pa: { busy: false, dirty: false, lastMetricsAt: 0 },
     };
     this.tracked.set(key, t);
+    this.awake.add(t);
     this.applyScale(t);
     this.requestPaSync(t);
     return t;
@@ -413,13 +479,60 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       // The gateway's per-instance limit depends on the class (event gateway: one request).
       this.o.enqueue('Revision', t.ns, t.name);
     }
+    this.wake(t);
     this.requestPaSync(t);
+  }
+
+  /** Back to being sampled and decided (see the header); cheap, so every event may call it. */
+  private wake(t: Tracked): void {
+    if (!t.asleep || this.tracked.get(t.key) !== t) return;
+    t.asleep = false;
+    t.alarmAt = undefined;
+    // It was idle at least until the last sampling round (anything happening to it wakes it at once).
+    t.idleUntil = this.sampledAt;
+    this.awake.add(t);
+  }
+
+  /** After a tick's decision: stop sampling and deciding a revision whose decision is settled. */
+  private maybeSleep(t: Tracked, d: Decision, now: number): void {
+    if (t.asleep || this.tracked.get(t.key) !== t || t.demandScheduled || t.recheck) return;
+    const st = this.o.runtime.status(t.key);
+    const load = this.o.gateway.load(t.key);
+    const s = settledUntil({
+      spec: t.spec,
+      decision: d,
+      requested: t.desired,
+      reachable: t.reachability !== 'Unreachable',
+      instances: st?.instances.length ?? 0,
+      held: load?.queued ?? 0,
+      inFlight: load?.inFlight ?? 0,
+      endpoints: load?.endpoints.length ?? 0,
+      metricsOnlyZeros: t.metrics.onlyZeros(),
+      proxySince: ALWAYS_IN_PATH,
+      now,
+    });
+    if (!s) return;
+    t.metrics.pause(now);
+    if (!t.metrics.paused) return;
+    t.asleep = true;
+    this.awake.delete(t);
+    if (s.until !== undefined) {
+      t.alarmAt = s.until;
+      this.alarms.add(s.until, t);
+    }
+  }
+
+  /** Wakes the sleepers whose time has come. */
+  private ringAlarms(now: number): void {
+    for (const { at, item: t } of this.alarms.due(now)) if (t.asleep && t.alarmAt === at) this.wake(t);
   }
 
   private untrack(key: string): void {
     const t = this.tracked.get(key);
     if (t?.recheck) clearTimeout(t.recheck);
     if (t?.pa.timer) clearTimeout(t.pa.timer);
+    if (t?.pa.retry) clearTimeout(t.pa.retry);
+    if (t) this.awake.delete(t);
     this.tracked.delete(key);
     this.restored.delete(key);
     this.stats.forget(key);
@@ -447,12 +560,19 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
         break;
       }
       case PA: {
-        // Someone deleted a PodAutoscaler of a live revision: it is written again.
+        // Someone deleted or edited a PodAutoscaler of a live revision: it is written again (a
+        // sync of an unchanged one, such as after this controller's own write, only compares).
+        // Nothing on it feeds a decision, so a sleeping revision sleeps on.
         const t = this.tracked.get(revisionKey(ns, name));
-        if (t && e.type === 'DELETED') {
+        if (!t) break;
+        if (e.type === 'DELETED') {
           t.pa.lastKey = undefined;
-          this.requestPaSync(t);
+          t.pa.rv = undefined;
+        } else if (t.pa.busy || o.metadata.resourceVersion === t.pa.rv) {
+          // This controller's own write (a sync in progress looks at the lister again when it ends).
+          break;
         }
+        this.requestPaSync(t);
         break;
       }
     }
@@ -468,7 +588,10 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     if (this.stopped) return;
     for (const key of new Set([...referencedRevisions([route]), ...(old ? referencedRevisions([old]) : [])])) {
       const t = this.tracked.get(key);
-      if (t) this.updateReachability(t);
+      if (t) {
+        this.wake(t);
+        this.updateReachability(t);
+      }
     }
   }
 
@@ -478,6 +601,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     if (routing === t.routing && reachability === t.reachability) return;
     t.routing = routing;
     t.reachability = reachability;
+    this.wake(t);
     this.requestPaSync(t);
   }
 
@@ -578,12 +702,14 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private onTimer(): void {
     if (this.stopped) return;
     const now = this.now();
-    for (const t of this.tracked.values()) {
-      const sample = this.stats.read(t.key);
+    for (const t of this.awake) {
+      const sample = this.stats.read(t.key, t.idleUntil);
+      t.idleUntil = undefined;
       t.metrics.record(now, sample);
       // Still holding requests a second later: demand the last decision did not cover yet.
       if (sample.queued > 0) this.handleDemand(t);
     }
+    this.sampledAt = this.stats.now();
     // Tick on the sample that reaches the interval (half a sample early counts: timers drift). A
     // clock stepped back (NTP, a test's clock) ticks at once rather than waiting to catch up.
     if (now < this.lastTick || now - this.lastTick >= this.config.tickIntervalMs - this.sampleMs / 2) this.tickAll(now);
@@ -592,19 +718,61 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private tickAll(now = this.now()): void {
     if (this.stopped) return;
     this.lastTick = now;
-    const started = performance.now();
-    const decisions: Promise<void>[] = [];
-    for (const t of this.tracked.values()) decisions.push(this.decideFor(t, now));
-    const revisions = decisions.length;
-    void Promise.allSettled(decisions).then(() => {
-      const ms = performance.now() - started;
-      this.ticks = { count: this.ticks.count + 1, lastMs: ms, maxMs: Math.max(this.ticks.maxMs, ms), revisions };
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    void this.runTick(now).finally(() => {
+      this.ticking = false;
+      if (this.tickAgain && !this.stopped) {
+        this.tickAgain = false;
+        this.tickAll();
+      }
     });
   }
 
-  /** How long ticks take (every decision settled), for the benchmark and diagnostics. */
-  tickStats(): { count: number; lastMs: number; maxMs: number; revisions: number } {
+  /**
+   * One tick over the awake revisions, in chunks, so that a long tick never blocks the API for
+   * long. Resolves once every decision has started; slow (plugin) ones finish on their own, as a
+   * revision never has two decisions at once.
+   */
+  private async runTick(now: number): Promise<void> {
+    const started = performance.now();
+    this.ringAlarms(now);
+    const batch = [...this.awake];
+    const decisions: Promise<void>[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (i > 0 && i % TICK_CHUNK === 0) {
+        // Plain (KPA) decisions finish in their chunk's turn; the API and the gateway go next.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.stopped) return;
+      }
+      decisions.push(this.decideFor(batch[i], now, true));
+    }
+    void Promise.allSettled(decisions).then(() => {
+      const ms = performance.now() - started;
+      this.ticks = {
+        count: this.ticks.count + 1,
+        lastMs: ms,
+        maxMs: Math.max(this.ticks.maxMs, ms),
+        revisions: this.tracked.size,
+        decided: batch.length,
+      };
+    });
+  }
+
+  /**
+   * How long ticks take (every decision settled), for the benchmark and diagnostics: `revisions`
+   * tracked, of which the last tick `decided` the awake ones.
+   */
+  tickStats(): { count: number; lastMs: number; maxMs: number; revisions: number; decided: number } {
     return { ...this.ticks };
+  }
+
+  /** How many revisions sleep (neither sampled nor decided until woken). */
+  sleeping(): number {
+    return this.tracked.size - this.awake.size;
   }
 
   /** What every decision about a revision starts from. */
@@ -660,8 +828,8 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     };
   }
 
-  private async decideFor(t: Tracked, now: number): Promise<void> {
-    if (t.deciding || this.stopped) return;
+  private async decideFor(t: Tracked, now: number, tick = false): Promise<void> {
+    if (t.deciding || this.stopped || (tick && t.asleep)) return;
     t.deciding = true;
     try {
       const version = t.version;
@@ -672,6 +840,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       // Untracked meanwhile, or an immediate decision came first: this one is stale.
       if (this.tracked.get(t.key) !== t || t.version !== version) return;
       this.apply(t, d);
+      if (tick) this.maybeSleep(t, d, now);
     } catch (err) {
       this.o.log(`autoscaler: ${t.key}: decision failed: ${String((err as Error)?.stack ?? err)}`);
     } finally {
@@ -685,7 +854,12 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     t.last = d;
     const from = t.desired;
     if (d.desired !== t.desired) this.setDesired(t, d.desired);
-    this.requestPaSync(t);
+    // Only what shows on the PodAutoscaler is compared; the rest requests its own sync.
+    const fp = paFingerprint(t, d);
+    if (fp !== t.pa.fingerprint) {
+      t.pa.fingerprint = fp;
+      this.requestPaSync(t);
+    }
     this.o.onDecision?.({ key: t.key, class: d.class, mode: d.mode, from, to: d.desired, reason: decisionReason(d), error: d.error });
   }
 
@@ -731,7 +905,9 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
 
   private onDemand(key: string): void {
     const t = this.tracked.get(key) ?? this.trackStored(key);
-    if (!t || t.demandScheduled || this.stopped) return;
+    if (!t || this.stopped) return;
+    this.wake(t);
+    if (t.demandScheduled) return;
     t.demandScheduled = true;
     // Requests of one burst arrive in the same turn of the event loop: count them all.
     setImmediate(() => {
@@ -808,6 +984,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
   private onRuntimeChange(key: string): void {
     const t = this.tracked.get(key);
     if (!t || this.stopped) return;
+    this.wake(t);
     const st = this.o.runtime.status(key);
     this.noteInitialized(t, st);
     const failed = !!st?.failure && (st?.readyReplicas ?? 0) === 0;
@@ -852,16 +1029,23 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     t.pa.busy = true;
     void (async () => {
       try {
+        // Someone else's write while this one ran (its event was not acted on): look again, a few
+        // times at most (a lister that lags its own writes must not make this spin).
+        let looks = 3;
+        const changedMeanwhile = () => looks-- > 0 && this.o.listers.podautoscalers.get(t.ns, t.name)?.metadata.resourceVersion !== t.pa.rv;
         do {
           t.pa.dirty = false;
           await this.syncPa(t);
-        } while (t.pa.dirty && !this.stopped && this.tracked.get(t.key) === t);
+        } while ((t.pa.dirty || changedMeanwhile()) && !this.stopped && this.tracked.get(t.key) === t);
       } catch (err) {
         const code = (err as { code?: number }).code;
         // Conflicts and a revision deleted meanwhile sort themselves out on the next write.
         if (code !== 409 && code !== 404 && !this.stopped)
           this.o.log(`autoscaler: ${t.key}: writing PodAutoscaler failed: ${String((err as Error)?.message ?? err)}`);
         t.pa.lastKey = undefined;
+        // The next decision syncs again, whatever it decides.
+        t.pa.fingerprint = undefined;
+        this.wake(t);
       } finally {
         t.pa.busy = false;
       }
@@ -907,6 +1091,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       // The revision may have gone while this was written: do not leave an orphan behind.
       if (!this.o.listers.revisions.get(t.ns, t.name)) {
         await store.delete(PA, t.ns, t.name).catch(() => undefined);
+        t.pa.rv = undefined;
         return;
       }
     } else if (
@@ -925,6 +1110,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
         spec: want.spec,
       });
     }
+    t.pa.rv = pa.metadata.resourceVersion;
     const status = this.statusFor(t, pa);
     if (isDeepStrictEqual(pa.status, status)) return;
     // Metric values change every tick; each write is an fsync, so those go out at most every few
@@ -937,8 +1123,21 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     } = status as { metrics?: unknown; reason?: unknown; conditions: { type: string; status: string; reason?: string }[] };
     const key = JSON.stringify({ rest, c: conditions.map((c) => [c.type, c.status, c.reason]) });
     const now = this.now();
-    if (key === t.pa.lastKey && now >= t.pa.lastMetricsAt && now - t.pa.lastMetricsAt < this.metricsWriteMs) return;
-    await store.update(PA, { ...pa, status }, { subresource: 'status' });
+    if (key === t.pa.lastKey && now >= t.pa.lastMetricsAt && now - t.pa.lastMetricsAt < this.metricsWriteMs) {
+      // Written once the interval is over, even if no later decision differs from this one.
+      if (!t.pa.retry) {
+        t.pa.retry = setTimeout(
+          () => {
+            t.pa.retry = undefined;
+            this.requestPaSync(t);
+          },
+          Math.max(PA_WRITE_DELAY_MS, t.pa.lastMetricsAt + this.metricsWriteMs - now),
+        );
+        t.pa.retry.unref();
+      }
+      return;
+    }
+    t.pa.rv = (await store.update(PA, { ...pa, status }, { subresource: 'status' })).metadata.resourceVersion;
     t.pa.lastKey = key;
     t.pa.lastMetricsAt = now;
   }

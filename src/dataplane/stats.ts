@@ -267,9 +267,20 @@ export class StatsReader {
 
   constructor(private readonly source: StatsSource) {}
 
-  /** The window since this reader's previous read of the revision; starts the next window. */
-  read(key: string): RevisionWindow {
-    return this.window(key, true);
+  /**
+   * The window since this reader's previous read of the revision; starts the next window.
+   * `idleUntil` (the source's time): the caller knows nothing arrived, finished or was in flight
+   * between the previous read and then, so the window starts there at the latest. A consumer that
+   * stops reading an idle revision uses it to get windows of its usual length back when it starts
+   * again, rather than one window as long as the pause.
+   */
+  read(key: string, idleUntil?: number): RevisionWindow {
+    return this.window(key, true, idleUntil);
+  }
+
+  /** The source's clock (what `idleUntil` is measured on). */
+  now(): number {
+    return this.source.now();
   }
 
   /** The same window, leaving the cursor where it is. */
@@ -281,7 +292,7 @@ export class StatsReader {
     this.cursors.delete(key);
   }
 
-  private window(key: string, advance: boolean): RevisionWindow {
+  private window(key: string, advance: boolean, idleUntil?: number): RevisionWindow {
     const rev = this.source.revision(key);
     if (!rev) {
       this.cursors.delete(key);
@@ -290,6 +301,8 @@ export class StatsReader {
     const now = this.source.now();
     const { stats } = rev;
     let prev = this.cursors.get(key);
+    // Nothing happened between the cursor and idleUntil: the same counts and area stood then.
+    if (prev && idleUntil !== undefined && prev.at < idleUntil) prev.at = Math.min(idleUntil, now);
     // Nothing arrived, finished or was in flight since the last read (most revisions, most of the
     // time: the autoscaler and the console read every one each second): an empty window without
     // copying the histograms.
@@ -299,7 +312,10 @@ export class StatsReader {
       return { ...emptyWindow(), queued: rev.queued, inFlight: rev.inFlight, intervalMs };
     }
     // The gateway dropped and re-created the revision's state meanwhile: count from its start.
-    if (!prev || prev.stats !== stats) prev = origin(stats);
+    if (!prev || prev.stats !== stats) {
+      prev = origin(stats);
+      if (idleUntil !== undefined && prev.at < idleUntil) prev.at = Math.min(idleUntil, now);
+    }
     const cur = cursorAt(stats, now);
     if (advance) this.cursors.set(key, cur);
     const intervalMs = Math.max(0, now - prev.at);
