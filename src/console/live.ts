@@ -4,6 +4,9 @@
 // with history, and every tick is pushed to the open event streams. A revision with nothing to
 // show (no requests, no instances) is left out of a tick: with thousands of revisions at zero,
 // points of zeros would be most of the history's memory; the page reads a missing one as idle.
+// It ticks only while something subscribes (a page is open): with nobody watching it costs
+// nothing. When ticks resume, the first reading only starts the windows (so the first point is
+// not an average over the pause) and history older than what is kept for new pages is dropped.
 
 import { LATENCY_BOUNDS_SECONDS, histogramQuantile, type StatsReader } from '../dataplane/stats.js';
 
@@ -55,14 +58,38 @@ export class LiveFeed {
     this.now = o.now ?? Date.now;
   }
 
+  private enabled = false;
+
+  /** Ticks from now on while there are subscribers. */
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.o.intervalMs ?? 1000);
-    this.timer.unref();
+    this.enabled = true;
+    this.schedule();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.enabled = false;
+    this.schedule();
+  }
+
+  /** Whether the timer runs (started, and someone subscribes). */
+  get ticking(): boolean {
+    return this.timer !== undefined;
+  }
+
+  private schedule(): void {
+    const want = this.enabled && this.subscribers.size > 0;
+    if (want === (this.timer !== undefined)) return;
+    if (!want) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    const interval = this.o.intervalMs ?? 1000;
+    const oldest = this.now() - (this.o.history ?? 300) * interval;
+    while (this.ticks.length > 0 && this.ticks[0].time < oldest) this.ticks.shift();
+    this.read(); // starts every window now
+    this.timer = setInterval(() => this.tick(), interval);
+    this.timer.unref();
   }
 
   history(): Tick[] {
@@ -71,11 +98,29 @@ export class LiveFeed {
 
   subscribe(cb: (t: Tick) => void): () => void {
     this.subscribers.add(cb);
-    return () => this.subscribers.delete(cb);
+    this.schedule();
+    return () => {
+      this.subscribers.delete(cb);
+      this.schedule();
+    };
   }
 
   /** Reads one window per revision and publishes it (the timer calls it; tests may too). */
   tick(): Tick {
+    const t: Tick = { time: this.now(), revisions: this.read() };
+    this.ticks.push(t);
+    if (this.ticks.length > (this.o.history ?? 300)) this.ticks.shift();
+    for (const s of this.subscribers) {
+      try {
+        s(t);
+      } catch {
+        // A closed stream must not stop the others.
+      }
+    }
+    return t;
+  }
+
+  private read(): Record<string, RevisionPoint> {
     const revisions: Record<string, RevisionPoint> = {};
     for (const key of new Set(this.o.keys())) {
       const w = this.o.reader.read(key);
@@ -93,16 +138,6 @@ export class LiveFeed {
         ...instances,
       };
     }
-    const t: Tick = { time: this.now(), revisions };
-    this.ticks.push(t);
-    if (this.ticks.length > (this.o.history ?? 300)) this.ticks.shift();
-    for (const s of this.subscribers) {
-      try {
-        s(t);
-      } catch {
-        // A closed stream must not stop the others.
-      }
-    }
-    return t;
+    return revisions;
   }
 }

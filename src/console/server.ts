@@ -3,8 +3,9 @@
 //
 //   GET  /console/                 the page
 //   GET  /api/v1/snapshot          services, revisions, live history and recent events (JSON)
-//   GET  /api/v1/stream            server-sent events: hello (all of the above), snapshot (when
-//                                  objects change), tick (every second), event (as they happen)
+//   GET  /api/v1/stream            server-sent events: hello (all of the above), changes (the
+//                                  services, revisions and rollouts that changed, keyed by
+//                                  namespace/name), tick (every second), event (as they happen)
 //   GET  /api/v1/requests?revision=ns/name   finished requests as NDJSON while connected
 //   POST /api/v1/actions/traffic   {namespace, service, traffic: {revisionOrTag: percent}}
 //   POST /api/v1/actions/rollback  {namespace, service, revision}: 100% to that revision
@@ -15,6 +16,11 @@
 // (free on loopback, else the token); actions always need the API's bearer token, and go through
 // the API server like any client's change (validation, admission). The page reads the stream with
 // fetch rather than EventSource, so it can send the token when one is needed.
+//
+// With no stream open the console does no work per change or per second beyond noting traffic
+// changes of the Services that changed: the snapshot model is built when a page connects, kept up
+// to date object by object while one is open (only objects whose resourceVersion changed are
+// rebuilt), and dropped when the last one leaves; the live feed ticks only while someone watches.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,7 +35,7 @@ import type { Store } from '../store/store.js';
 import { Cache } from '../store/cache.js';
 import type { Listers } from '../controllers/listers.js';
 import { subscribeRequests } from '../dataplane/request-log.js';
-import { buildSnapshot, type LiveRevisionState, type Snapshot } from './snapshot.js';
+import { SnapshotModel, trafficShares, type LiveRevisionState, type Snapshot, type SnapshotKind } from './snapshot.js';
 import type { LiveFeed, Tick } from './live.js';
 import type { TrafficActions } from './actions.js';
 import { ActionError } from './actions.js';
@@ -47,27 +53,27 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   '/console/vendor/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
-/** A snapshot costs time in proportion to the objects; the next waits this many times as long. */
-const REFRESH_BACKOFF = 10;
-const REFRESH_MIN_DELAY_MS = 100;
+/** Changes are sent at most this often (a rollout is a burst of writes: one message for the burst). */
+const FLUSH_DELAY_MS = 100;
 
-const byKey = (a: KObject, b: KObject) => {
-  const x = `${a.metadata.namespace ?? ''}/${a.metadata.name ?? ''}`;
-  const y = `${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`;
-  return x < y ? -1 : x > y ? 1 : 0;
-};
+/** The served split of a Service as one line ("rev-a 60%, rev-b 40%"; empty when it serves nothing). */
+const servedSplit = (svc: KObject) =>
+  trafficShares(svc.status)
+    .filter((t) => t.percent > 0)
+    .map((t) => `${t.revisionName} ${t.percent}%`)
+    .join(', ');
 
 export interface ConsoleOptions {
   admin: AdminServer;
   store: Store;
   /** The controllers' caches: the snapshot is built from memory, never from a store list. */
-  listers: Pick<Listers, 'services' | 'revisions' | 'routes'>;
+  listers: Pick<Listers, 'services' | 'revisions' | 'routes' | 'podautoscalers'>;
   events: EventLog;
   live: LiveFeed;
   liveState: (key: string) => LiveRevisionState;
   actions: TrafficActions;
   /** Runtime status changes (instances) also change the snapshot. */
-  onRuntimeChange: (cb: () => void) => () => void;
+  onRuntimeChange: (cb: (key: string) => void) => () => void;
 }
 
 function sse(res: ServerResponse, event: string, data: unknown, id?: number): void {
@@ -75,13 +81,12 @@ function sse(res: ServerResponse, event: string, data: unknown, id?: number): vo
 }
 
 export class Console {
-  private snapshot: Snapshot | undefined;
-  private snapshotJson = '';
+  /** Kept while a stream is open; undefined when nobody watches. */
+  private model: SnapshotModel | undefined;
   private readonly streams = new Set<ServerResponse>();
   private readonly stops: (() => void)[] = [];
-  private refreshTimer: NodeJS.Timeout | undefined;
-  /** How long the last snapshot took to build. */
-  private refreshMs = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private stopTicks: (() => void) | undefined;
   private readonly rollouts: Cache<string>;
   /** Served traffic per service, to tell when a split changed. */
   private readonly served = new Map<string, string>();
@@ -99,22 +104,32 @@ export class Console {
     admin.route({ method: 'GET', path: '/api/v1/stream', handle: (r) => this.stream(r) });
     admin.route({ method: 'GET', path: '/api/v1/requests', handle: (r) => this.requests(r) });
     admin.route({ method: 'POST', path: '/api/v1/actions/', auth: 'always', handle: (r) => this.action(r) });
-    const { services, revisions, routes } = this.o.listers;
-    await Promise.all([services.synced(), revisions.synced(), routes.synced(), this.rollouts.synced()]);
+    const { services, revisions, routes, podautoscalers } = this.o.listers;
+    await Promise.all([services.synced(), revisions.synced(), routes.synced(), podautoscalers.synced(), this.rollouts.synced()]);
     this.stops.push(() => this.rollouts.stop());
-    for (const c of [services, revisions, routes, this.rollouts] as Cache<string>[])
-      this.stops.push(c.onChange(() => this.scheduleRefresh()));
-    this.refresh(false);
-    this.stops.push(this.o.onRuntimeChange(() => this.scheduleRefresh()));
+    for (const svc of services.list()) this.served.set(keyOf(svc), servedSplit(svc));
+    const watch = (kind: SnapshotKind, c: Cache<string>) =>
+      c.onChange((e) => {
+        if (kind === 'services') this.noteTraffic(e.type === 'DELETED' ? undefined : e.object, e.object);
+        if (!this.model) return;
+        if (e.type === 'DELETED') this.model.remove(kind, e.object.metadata.namespace, e.object.metadata.name!);
+        else this.model.set(kind, e.object);
+        this.scheduleFlush();
+      });
+    this.stops.push(watch('services', services), watch('revisions', revisions), watch('rollouts', this.rollouts));
+    // The autoscaler's view (desired, mode, reason) is in its PodAutoscaler, named as the revision.
+    this.stops.push(podautoscalers.onChange((e) => this.touch(keyOf(e.object))));
+    this.stops.push(this.o.onRuntimeChange((key) => this.touch(key)));
     this.stops.push(this.o.events.subscribe((e) => this.broadcast('event', e, e.id)));
-    this.stops.push(this.o.live.subscribe((t) => this.broadcast('tick', t)));
     this.o.live.start();
   }
 
   stop(): void {
+    this.stopTicks?.();
+    this.stopTicks = undefined;
     this.o.live.stop();
     for (const s of this.stops.splice(0)) s();
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const s of this.streams) s.end();
   }
 
@@ -127,27 +142,45 @@ export class Console {
   }
 
   private sendSnapshot(res: ServerResponse): void {
-    // A change not yet in the snapshot (it waits for the debounce) is in it now.
-    if (this.refreshTimer) {
-      clearTimeout(this.refreshTimer);
-      this.refreshTimer = undefined;
-      this.refresh(true);
-    }
     sendJson(res, 200, this.hello());
   }
 
-  private hello(): { snapshot: Snapshot | undefined; history: Tick[]; events: SluiceEvent[] } {
-    return { snapshot: this.snapshot, history: this.o.live.history(), events: this.o.events.recent() };
+  /** The whole picture: from the open streams' model (brought up to date), else built for this once. */
+  private hello(): { snapshot: Snapshot; history: Tick[]; events: SluiceEvent[] } {
+    let snapshot: Snapshot;
+    if (this.model) {
+      this.flush();
+      snapshot = this.model.snapshot(Date.now());
+    } else snapshot = this.buildModel().snapshot(Date.now());
+    return { snapshot, history: this.o.live.history(), events: this.o.events.recent() };
+  }
+
+  private buildModel(): SnapshotModel {
+    const { services, revisions } = this.o.listers;
+    return SnapshotModel.of({ services: services.list(), revisions: revisions.list(), rollouts: this.rollouts.list() }, this.o.liveState);
   }
 
   private stream({ req, res }: AdminRequest): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    if (this.streams.size === 0) {
+      this.model = this.buildModel();
+      this.stopTicks = this.o.live.subscribe((t) => this.broadcast('tick', t));
+    }
     // A reconnecting EventSource says what it saw last; the hello carries the rest anyway.
     sse(res, 'hello', this.hello());
     this.streams.add(res);
     this.o.admin.track(res);
     req.socket.setNoDelay(true);
-    res.on('close', () => this.streams.delete(res));
+    res.on('close', () => {
+      this.streams.delete(res);
+      if (this.streams.size > 0) return;
+      // Nobody watches: no model to keep up to date, no ticks.
+      this.model = undefined;
+      this.stopTicks?.();
+      this.stopTicks = undefined;
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    });
   }
 
   private requests({ url, res }: AdminRequest): void {
@@ -189,55 +222,43 @@ export class Console {
     for (const s of this.streams) sse(s, event, data, id);
   }
 
-  private scheduleRefresh(): void {
-    if (this.refreshTimer) return;
-    // A rollout is a burst of writes: one snapshot for the burst. With many objects a snapshot
-    // costs more, so they come less often (at most a tenth of the time goes to them).
-    this.refreshTimer = setTimeout(
-      () => {
-        this.refreshTimer = undefined;
-        this.refresh(true);
-      },
-      Math.max(REFRESH_MIN_DELAY_MS, REFRESH_BACKOFF * this.refreshMs),
-    );
-    this.refreshTimer.unref();
+  private touch(key: string): void {
+    if (!this.model) return;
+    this.model.touch(key);
+    this.scheduleFlush();
   }
 
-  private refresh(announce: boolean): void {
-    const t0 = performance.now();
-    const { services, revisions } = this.o.listers;
-    const snap = buildSnapshot(
-      {
-        services: services.list().sort(byKey),
-        revisions: revisions.list().sort(byKey),
-        rollouts: this.rollouts.list().sort(byKey),
-        time: Date.now(),
-      },
-      this.o.liveState,
-    );
-    this.noteTraffic(snap, announce);
-    const json = JSON.stringify({ ...snap, time: 0 });
-    this.snapshot = snap;
-    this.refreshMs = performance.now() - t0;
-    if (json === this.snapshotJson) return;
-    this.snapshotJson = json;
-    if (announce) this.broadcast('snapshot', snap);
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.flush();
+    }, FLUSH_DELAY_MS);
+    this.flushTimer.unref();
   }
 
-  private noteTraffic(snap: Snapshot, announce: boolean): void {
-    for (const s of snap.services) {
-      const key = `${s.namespace}/${s.name}`;
-      const split = s.traffic
-        .filter((t) => t.percent > 0)
-        .map((t) => `${t.revisionName} ${t.percent}%`)
-        .join(', ');
-      const before = this.served.get(key);
-      this.served.set(key, split);
-      if (announce && before !== undefined && before !== split && split !== '')
-        this.o.events.emit('traffic', `traffic of ${s.name}: ${split}`, { object: key, before, after: split });
+  /** Sends what changed since the last flush to every open stream. */
+  private flush(): void {
+    const changes = this.model?.changes();
+    if (changes) this.broadcast('changes', changes);
+  }
+
+  /** A served split that changed is an event (for people: logged and listed), page or not. */
+  private noteTraffic(svc: KObject | undefined, was: KObject): void {
+    const key = keyOf(was);
+    if (!svc) {
+      this.served.delete(key);
+      return;
     }
+    const split = servedSplit(svc);
+    const before = this.served.get(key);
+    this.served.set(key, split);
+    if (before !== undefined && before !== split && split !== '')
+      this.o.events.emit('traffic', `traffic of ${svc.metadata.name}: ${split}`, { object: key, before, after: split });
   }
 }
+
+const keyOf = (o: KObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
 
 function redirect(res: ServerResponse, to: string): void {
   res.writeHead(302, { location: to, 'content-length': 0 });

@@ -97,8 +97,9 @@ function handle(event, data) {
       state.events = data.events.slice(-200);
       renderAll();
       break;
-    case 'snapshot':
-      state.snapshot = data;
+    case 'changes':
+      if (!state.snapshot) break; // the hello comes first on every stream
+      state.snapshot = applyChanges(state.snapshot, data);
       renderServices();
       renderRevisions();
       break;
@@ -115,6 +116,22 @@ function handle(event, data) {
       if (data.type === 'instance-ready') renderColdStarts();
       break;
   }
+}
+
+// The server sends what changed, keyed by namespace/name (applyChanges in src/console/snapshot.ts
+// is the same, with its tests).
+function applyChanges(snap, changes) {
+  const key = (v) => `${v.namespace}/${v.name}`;
+  const next = { ...snap };
+  for (const kind of ['services', 'revisions', 'rollouts']) {
+    const ch = changes[kind];
+    if (!ch || (ch.set.length === 0 && ch.removed.length === 0)) continue;
+    const by = new Map((snap[kind] ?? []).map((v) => [key(v), v]));
+    for (const k of ch.removed) by.delete(k);
+    for (const v of ch.set) by.set(key(v), v);
+    next[kind] = [...by.values()].sort((a, b) => key(a).localeCompare(key(b)));
+  }
+  return next;
 }
 
 function setConn(s, text) {
