@@ -2,7 +2,10 @@
 // deduplicated per object, worked by a few workers as Knative's (threadiness): never two at once on
 // one object, so a reconcile never races itself, while different objects' store writes overlap
 // and share one sync to disk (the store's group commit).
-// Conflicts and other errors requeue with a capped backoff.
+// Conflicts and other errors requeue with a capped backoff. Two lanes, as knative.dev/pkg's
+// controllers have: changes go in the fast lane; sweeps of everything (the periodic revision GC,
+// the re-reconcile of all stored objects after a restart) in the slow one, taken only when the fast
+// lane is empty, so a user's apply is never queued behind ten thousand keys that changed nothing.
 
 import { type KObject, Labels } from '../api/types.js';
 import { type ControllerContext, RES, type ReconcileKind } from './context.js';
@@ -24,6 +27,42 @@ import { collectRevisions } from './revision-gc.js';
 /** How often every configuration is checked for revisions that became stale with time. */
 const GC_SWEEP_MS = 60_000;
 
+/** Pending keys in arrival order, taken from `head` (a Map walked from its start after many deletions skips their holes). */
+class Lane {
+  private keys: string[] = [];
+  private head = 0;
+
+  push(key: string): void {
+    this.keys.push(key);
+  }
+
+  /** The next key, or undefined when the lane is worked off. */
+  take(): string | undefined {
+    if (this.head === this.keys.length) return undefined;
+    const key = this.keys[this.head++];
+    // Drop the taken part now and then, so the array does not grow with every key ever queued.
+    if (this.head > 1024 && this.head * 2 > this.keys.length) {
+      this.keys = this.keys.slice(this.head);
+      this.head = 0;
+    }
+    return key;
+  }
+
+  clear(): void {
+    this.keys = [];
+    this.head = 0;
+  }
+}
+
+interface Item {
+  kind: ReconcileKind;
+  ns: string;
+  name: string;
+  attempts: number;
+  /** In the slow lane (a sweep), until a change of the object moves it to the fast one. */
+  slow: boolean;
+}
+
 type Ctx = Omit<ControllerContext, 'enqueue' | 'enqueueAfter' | 'now'> & { now?: () => number };
 
 /** Reconciles running at once (Knative runs 2 per controller, 4 controllers). */
@@ -37,13 +76,9 @@ export interface ReconcileObserver {
 const ROUTING_CONFIGMAPS = new Set(['config-domain', 'config-network', 'config-features']);
 
 export class ControllerManager {
-  private readonly pending = new Map<string, { kind: ReconcileKind; ns: string; name: string; attempts: number }>();
-  /**
-   * Pending keys in arrival order, taken from `head` (a Map walked from its start after many
-   * deletions skips their holes: the cost of taking one grew with the queue's length).
-   */
-  private order: string[] = [];
-  private head = 0;
+  private readonly pending = new Map<string, Item>();
+  private readonly fast = new Lane();
+  private readonly slow = new Lane();
   /** Pending keys that came up while being reconciled: queued again when that reconcile ends. */
   private readonly deferred = new Set<string>();
   private readonly retries = new Map<string, NodeJS.Timeout>();
@@ -117,21 +152,21 @@ export class ControllerManager {
       ),
     );
     // After a restart the data plane comes first: every revision's backend at once, then the routes
-    // and domain mappings at the head of the queue, so the gateway serves what it served before
-    // while the rest (tens of thousands of keys at scale) is worked off behind them.
+    // and domain mappings at the head of the queue, so the gateway serves what it served before;
+    // the rest (tens of thousands of keys at scale) is a sweep, behind any change made meanwhile.
     for (const r of l.revisions.list()) void pushBackend(this.ctx, r.metadata.namespace ?? '', r.metadata.name!);
     this.enqueueAll(l.routes.list(), 'Route');
     this.enqueueAll(l.domainmappings.list(), 'DomainMapping');
-    this.enqueueAll(l.services.list(), 'Service');
-    this.enqueueAll(l.configurations.list(), 'Configuration');
-    this.enqueueAll(l.revisions.list(), 'Revision');
+    this.enqueueAll(l.services.list(), 'Service', true);
+    this.enqueueAll(l.configurations.list(), 'Configuration', true);
+    this.enqueueAll(l.revisions.list(), 'Revision', true);
     // Routes gone while the server was down are still listed on the revisions they named.
     for (const key of new Set([...l.revisions.indexValues(BY_ROUTES_ANNOTATION), ...l.configurations.indexValues(BY_ROUTES_ANNOTATION)])) {
       const slash = key.indexOf('/');
-      this.enqueue('RoutingLabels', key.slice(0, slash), key.slice(slash + 1));
+      this.enqueueSlow('RoutingLabels', key.slice(0, slash), key.slice(slash + 1));
     }
     if (this.ctx.gcConfig) {
-      this.gcSweep = setInterval(() => this.enqueueAll(l.configurations.list(), 'RevisionGC'), GC_SWEEP_MS);
+      this.gcSweep = setInterval(() => this.enqueueAll(l.configurations.list(), 'RevisionGC', true), GC_SWEEP_MS);
       this.gcSweep.unref?.();
     }
   }
@@ -146,8 +181,8 @@ export class ControllerManager {
     for (const l of this.later.values()) clearTimeout(l.timer);
     this.later.clear();
     this.pending.clear();
-    this.order = [];
-    this.head = 0;
+    this.fast.clear();
+    this.slow.clear();
     this.deferred.clear();
   }
 
@@ -165,7 +200,14 @@ export class ControllerManager {
   enqueue(kind: ReconcileKind, ns: string, name: string, attempts = 0): void {
     if (this.stopped) return;
     const key = `${kind}/${ns}/${name}`;
-    this.add(key, { kind, ns, name, attempts });
+    this.add(key, { kind, ns, name, attempts, slow: false });
+    this.pump();
+  }
+
+  /** Queues a key behind every change (a sweep); a change of the object before it is taken moves it forward. */
+  enqueueSlow(kind: ReconcileKind, ns: string, name: string): void {
+    if (this.stopped) return;
+    this.add(`${kind}/${ns}/${name}`, { kind, ns, name, attempts: 0, slow: true });
     this.pump();
   }
 
@@ -232,22 +274,49 @@ export class ControllerManager {
     }
   }
 
-  private enqueueAll(objects: readonly KObject[], kind: ReconcileKind): void {
-    for (const o of objects) this.enqueue(kind, o.metadata.namespace ?? '', o.metadata.name!);
+  private enqueueAll(objects: readonly KObject[], kind: ReconcileKind, slow = false): void {
+    for (const o of objects) {
+      if (slow) this.enqueueSlow(kind, o.metadata.namespace ?? '', o.metadata.name!);
+      else this.enqueue(kind, o.metadata.namespace ?? '', o.metadata.name!);
+    }
   }
 
-  private add(key: string, item: { kind: ReconcileKind; ns: string; name: string; attempts: number }): void {
-    if (this.pending.has(key)) return;
+  private add(key: string, item: Item): void {
+    const queued = this.pending.get(key);
+    if (queued) {
+      // Already waiting; a change of an object waiting in the slow lane moves it to the fast one
+      // (its slow-lane entry is skipped when reached).
+      if (queued.slow && !item.slow) {
+        queued.slow = false;
+        this.fast.push(key);
+      }
+      return;
+    }
     this.pending.set(key, item);
-    this.order.push(key);
+    (item.slow ? this.slow : this.fast).push(key);
+  }
+
+  /** The next pending key to work on: the fast lane first. */
+  private next(): string | undefined {
+    for (;;) {
+      const key = this.fast.take();
+      if (key === undefined) break;
+      const item = this.pending.get(key);
+      if (item && !item.slow) return key;
+    }
+    for (;;) {
+      const key = this.slow.take();
+      if (key === undefined) return undefined;
+      if (this.pending.get(key)?.slow) return key;
+    }
   }
 
   /** Starts workers on pending keys, never two on one key (a key enqueued while it runs waits). */
   private pump(): void {
-    while (this.workers < WORKERS && !this.stopped && this.head < this.order.length) {
-      const key = this.order[this.head++];
-      const item = this.pending.get(key);
-      if (!item) continue;
+    while (this.workers < WORKERS && !this.stopped) {
+      const key = this.next();
+      if (key === undefined) break;
+      const item = this.pending.get(key)!;
       if (this.active.has(key)) {
         this.deferred.add(key);
         continue;
@@ -257,14 +326,9 @@ export class ControllerManager {
       this.workers++;
       void this.work(key, item);
     }
-    // Drop the taken part now and then, so the array does not grow with every key ever queued.
-    if (this.head > 1024 && this.head * 2 > this.order.length) {
-      this.order = this.order.slice(this.head);
-      this.head = 0;
-    }
   }
 
-  private async work(key: string, item: { kind: ReconcileKind; ns: string; name: string; attempts: number }): Promise<void> {
+  private async work(key: string, item: Item): Promise<void> {
     const started = performance.now();
     try {
       await this.reconcile(item.kind, item.ns, item.name);
@@ -276,7 +340,8 @@ export class ControllerManager {
       this.retry(key, item);
     } finally {
       this.active.delete(key);
-      if (this.deferred.delete(key) && this.pending.has(key)) this.order.push(key);
+      const again = this.deferred.delete(key) ? this.pending.get(key) : undefined;
+      if (again) (again.slow ? this.slow : this.fast).push(key);
       this.workers--;
       this.pump();
       if (this.workers === 0 && this.pending.size === 0) {
@@ -286,14 +351,14 @@ export class ControllerManager {
     }
   }
 
-  private retry(key: string, item: { kind: ReconcileKind; ns: string; name: string; attempts: number }): void {
+  private retry(key: string, item: Item): void {
     if (this.stopped || this.retries.has(key)) return;
     const delay = Math.min(5000, 20 * 2 ** item.attempts);
     this.retries.set(
       key,
       setTimeout(() => {
         this.retries.delete(key);
-        this.add(key, { ...item, attempts: item.attempts + 1 });
+        this.add(key, { ...item, attempts: item.attempts + 1, slow: false });
         this.pump();
       }, delay),
     );

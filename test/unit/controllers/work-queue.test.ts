@@ -1,7 +1,7 @@
 // The controller manager's work queue on its own: every key enqueued is reconciled, once per
 // enqueue burst, in arrival order, and a key enqueued while it is being reconciled runs again
 // after. RevisionGC with no config-gc is a reconcile that reads nothing. After a restart, what the
-// gateway needs to serve is reconciled first.
+// gateway needs to serve is reconciled first, and sweeps wait behind changes.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,6 +57,28 @@ test('work queue: a key enqueued while it is reconciled runs once more afterward
   await m.idle();
   assert.deepEqual(seen.sort(), ['RevisionGC/default/a', 'RevisionGC/default/a', 'RevisionGC/default/b']);
   assert.equal(m.queueDepth, 0);
+  m.stop();
+});
+
+test('work queue: a sweep waits in the slow lane behind every change, and a change of a swept object moves it forward', async () => {
+  const { m, seen } = manager();
+  const swept = Array.from({ length: 5_000 }, (_, i) => `s${i}`);
+  for (const k of swept) m.enqueueSlow('RevisionGC', 'default', k);
+  // Changes arriving while the sweep is queued (and one of them for an object the sweep holds).
+  for (const k of ['c1', 'c2', 's4000']) m.enqueue('RevisionGC', 'default', k);
+  m.enqueueSlow('RevisionGC', 'default', 'c1');
+  await m.idle();
+  // The first few sweep keys had workers before the changes came; everything else is in lane order.
+  const firstChange = seen.indexOf('RevisionGC/default/c1');
+  assert.ok(firstChange <= WORKERS, `first change reconciled at ${firstChange}`);
+  assert.deepEqual(seen.slice(firstChange, firstChange + 3), [
+    'RevisionGC/default/c1',
+    'RevisionGC/default/c2',
+    'RevisionGC/default/s4000',
+  ]);
+  // Each key once: the slow-lane entry of a key moved forward is skipped.
+  assert.equal(seen.length, swept.length + 2);
+  assert.equal(new Set(seen).size, seen.length);
   m.stop();
 });
 
