@@ -26,13 +26,13 @@ import { requestChannel, type RequestRecord } from './request-log.js';
 import { FastPath, type FastHooks, type FastRequest } from './fastpath/connection.js';
 import { ConnectionDispatcher } from './connections.js';
 import { Deadlines, timeoutOutcome, type DeadlineKind } from './deadlines.js';
+import { Timeouts, type TimeoutEntry } from './timeouts.js';
 import { probeAnswer } from './probes.js';
 import { H2Inbound, isH2cUpgrade } from './h2/inbound.js';
 import { H2SessionPool, h2RequestHeaders, sendH2 } from './h2/upstream.js';
 import {
   addSetCookie,
   downstreamHeaders,
-  editRequestHeaders,
   errorCode,
   hasBody,
   isHttp2,
@@ -100,7 +100,7 @@ type Rev = RevisionState<Exchange>;
 const SHUTTING_DOWN = { status: 503, reason: 'shutting_down', message: 'sluice gateway: shutting down' } as const;
 
 /** One client request (or Upgrade) from arrival until its client connection is done with it. */
-class Exchange implements QueueNode, FastHooks {
+class Exchange implements QueueNode, FastHooks, TimeoutEntry {
   qPrev: QueueNode | null = null;
   qNext: QueueNode | null = null;
   queued = false;
@@ -116,7 +116,11 @@ class Exchange implements QueueNode, FastHooks {
   viaActivator = false;
   /** Backend socket after a successful Upgrade. */
   upgraded: Duplex | null = null;
-  timer: NodeJS.Timeout | null = null;
+  /** The revision's whole-request timeout (Core.timeouts). */
+  tPrev: TimeoutEntry | null = null;
+  tNext: TimeoutEntry | null = null;
+  tList: object | null = null;
+  tDue = 0;
   done = false;
   timedOut = false;
   retried = false;
@@ -174,11 +178,6 @@ function onClientSocketClose(this: Tagged<Duplex>): void {
 function onSocketError(this: Duplex): void {
   // Errors on raw sockets (reset by peer) are expected; 'close' does the cleanup.
   this.destroy();
-}
-
-function onTimeout(ex: Exchange): void {
-  ex.timer = null;
-  ex.core.timeout(ex, 'timeout');
 }
 
 function onUpstreamResponse(this: Tagged<ClientRequest>, ures: IncomingMessage): void {
@@ -315,6 +314,8 @@ class Core {
   /** Revision states the fast path cannot serve (see RevisionState.needsFullPath). */
   fullPathRevisions = 0;
   private pumping = new Set<Rev>();
+  /** Every exchange's whole-request timeout (revision timeoutSeconds), on real timers. */
+  readonly timeouts = new Timeouts<Exchange>((ex) => this.timeout(ex, 'timeout'));
 
   constructor(
     readonly clock: () => number,
@@ -442,7 +443,7 @@ class Core {
     const rev = ex.rev;
     rev.stats.arrivals++;
     rev.stats.meter.change(1, ex.start);
-    ex.timer = setTimeout(onTimeout, rev.timeoutMs, ex);
+    this.timeouts.add(ex, rev.timeoutMs);
     if (rev.responseStartMs > 0 || rev.idleMs > 0) {
       ex.watch = new Deadlines({ responseStartMs: rev.responseStartMs, idleMs: rev.idleMs }, this.clock, (kind) => this.timeout(ex, kind));
     }
@@ -497,7 +498,7 @@ class Core {
     ex.ep = ep;
     if (ex.fast !== null) {
       ex.sent = true;
-      ex.fast.forward(ep, editRequestHeaders(ex.fast.headers, ex.fast.clientAddress, false, ex.viaActivator));
+      ex.fast.forward(ep, ex.viaActivator);
       return;
     }
     let up: Tagged<ClientRequest>;
@@ -615,10 +616,7 @@ class Core {
   }
 
   tunnel(ex: Exchange, ures: IncomingMessage, usock: Duplex, uhead: Buffer): void {
-    if (ex.timer !== null) {
-      clearTimeout(ex.timer);
-      ex.timer = null;
-    }
+    this.timeouts.remove(ex);
     ex.watch?.stop();
     ex.upgraded = usock;
     ex.status = 101;
@@ -672,10 +670,7 @@ class Core {
   timeout(ex: Exchange, kind: DeadlineKind): void {
     if (ex.done || ex.timedOut) return;
     ex.timedOut = true;
-    if (ex.timer !== null) {
-      clearTimeout(ex.timer);
-      ex.timer = null;
-    }
+    this.timeouts.remove(ex);
     ex.watch?.stop();
     const rev = ex.rev;
     this.reject(kind === 'timeout' ? 'timeout' : kind === 'idle' ? 'idle_timeout' : 'response_start_timeout');
@@ -698,10 +693,7 @@ class Core {
   finish(ex: Exchange): void {
     if (ex.done) return;
     ex.done = true;
-    if (ex.timer !== null) {
-      clearTimeout(ex.timer);
-      ex.timer = null;
-    }
+    this.timeouts.remove(ex);
     if (ex.watch !== null) ex.watch.stop();
     const rev = ex.rev;
     if (ex.queued) rev.unlink(ex);

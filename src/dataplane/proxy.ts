@@ -5,7 +5,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Outg
 import type { Duplex } from 'node:stream';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1 plus the usual legacy ones): meaningful for one connection only. */
-const HOP_BY_HOP = new Set([
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -18,7 +18,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Extra names a peer listed in its Connection header (beyond the usual tokens), lower-cased. */
-function connectionListed(value: string | string[] | undefined): Set<string> | null {
+export function connectionListed(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
   const v = Array.isArray(value) ? value.join(',') : value;
   // Fast path: the overwhelmingly common values name no extra headers.
@@ -44,10 +44,15 @@ export function clientAddress(remoteAddress: string | undefined): string {
  */
 const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect', 'k-network-hash', 'k-proxy-request']);
 
+/** Receives the edited request headers one by one, in the order they go on the wire. */
+export interface HeaderSink {
+  header(name: string, value: string | string[]): void;
+}
+
 /**
  * The request headers an instance sees, as Knative's runtime contract gives them. The one place
  * they are decided: every way the gateway forwards a request (node:http, HTTP/2, the HTTP/1.1 fast
- * path) calls this.
+ * path) calls this, the fast path with a sink that writes them straight to the wire.
  *
  * - The client's headers minus hop-by-hop ones (`TE: trailers` stays: gRPC needs it, RFC 9113
  *   §8.2.2 allows it), HTTP/2 pseudo-headers and `Expect` (the gateway answered 100-continue).
@@ -58,32 +63,50 @@ const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'expect', 'k-network-hash', 'k-pro
  *   X-Forwarded-* values, as Knative's queue-proxy does (pkg/queue/forwarded_shim.go).
  * - `K-Proxy-Request: activator` when the request was held for capacity (it went through what is
  *   Knative's activator); a client's own K-Proxy-Request and K-Network-Hash are dropped.
+ *
+ * Order: the client's headers in their order (X-Forwarded-For where it was), then the added ones.
  */
-export function editRequestHeaders(h: IncomingHttpHeaders, addr: string, upgrade: boolean, viaActivator: boolean): OutgoingHttpHeaders {
+export function emitRequestHeaders(h: IncomingHttpHeaders, addr: string, upgrade: boolean, viaActivator: boolean, sink: HeaderSink): void {
   const listed = connectionListed(h.connection);
-  const out: OutgoingHttpHeaders = {};
+  const xff0 = h['x-forwarded-for'];
+  const xff = xff0 ? `${xff0}, ${addr}` : addr;
+  let xffSent = false;
   for (const k in h) {
     if (NOT_FORWARDED.has(k)) {
-      if (k === 'te' && isTrailersOnly(h.te as string | string[] | undefined)) out.te = 'trailers';
+      if (k === 'te' && isTrailersOnly(h.te as string | string[] | undefined)) sink.header('te', 'trailers');
       continue;
     }
     if (k.charCodeAt(0) === 58 /* ':' */ || (listed !== null && listed.has(k))) continue;
-    out[k] = h[k];
+    if (k === 'x-forwarded-for') {
+      sink.header(k, xff);
+      xffSent = true;
+    } else sink.header(k, h[k]!);
   }
   if (upgrade) {
-    out.connection = 'Upgrade';
-    if (h.upgrade !== undefined) out.upgrade = h.upgrade;
+    sink.header('connection', 'Upgrade');
+    if (h.upgrade !== undefined) sink.header('upgrade', h.upgrade);
   }
-  if (viaActivator) out['k-proxy-request'] = 'activator';
-  const xff0 = h['x-forwarded-for'];
-  const xff = xff0 ? `${xff0}, ${addr}` : addr;
-  out['x-forwarded-for'] = xff;
+  if (viaActivator) sink.header('k-proxy-request', 'activator');
+  if (!xffSent) sink.header('x-forwarded-for', xff);
   let xfp = h['x-forwarded-proto'];
-  if (xfp === undefined) out['x-forwarded-proto'] = xfp = 'http';
+  if (xfp === undefined) sink.header('x-forwarded-proto', (xfp = 'http'));
   let xfh = h['x-forwarded-host'];
-  if (xfh === undefined && h.host !== undefined) out['x-forwarded-host'] = xfh = h.host;
-  if (h.forwarded === undefined) out.forwarded = forwardedFrom(xff, String(xfp), xfh === undefined ? '' : String(xfh));
-  return out;
+  if (xfh === undefined && h.host !== undefined) sink.header('x-forwarded-host', (xfh = h.host));
+  if (h.forwarded === undefined) sink.header('forwarded', forwardedFrom(xff, String(xfp), xfh === undefined ? '' : String(xfh)));
+}
+
+/** emitRequestHeaders into a headers object (for node:http's and HTTP/2's clients). */
+export function editRequestHeaders(h: IncomingHttpHeaders, addr: string, upgrade: boolean, viaActivator: boolean): OutgoingHttpHeaders {
+  const sink = new ObjectSink();
+  emitRequestHeaders(h, addr, upgrade, viaActivator, sink);
+  return sink.out;
+}
+
+class ObjectSink implements HeaderSink {
+  readonly out: OutgoingHttpHeaders = {};
+  header(name: string, value: string | string[]): void {
+    this.out[name] = value;
+  }
 }
 
 /** editRequestHeaders for a node:http (or HTTP/2 compatibility) request. */

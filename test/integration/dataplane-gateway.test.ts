@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Gateway } from '../../src/dataplane/gateway.js';
 import type { RevisionBackend } from '../../src/dataplane/types.js';
@@ -400,6 +400,56 @@ test('X-Forwarded-* headers are added, hop-by-hop headers dropped', async (t) =>
   assert.equal(seen.host, 'h.default.example.com');
   assert.equal(seen['x-app'], 'kept');
   assert.equal(seen['x-private'], undefined);
+});
+
+test('response headers: hop-by-hop and Connection-listed ones dropped, the rest as the backend sent them (both paths)', async (t) => {
+  // A backend that writes its response bytes itself, with everything a response edit must handle.
+  const open = new Set<net.Socket>();
+  const backend = net.createServer((s) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+    s.once('data', () =>
+      s.write(
+        Buffer.from(
+          'HTTP/1.1 201 Made It\r\nX-Keep: a\r\nConnection: keep-alive, X-Private\r\nKeep-Alive: timeout=99\r\nX-Private: secret\r\n' +
+            'Content-Length: 2\r\nProxy-Connection: x\r\nX-Obs: caf\xe9\r\nDate: Tue, 01 Dec 2026 00:00:00 GMT\r\n\r\nok',
+          'latin1',
+        ),
+      ),
+    );
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const s of open) s.destroy();
+    backend.close();
+  });
+  const bport = (backend.address() as AddressInfo).port;
+  for (const fastPath of [true, false]) {
+    const { gw, port } = await startGateway(t, { fastPath });
+    gw.setRevision(rev('default/raw-1', [{ id: 'raw', host: '127.0.0.1', port: bport }]));
+    gw.setRoutes([{ host: 'raw.default.example.com', targets: [{ revisionKey: 'default/raw-1', percent: 100 }] }]);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1', () => c.write('GET / HTTP/1.1\r\nHost: raw.default.example.com\r\nConnection: close\r\n\r\n'));
+      let got = '';
+      c.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      c.on('end', () => resolve(got));
+      c.on('error', reject);
+    });
+    const [head, body] = raw.split('\r\n\r\n');
+    const lines = head.split('\r\n');
+    const named = (n: string) => lines.filter((l) => l.toLowerCase().startsWith(`${n}:`)).map((l) => l.slice(n.length + 1).trim());
+    const why = `fastPath ${fastPath}: ${JSON.stringify(head)}`;
+    assert.equal(lines[0], 'HTTP/1.1 201 Made It', why);
+    assert.deepEqual(named('x-keep'), ['a'], why);
+    assert.deepEqual(named('x-obs'), ['caf\xe9'], why);
+    assert.deepEqual(named('content-length'), ['2'], why);
+    assert.deepEqual(named('date'), ['Tue, 01 Dec 2026 00:00:00 GMT'], why);
+    assert.deepEqual(named('x-private'), [], why);
+    assert.deepEqual(named('proxy-connection'), [], why);
+    assert.deepEqual(named('keep-alive'), [], why);
+    assert.deepEqual(named('connection'), ['close'], why);
+    assert.equal(body, 'ok', why);
+  }
 });
 
 test('large request body is streamed through and echoed intact', async (t) => {

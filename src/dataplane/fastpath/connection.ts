@@ -1,9 +1,11 @@
 // The gateway's fast path for plain HTTP/1.1: client connections are read as bytes, each request
 // head is parsed strictly (heads.ts), and a request the parser takes is relayed over a pooled
-// keep-alive socket to the instance the gateway picked — head re-serialised after the gateway's
-// one shared header edit (proxy.ts editRequestHeaders), body by its Content-Length, response by its
-// own framing (Content-Length, chunked, or until close) with the shared response edit
-// (downstreamHeaders). No IncomingMessage, ServerResponse or ClientRequest is made.
+// keep-alive socket to the instance the gateway picked — head written after the gateway's one
+// shared header edit (proxy.ts emitRequestHeaders), body by its Content-Length, response by its
+// own framing (Content-Length, chunked, or until close) with the response edit (hop-by-hop headers
+// dropped, as proxy.ts downstreamHeaders does). No IncomingMessage, ServerResponse or
+// ClientRequest is made, and no header object or string for the response: each message is
+// assembled as bytes in one buffer and written with one call (wire.ts).
 //
 // Everything else is not ours: at the start of any request whose head is not plain, or not wholly
 // in the bytes at hand, the connection and the bytes already read go to node:http unchanged, and
@@ -14,14 +16,17 @@
 // gateway's (gateway.ts): a request reaches it as a FastRequest and the gateway drives it through
 // the same steps as a node:http one.
 
-import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders, type Server } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { addSetCookie, clientAddress, downstreamHeaders, errorBody } from '../proxy.js';
+import { clientAddress, connectionListed, emitRequestHeaders, errorBody, HOP_BY_HOP, type HeaderSink } from '../proxy.js';
 import type { EndpointState } from '../revision.js';
 import { ChunkedReader } from './chunked.js';
 import {
   EMPTY_BODY_LENGTH_METHODS,
   isNotPlain,
+  LINE_FIELDS,
+  Name,
+  nameIs,
   parseRequestHead,
   parseResponseHead,
   ResponseError,
@@ -29,6 +34,7 @@ import {
   type ResponseHead,
 } from './heads.js';
 import type { UpstreamConn, UpstreamUser } from './upstream-pool.js';
+import { wire } from './wire.js';
 
 /** What the gateway's exchange does for a fast-path request (implemented by gateway.ts's Exchange). */
 export interface FastHooks {
@@ -55,8 +61,8 @@ export interface FastRequest {
   bind(hooks: FastHooks): void;
   /** Held: stop taking the body (it stays in the kernel) until forwarded. */
   pause(): void;
-  /** Sends the request to an instance with these (already edited) headers. */
-  forward(ep: EndpointState, headers: OutgoingHttpHeaders): void;
+  /** Sends the request to an instance, headers edited by proxy.ts emitRequestHeaders. */
+  forward(ep: EndpointState, viaActivator: boolean): void;
   /** An answer of the gateway's own (plain text), or a cut connection if a response already started. */
   answer(status: number, body: string, extra?: Record<string, string | number>): void;
   /** Stops the backend side (timeout, client gone) and frees the slot. */
@@ -80,8 +86,6 @@ export interface FastPathOptions {
 const MAX_PENDING = 64 * 1024;
 /** A response head larger than node:http's client would take is refused the same way. */
 const MAX_RESPONSE_HEAD = 16 * 1024;
-/** Chunks up to this size are copied into one buffer with their framing, bigger ones written as they are. */
-const COPY_LIMIT = 16 * 1024;
 
 /** node:http's own answer to a request llhttp refuses (its badRequestResponse). */
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
@@ -94,9 +98,12 @@ export class FastPath {
   readonly connections = new Set<FastConnection>();
   private handOver: (socket: Socket) => void = () => {};
   readonly keepAliveSeconds: number;
+  /** The Connection and Keep-Alive lines of a response on a connection that stays open. */
+  readonly keepAliveLines: string;
 
   constructor(readonly opts: FastPathOptions) {
     this.keepAliveSeconds = Math.floor(opts.keepAliveTimeoutMs / 1000);
+    this.keepAliveLines = `Connection: keep-alive\r\nKeep-Alive: timeout=${this.keepAliveSeconds}\r\n`;
   }
 
   /**
@@ -120,9 +127,8 @@ export class FastPath {
     s.removeListener('data', onClientData);
     s.removeListener('end', onClientEnd);
     s.removeListener('close', onClientClose);
-    s.removeListener('timeout', onClientTimeout);
     s.removeListener('error', onClientError);
-    s.setTimeout(0);
+    c.stopIdleTimer();
     if (bytes !== null && bytes.length > 0) s.unshift(bytes);
     this.handOver(s);
     s.resume();
@@ -146,9 +152,8 @@ function onClientEnd(this: Tagged): void {
 function onClientClose(this: Tagged): void {
   this[kConn]!.closed();
 }
-function onClientTimeout(this: Tagged): void {
-  // Idle keep-alive connection past its timeout (only armed between exchanges).
-  if (this[kConn]!.current === null) this.destroy();
+function onIdleTimer(c: FastConnection): void {
+  c.idleCheck();
 }
 function onClientError(this: Tagged): void {
   this.destroy();
@@ -165,6 +170,14 @@ export class FastConnection {
   private skip = 0;
   /** Read once: remoteAddress asks the OS each time. */
   readonly clientAddress: string;
+  /**
+   * The keep-alive timeout: one timer per connection, re-armed only when it fires. Ending an
+   * exchange just notes the time (socket.setTimeout would make a timer per request and refresh it
+   * on every read and write).
+   */
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when the connection last became idle (or read bytes while idle). */
+  private idleSince: number;
 
   constructor(
     readonly socket: Socket,
@@ -175,14 +188,40 @@ export class FastConnection {
     socket.on('data', onClientData);
     socket.on('end', onClientEnd);
     socket.on('close', onClientClose);
-    socket.on('timeout', onClientTimeout);
     socket.on('error', onClientError);
-    socket.setTimeout(path.opts.keepAliveTimeoutMs);
+    this.idleSince = performance.now();
+    this.armIdleTimer(path.opts.keepAliveTimeoutMs);
+  }
+
+  private armIdleTimer(ms: number): void {
+    if (ms <= 0) return;
+    this.idleTimer = setTimeout(onIdleTimer, Math.max(1, Math.ceil(ms)), this);
+    this.idleTimer.unref();
+  }
+
+  /** The idle timer fired: close the connection if it has been idle for the whole timeout. */
+  idleCheck(): void {
+    this.idleTimer = null;
+    if (this.gone) return;
+    const timeout = this.path.opts.keepAliveTimeoutMs;
+    if (this.current !== null) {
+      this.armIdleTimer(timeout);
+      return;
+    }
+    const left = timeout - (performance.now() - this.idleSince);
+    if (left > 0) this.armIdleTimer(left);
+    else this.socket.destroy();
+  }
+
+  stopIdleTimer(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   data(chunk: Buffer): void {
     if (this.skip > 0) {
       // The rest of a body the exchange was answered without: read and dropped, as node:http does.
+      if (this.current === null) this.idleSince = performance.now();
       if (chunk.length <= this.skip) {
         this.skip -= chunk.length;
         return;
@@ -225,7 +264,6 @@ export class FastConnection {
           return;
         }
         this.pending = null;
-        this.socket.setTimeout(0);
         const ex = new FastExchange(this, head);
         this.current = ex;
         ex.begin(buf.subarray(head.end));
@@ -244,12 +282,13 @@ export class FastConnection {
     const s = this.socket;
     if (!keepAlive || this.clientEnded) {
       this.gone = true;
+      this.stopIdleTimer();
       this.path.connections.delete(this);
       s.end(() => s.destroy());
       return;
     }
     if (s.isPaused()) s.resume();
-    if (this.pending === null || this.skip > 0) s.setTimeout(this.path.opts.keepAliveTimeoutMs);
+    if (this.pending === null || this.skip > 0) this.idleSince = performance.now();
     else this.next();
   }
 
@@ -259,6 +298,7 @@ export class FastConnection {
     // As node:http does (httpAllowHalfOpen off): a client's end of input aborts what is under way
     // and closes the connection; a partial request before it is dropped unanswered.
     this.gone = true;
+    this.stopIdleTimer();
     this.path.connections.delete(this);
     const ex = this.current;
     this.current = null;
@@ -271,6 +311,7 @@ export class FastConnection {
 
   closed(): void {
     this.gone = true;
+    this.stopIdleTimer();
     this.path.connections.delete(this);
     const ex = this.current;
     this.current = null;
@@ -281,26 +322,82 @@ export class FastConnection {
 // ---- one request ----
 
 let dateAt = 0;
-let dateText = '';
-/** The Date header value, formatted once a second. */
-function httpDate(): string {
+let dateLine = '';
+/** The Date header line, formatted once a second. */
+function httpDateLine(): string {
   const now = Date.now();
   if (now - dateAt >= 1000) {
     dateAt = now - (now % 1000);
-    dateText = new Date(dateAt).toUTCString();
+    dateLine = `Date: ${new Date(dateAt).toUTCString()}\r\n`;
   }
-  return dateText;
+  return dateLine;
 }
 
-function serializeHeaders(h: OutgoingHttpHeaders): string {
-  let s = '';
-  for (const k in h) {
-    const v = h[k];
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) s += `${k}: ${x}\r\n`;
-    else s += `${k}: ${v}\r\n`;
+function headerLine(name: string, value: string): void {
+  wire.text(name);
+  wire.byte(COLON);
+  wire.byte(SP);
+  wire.text(value);
+  wire.crlf();
+}
+
+/** The edited request headers, written to the wire as node:http's client writes them. */
+const WIRE_SINK: HeaderSink = {
+  header(name: string, value: string | string[]): void {
+    if (typeof value === 'string') headerLine(name, value);
+    else for (const v of value) headerLine(name, v);
+  },
+};
+
+/** HOP_BY_HOP by name length, to test a name's bytes against only the names as long as it. */
+const HOP_BY_LENGTH: string[][] = [];
+for (const n of HOP_BY_HOP) (HOP_BY_LENGTH[n.length] ??= []).push(n);
+
+function isHopByHop(raw: Buffer, start: number, end: number): boolean {
+  const names = HOP_BY_LENGTH[end - start];
+  if (names === undefined) return false;
+  for (const n of names) if (nameIs(raw, start, end, n)) return true;
+  return false;
+}
+
+/**
+ * The backend's header lines the client gets, as they came: all but hop-by-hop ones, those its
+ * Connection header names (as proxy.ts downstreamHeaders drops them) and repeats of Content-Length
+ * (same value; node:http keeps one). Runs of kept lines are copied at once.
+ */
+function writeResponseLines(h: ResponseHead): void {
+  const raw = h.raw;
+  const l = h.lines;
+  const listed = h.connection === null ? null : connectionListed(h.connection);
+  const last = h.end - 2;
+  let runStart = -1;
+  let runEnd = -1;
+  let length = false;
+  for (let i = 0; i < l.length; i += LINE_FIELDS) {
+    const n0 = l[i];
+    const n1 = l[i + 1];
+    const lineEnd = i + LINE_FIELDS < l.length ? l[i + LINE_FIELDS] : last;
+    let keep: boolean;
+    if (l[i + 4] === Name.ContentLength) {
+      keep = !length;
+      length = true;
+    } else keep = !isHopByHop(raw, n0, n1) && (listed === null || !listed.has(raw.toString('latin1', n0, n1).toLowerCase()));
+    if (!keep) continue;
+    if (n0 !== runEnd) {
+      if (runStart >= 0) wire.bytes(raw, runStart, runEnd);
+      runStart = n0;
+    }
+    runEnd = lineEnd;
   }
-  return s;
+  if (runStart >= 0) wire.bytes(raw, runStart, runEnd);
+}
+
+/** Body bytes of a chunked (or close-delimited) response, framed again as one chunk. */
+function chunkToWire(buf: Buffer, start: number, end: number): void {
+  wire.number(end - start, 16);
+  wire.crlf();
+  wire.bytes(buf, start, end);
+  wire.crlf();
 }
 
 function hangUp(): Error {
@@ -314,8 +411,9 @@ const enum Body {
   UntilClose,
 }
 
-const CRLF = Buffer.from('\r\n', 'latin1');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const SP = 32;
+const COLON = 58;
+const LAST_CHUNK = '0\r\n\r\n';
 
 export class FastExchange implements FastRequest, UpstreamUser {
   readonly method: string;
@@ -343,8 +441,6 @@ export class FastExchange implements FastRequest, UpstreamUser {
   private status = 0;
   private complete = false;
   private over = false;
-  private out: (Buffer | string)[] = [];
-  private outBytes = 0;
 
   constructor(
     private readonly conn: FastConnection,
@@ -403,28 +499,25 @@ export class FastExchange implements FastRequest, UpstreamUser {
     if (this.bodyLeft > 0) this.conn.socket.pause();
   }
 
-  forward(ep: EndpointState, headers: OutgoingHttpHeaders): void {
+  forward(ep: EndpointState, viaActivator: boolean): void {
     const up = ep.fastPool().take(this);
     this.up = up;
     this.rbuf = null;
     // As node:http's client writes it: Connection after the given headers, then the empty body's length.
-    let head = `${this.method} ${this.target} HTTP/1.1\r\n${serializeHeaders(headers)}Connection: keep-alive\r\n`;
-    if (headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) head += 'Content-Length: 0\r\n';
-    head += '\r\n';
-    const s = up.socket;
+    wire.text(this.method);
+    wire.byte(SP);
+    wire.text(this.target);
+    wire.text(' HTTP/1.1\r\n');
+    emitRequestHeaders(this.headers, this.clientAddress, false, viaActivator, WIRE_SINK);
+    wire.text('Connection: keep-alive\r\n');
+    if (this.headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) wire.text('Content-Length: 0\r\n');
+    wire.crlf();
     const parts = this.bodyParts;
     this.bodyParts = null;
-    if (parts === null) s.write(head, 'latin1');
-    else {
-      s.cork();
-      s.write(head, 'latin1');
-      let ok = true;
-      for (const p of parts) ok = s.write(p);
-      s.uncork();
-      if (!ok) {
-        this.waitForUpstreamDrain(up);
-        return;
-      }
+    if (parts !== null) for (const p of parts) wire.bytes(p, 0, p.length);
+    if (!wire.send(up.socket) && parts !== null) {
+      this.waitForUpstreamDrain(up);
+      return;
     }
     if (this.bodyLeft > 0) this.conn.socket.resume();
   }
@@ -471,9 +564,6 @@ export class FastExchange implements FastRequest, UpstreamUser {
 
   private startResponse(h: ResponseHead): void {
     this.rhead = h;
-    const headers = downstreamHeaders(h.headers as IncomingHttpHeaders);
-    const cookie = this.hooks?.setCookie;
-    if (cookie !== undefined) addSetCookie(headers, cookie);
     const bodyAllowed = this.method !== 'HEAD' && h.status !== 204 && h.status !== 304;
     if (!bodyAllowed) this.body = Body.None;
     else if (h.chunked) {
@@ -485,25 +575,22 @@ export class FastExchange implements FastRequest, UpstreamUser {
     } else this.body = Body.UntilClose;
     if (h.http10 || h.close || this.body === Body.UntilClose) this.reusable = false;
     this.keepAlive = !this.close;
-    let s = `HTTP/1.1 ${h.status} ${h.reason}\r\n${serializeHeaders(headers)}`;
-    if (headers.date === undefined) s += `Date: ${httpDate()}\r\n`;
-    s += this.keepAlive ? `Connection: keep-alive\r\nKeep-Alive: timeout=${this.conn.path.keepAliveSeconds}\r\n` : 'Connection: close\r\n';
-    if (bodyAllowed && headers['content-length'] === undefined) s += 'Transfer-Encoding: chunked\r\n';
-    this.push(s + '\r\n');
+    const raw = h.raw;
+    wire.text('HTTP/1.1 ');
+    wire.bytes(raw, 9, 12);
+    wire.byte(SP);
+    wire.bytes(raw, h.reasonStart, h.reasonEnd);
+    wire.crlf();
+    writeResponseLines(h);
+    const cookie = this.hooks?.setCookie;
+    if (cookie !== undefined) headerLine('set-cookie', cookie);
+    if (!h.hasDate) wire.text(httpDateLine());
+    wire.text(this.keepAlive ? this.conn.path.keepAliveLines : 'Connection: close\r\n');
+    if (bodyAllowed && h.contentLength < 0) wire.text('Transfer-Encoding: chunked\r\n');
+    wire.crlf();
     this.status = h.status;
     this.started = true;
   }
-
-  private push(x: Buffer | string): void {
-    this.out.push(x);
-    this.outBytes += x.length;
-  }
-
-  private readonly sinkChunk = (buf: Buffer, start: number, end: number): void => {
-    this.push(`${(end - start).toString(16)}\r\n`);
-    this.push(buf.subarray(start, end));
-    this.push(CRLF);
-  };
 
   private relay(buf: Buffer, from: number): void {
     let finished = false;
@@ -515,7 +602,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
         break;
       case Body.Length: {
         const take = Math.min(this.left, n - from);
-        if (take > 0) this.push(from === 0 && take === n ? buf : buf.subarray(from, from + take));
+        if (take > 0) wire.bytes(buf, from, from + take);
         this.left -= take;
         if (this.left === 0) {
           finished = true;
@@ -526,7 +613,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
       case Body.Chunked: {
         let at: number;
         try {
-          at = this.chunks!.read(buf, from, n, this.sinkChunk);
+          at = this.chunks!.read(buf, from, n, chunkToWire);
         } catch {
           // Bad framing mid-body: the client must not take a truncated body for a whole one.
           this.flush();
@@ -535,42 +622,23 @@ export class FastExchange implements FastRequest, UpstreamUser {
         }
         if (at >= 0) {
           finished = true;
-          this.push(LAST_CHUNK);
+          wire.text(LAST_CHUNK);
           if (at < n) this.reusable = false;
         }
         break;
       }
       case Body.UntilClose:
-        if (from < n) this.sinkChunk(buf, from, n);
+        if (from < n) chunkToWire(buf, from, n);
         break;
     }
     this.flush();
     if (finished) this.responseDone();
   }
 
-  /** Writes what was pushed: one buffer when small, the pieces as they are when large. */
+  /** Writes what was assembled in the wire for the client. */
   private flush(): void {
-    const out = this.out;
-    if (out.length === 0) return;
     const s = this.conn.socket;
-    let ok: boolean;
-    if (out.length === 1) {
-      const x = out[0];
-      ok = typeof x === 'string' ? s.write(x, 'latin1') : s.write(x);
-    } else if (this.outBytes <= COPY_LIMIT) {
-      const b = Buffer.allocUnsafe(this.outBytes);
-      let at = 0;
-      for (const x of out) at += typeof x === 'string' ? b.write(x, at, 'latin1') : x.copy(b, at);
-      ok = s.write(b);
-    } else {
-      s.cork();
-      ok = true;
-      for (const x of out) ok = typeof x === 'string' ? s.write(x, 'latin1') : s.write(x);
-      s.uncork();
-    }
-    this.out = [];
-    this.outBytes = 0;
-    if (!ok && this.up !== null) {
+    if (!wire.send(s) && this.up !== null) {
       // The client reads slower than the backend writes: stop reading the backend until it catches up.
       const up = this.up;
       up.socket.pause();
@@ -596,7 +664,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
     if (this.over || this.up === null) return;
     if (this.rhead !== null && this.body === Body.UntilClose) {
       this.up = null;
-      this.push(LAST_CHUNK);
+      wire.text(LAST_CHUNK);
       this.flush();
       this.hooks?.slotFree();
       this.complete = true;
@@ -650,7 +718,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
         }
         s += `${k}: ${extra[k]}\r\n`;
       }
-    s += `Date: ${httpDate()}\r\n`;
+    s += httpDateLine();
     s += closeAfter ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${this.conn.path.keepAliveSeconds}\r\n`;
     this.keepAlive = !closeAfter;
     // A HEAD answer has the length of the body it would have had, and no body.

@@ -198,20 +198,95 @@ export function isNotPlain(r: RequestHead | NotPlain): r is NotPlain {
 
 // ---- the backend's response head ----
 
-export interface ResponseHead {
-  status: number;
-  reason: string;
-  /** HTTP/1.0 response: the connection cannot be reused. */
-  http10: boolean;
+/** Lower-case names the response scanner tells apart by their bytes, without making a string. */
+export const enum Name {
+  Other = 0,
+  ContentLength,
+  TransferEncoding,
+  Connection,
+  Date,
+}
+
+/** Whether buf[start..end) is `lower` in any letter case (header names are tchar, where c|0x20 is exact for letters). */
+export function nameIs(buf: Buffer, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((buf[start + i] | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+function knownName(buf: Buffer, start: number, end: number): Name {
+  switch (end - start) {
+    case 4:
+      return nameIs(buf, start, end, 'date') ? Name.Date : Name.Other;
+    case 10:
+      return nameIs(buf, start, end, 'connection') ? Name.Connection : Name.Other;
+    case 14:
+      return nameIs(buf, start, end, 'content-length') ? Name.ContentLength : Name.Other;
+    case 17:
+      return nameIs(buf, start, end, 'transfer-encoding') ? Name.TransferEncoding : Name.Other;
+  }
+  return Name.Other;
+}
+
+/** No whole head in the bytes yet: wait for more, unless there are already too many. */
+function incomplete(n: number, maxBytes: number): null {
+  if (n > maxBytes) throw new ResponseError('HPE_HEADER_OVERFLOW', 'Header overflow');
+  return null;
+}
+
+/** Fields per header line in ResponseHead.lines. */
+export const LINE_FIELDS = 5;
+
+/**
+ * A response head as scanned: the framing facts, and where each header line is in `raw` (strings
+ * are made only on demand, by `reason` and `headers`).
+ */
+export class ResponseHead {
+  constructor(
+    /** The bytes the head was read from (the head is raw[0..end)). */
+    readonly raw: Buffer,
+    readonly status: number,
+    /** Where the reason phrase is in raw (empty: start === end). */
+    readonly reasonStart: number,
+    readonly reasonEnd: number,
+    /** HTTP/1.0 response: the connection cannot be reused. */
+    readonly http10: boolean,
+    /**
+     * Per header line, LINE_FIELDS numbers: name start, name end, value start, value end (trailing
+     * whitespace excluded), and the Name it is (Name.Other for any other).
+     */
+    readonly lines: number[],
+    /** -1: none given. */
+    readonly contentLength: number,
+    readonly chunked: boolean,
+    /** Transfer-Encoding given without chunked last: the body runs to the connection's end. */
+    readonly untilClose: boolean,
+    readonly close: boolean,
+    /** The Connection header's values, joined with ", " (null: none). */
+    readonly connection: string | null,
+    readonly hasDate: boolean,
+    readonly end: number,
+  ) {}
+
+  get reason(): string {
+    return this.raw.toString('latin1', this.reasonStart, this.reasonEnd);
+  }
+
   /** Lower-case name -> value; repeated names joined with ", " (set-cookie kept as a list), as node:http does. */
-  headers: Record<string, string | string[]>;
-  /** -1: none given. */
-  contentLength: number;
-  chunked: boolean;
-  /** Transfer-Encoding given without chunked last: the body runs to the connection's end. */
-  untilClose: boolean;
-  close: boolean;
-  end: number;
+  get headers(): Record<string, string | string[]> {
+    const headers = Object.create(null) as Record<string, string | string[]>;
+    const raw = this.raw;
+    const l = this.lines;
+    for (let i = 0; i < l.length; i += LINE_FIELDS) {
+      const name = raw.toString('latin1', l[i], l[i + 1]).toLowerCase();
+      const value = raw.toString('latin1', l[i + 2], l[i + 3]);
+      const have = headers[name];
+      if (have === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
+      else if (Array.isArray(have)) have.push(value);
+      else headers[name] = `${have}, ${value}`;
+    }
+    return headers;
+  }
 }
 
 /** A malformed response; the code is the one node:http's client would report. */
@@ -224,20 +299,39 @@ export class ResponseError extends Error {
   }
 }
 
+/** A Content-Length value: 1 to 15 digits, else -1. */
+function lengthValue(buf: Buffer, start: number, end: number): number {
+  const n = end - start;
+  if (n < 1 || n > MAX_LENGTH_DIGITS) return -1;
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
 /**
  * Parses a response head at buf[0..]; null if incomplete. Throws ResponseError for a malformed one.
  * More lenient than the request parser (obs-text in values, any reason phrase), since backends are
  * trusted to the same degree node:http's client trusts them, but framing ambiguity is refused.
  */
 export function parseResponseHead(buf: Buffer, maxBytes: number): ResponseHead | null {
-  const headEnd = buf.indexOf('\r\n\r\n');
-  if (headEnd < 0) {
-    if (buf.length > maxBytes) throw new ResponseError('HPE_HEADER_OVERFLOW', 'Header overflow');
-    return null;
-  }
-  const end = headEnd + 4;
+  const n = buf.length;
   // "HTTP/1.x SP 3DIGIT SP reason CRLF"
-  if (buf.toString('latin1', 0, 7) !== 'HTTP/1.' || (buf[7] !== 49 && buf[7] !== 48) || buf[8] !== SP)
+  if (n < 14) return incomplete(n, maxBytes);
+  if (
+    buf[0] !== 72 ||
+    buf[1] !== 84 ||
+    buf[2] !== 84 ||
+    buf[3] !== 80 ||
+    buf[4] !== 47 ||
+    buf[5] !== 49 ||
+    buf[6] !== 46 ||
+    (buf[7] !== 49 && buf[7] !== 48) ||
+    buf[8] !== SP
+  )
     throw new ResponseError('HPE_INVALID_CONSTANT', 'Expected HTTP/');
   const d0 = buf[9] - 48;
   const d1 = buf[10] - 48;
@@ -245,61 +339,97 @@ export function parseResponseHead(buf: Buffer, maxBytes: number): ResponseHead |
   if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) throw new ResponseError('HPE_INVALID_STATUS', 'Invalid status code');
   const status = d0 * 100 + d1 * 10 + d2;
   let p = 12;
-  let reason = '';
+  let r0 = p;
   if (buf[p] === SP) {
-    const r0 = ++p;
-    while (buf[p] !== CR) {
+    r0 = ++p;
+    for (;;) {
+      if (p >= n) return incomplete(n, maxBytes);
       const c = buf[p];
+      if (c === CR) break;
       if ((c < 32 && c !== HT) || c === 127) throw new ResponseError('HPE_INVALID_STATUS', 'Invalid status line');
       p++;
     }
-    reason = buf.toString('latin1', r0, p);
   }
+  const r1 = p;
+  if (p + 1 >= n) return incomplete(n, maxBytes);
   if (buf[p] !== CR || buf[p + 1] !== LF) throw new ResponseError('HPE_INVALID_STATUS', 'Invalid status line');
   p += 2;
 
-  const headers: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
+  const lines: number[] = [];
   let contentLength = -1;
   let te: string | null = null;
   let close = false;
-  while (p < headEnd + 2) {
+  let connection: string | null = null;
+  let hasDate = false;
+  // Header lines up to the empty line; running out of bytes anywhere means the head is incomplete.
+  for (;;) {
+    if (p + 1 >= n) return incomplete(n, maxBytes);
+    if (buf[p] === CR && buf[p + 1] === LF) {
+      p += 2;
+      break;
+    }
     const n0 = p;
-    while (TCHAR[buf[p]] === 1) p++;
+    while (p < n && TCHAR[buf[p]] === 1) p++;
+    if (p >= n) return incomplete(n, maxBytes);
     if (p === n0 || buf[p] !== COLON) throw new ResponseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header token');
-    const name = buf.toString('latin1', n0, p).toLowerCase();
+    const n1 = p;
     p++;
-    while (buf[p] === SP || buf[p] === HT) p++;
+    while (p < n && (buf[p] === SP || buf[p] === HT)) p++;
     const v0 = p;
     let v1 = p;
     for (;;) {
+      if (p >= n) return incomplete(n, maxBytes);
       const c = buf[p];
       if (c === CR) break;
       if ((c < 32 && c !== HT) || c === 127) throw new ResponseError('HPE_INVALID_HEADER_TOKEN', 'Invalid header value char');
       p++;
       if (c !== SP && c !== HT) v1 = p;
     }
+    if (p + 1 >= n) return incomplete(n, maxBytes);
     if (buf[p + 1] !== LF) throw new ResponseError('HPE_LF_EXPECTED', 'Missing expected LF after header value');
     p += 2;
-    const value = buf.toString('latin1', v0, v1);
-    if (name === 'content-length') {
-      if (!/^\d{1,15}$/.test(value) || (contentLength >= 0 && Number(value) !== contentLength))
-        throw new ResponseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Invalid or duplicate Content-Length');
-      contentLength = Number(value);
-    } else if (name === 'transfer-encoding') te = te === null ? value : `${te}, ${value}`;
-    else if (name === 'connection' && connectionTokens(value) === 1) close = true;
-    const have = headers[name];
-    if (have === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
-    else if (Array.isArray(have)) have.push(value);
-    else headers[name] = `${have}, ${value}`;
+    const name = knownName(buf, n0, n1);
+    switch (name) {
+      case Name.ContentLength: {
+        const v = lengthValue(buf, v0, v1);
+        if (v < 0 || (contentLength >= 0 && v !== contentLength))
+          throw new ResponseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Invalid or duplicate Content-Length');
+        contentLength = v;
+        break;
+      }
+      case Name.TransferEncoding: {
+        const value = buf.toString('latin1', v0, v1);
+        te = te === null ? value : `${te}, ${value}`;
+        break;
+      }
+      case Name.Connection: {
+        const value = buf.toString('latin1', v0, v1);
+        if (connectionTokens(value) === 1) close = true;
+        connection = connection === null ? value : `${connection}, ${value}`;
+        break;
+      }
+      case Name.Date:
+        hasDate = true;
+        break;
+      case Name.Other:
+        break;
+    }
+    lines.push(n0, n1, v0, v1, name);
   }
   let chunked = false;
   let untilClose = false;
   if (te !== null) {
     if (contentLength >= 0)
       throw new ResponseError('HPE_UNEXPECTED_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding");
-    const codings = te.toLowerCase().split(',');
-    chunked = codings[codings.length - 1].trim() === 'chunked';
+    chunked = lastCodingIsChunked(te);
     untilClose = !chunked;
   }
-  return { status, reason, http10: buf[7] === 48, headers, contentLength, chunked, untilClose, close, end };
+  return new ResponseHead(buf, status, r0, r1, buf[7] === 48, lines, contentLength, chunked, untilClose, close, connection, hasDate, p);
+}
+
+/** Whether a Transfer-Encoding value's last coding is chunked. */
+function lastCodingIsChunked(te: string): boolean {
+  if (te === 'chunked') return true;
+  const codings = te.toLowerCase().split(',');
+  return codings[codings.length - 1].trim() === 'chunked';
 }
