@@ -62,6 +62,36 @@ const CLUMPY_CALIBRATION_S = [1];
 /** A paced run more than this fraction off its target rate is recalibrated and run again, once. */
 const RATE_TOLERANCE = 0.2;
 const PROFILE_S = 5;
+/** Seconds of system-call counting per path (perf's syscall tracepoints), after the timed runs. */
+const SYSCALL_S = 3;
+const SYSCALL_TARGETS: Target[] = ['gateway', 'relay', 'nginx'];
+/** What perf counts there: every system call, the socket reads and writes, event waits, context switches. */
+const SYSCALL_EVENTS: Record<keyof SyscallCounts, string[]> = {
+  all: ['raw_syscalls:sys_enter'],
+  reads: ['syscalls:sys_enter_read', 'syscalls:sys_enter_readv', 'syscalls:sys_enter_recvfrom', 'syscalls:sys_enter_recvmsg'],
+  writes: ['syscalls:sys_enter_write', 'syscalls:sys_enter_writev', 'syscalls:sys_enter_sendto', 'syscalls:sys_enter_sendmsg'],
+  waits: ['syscalls:sys_enter_epoll_wait', 'syscalls:sys_enter_epoll_pwait'],
+  switches: ['context-switches'],
+};
+
+/** Per request, over one counting run. */
+interface SyscallCounts {
+  all: number;
+  reads: number;
+  writes: number;
+  waits: number;
+  switches: number;
+}
+
+/** Whether perf can count system calls here (installed, and tracepoints readable). */
+function perfCanCount(): boolean {
+  try {
+    execFileSync('perf', ['stat', '-x,', '-e', 'raw_syscalls:sys_enter', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 const SPLIT_SAMPLES = 200;
 /**
  * A measured run during which processes outside the benchmark kept more than this many cores busy
@@ -482,6 +512,39 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const profile = await admin<CpuProfile>('POST', '/profile/stop');
   const prof = summarizeProfile(profile, /\/dist\/src\/dataplane\//, `${ctx.root}/dist/`);
 
+  // --- system calls per request at peak: perf counts them in a run of their own, as tracing slows the process ---
+  const syscalls: Partial<Record<Target, SyscallCounts>> = {};
+  if (perfCanCount()) {
+    for (const t of SYSCALL_TARGETS) {
+      log(`${t}: counting system calls for ${SYSCALL_S} s at peak`);
+      const events = Object.values(SYSCALL_EVENTS).flat();
+      // perf counts the process for as long as its `sleep` runs, from 1 s into a longer wrk run.
+      const counting = load(t, SYSCALL_S + 2);
+      await new Promise((r) => setTimeout(r, 1000));
+      const perf = procs.start('perf stat', 'perf', [
+        'stat',
+        '-x,',
+        '-e',
+        events.join(','),
+        '-p',
+        String(proxyPid[t]),
+        '--',
+        'sleep',
+        String(SYSCALL_S),
+      ]);
+      await perf.exited;
+      const wrk = await counting;
+      const counts = new Map<string, number>();
+      for (const line of perf.output().split('\n')) {
+        const f = line.split(',');
+        if (f.length > 2 && events.includes(f[2])) counts.set(f[2], Number(f[0]));
+      }
+      const requests = wrk.rps * SYSCALL_S;
+      const per = (k: keyof SyscallCounts) => SYSCALL_EVENTS[k].reduce((n, e) => n + (counts.get(e) ?? NaN), 0) / requests;
+      syscalls[t] = { all: per('all'), reads: per('reads'), writes: per('writes'), waits: per('waits'), switches: per('switches') };
+    }
+  } else log('perf cannot count system calls here (not installed, or tracepoints not readable): no system-call table');
+
   for (const p of [relayProc, nginxProc, gwProc, nodeGwProc, serverProc, ...apps.map((a) => a.proc)]) await procs.stop(p);
 
   return {
@@ -497,6 +560,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
       gwCpuUsage,
       prof,
       profRun,
+      syscalls,
       wrkVersion,
       nginxVersion,
       cores: ctx.machine.cores,
@@ -515,6 +579,7 @@ interface Results {
   gwCpuUsage: number;
   prof: ProfileSummary;
   profRun: WrkResult;
+  syscalls: Partial<Record<Target, SyscallCounts>>;
   wrkVersion: string;
   nginxVersion: string;
   cores: number;
@@ -697,9 +762,38 @@ function render(r: Results): string {
     ...p.ownInclusive.slice(0, 6).map((a) => `| \`${esc(a.name)}\` | ${pct(a.percent)} |`),
     '',
   );
+  const sc = SYSCALL_TARGETS.filter((t) => r.syscalls[t] !== undefined);
+  if (sc.length > 0)
+    out.push(
+      `### System calls per request (perf, ${SYSCALL_S} s at peak)`,
+      '',
+      `Counted with perf's syscall tracepoints (\`perf stat -e raw_syscalls:sys_enter,... -p PID\`) on the proxy process during a run of its own after the timed ones (tracing slows the process, so these runs are not timed), divided by the requests wrk completed meanwhile. Reads: read/readv/recvfrom/recvmsg; writes: write/writev/sendto/sendmsg; event waits: epoll_wait/epoll_pwait.`,
+      '',
+      '| path | all system calls | reads | writes | event waits | context switches |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...sc.map((t) => {
+        const c = r.syscalls[t]!;
+        return `| ${LABEL[t]} | ${f2(c.all)} | ${f2(c.reads)} | ${f2(c.writes)} | ${f2(c.waits)} | ${f2(c.switches)} |`;
+      }),
+      '',
+    );
 
   out.push('### Interpretation', '', ...interpret(r, d, rpsGoal && perCoreGoal, latGoal));
   return out.join('\n');
+}
+
+/** What the system-call counts say about the system time between the gateway and the relay. */
+function syscallSentence(r: Results, extraSysUs: number): string {
+  const g = r.syscalls.gateway;
+  const rl = r.syscalls.relay;
+  if (g === undefined || rl === undefined) return '';
+  const same = Math.abs(g.all - rl.all) <= 0.1 * rl.all;
+  return (
+    `Per request the gateway made ${f2(g.all)} system calls (${f2(g.reads)} reads, ${f2(g.writes)} writes), the relay ${f2(rl.all)} (${f2(rl.reads)}, ${f2(rl.writes)})` +
+    (same
+      ? `: the same calls, one read and one write per direction, so the ${f1(extraSysUs)} µs of extra system time per request is not made of extra system calls. `
+      : `: ${f2(g.all - rl.all)} more per request, part of its ${f1(extraSysUs)} µs of extra system time. `)
+  );
 }
 
 interface Derived {
@@ -758,7 +852,7 @@ function interpret(r: Results, d: Derived, rpsGoal: boolean, latGoal: boolean): 
     `- **Against Knative.** Knative documents 0.5–1 ms added per extra hop (activator, queue-proxy) and up to one vCPU per ${f0(KNATIVE_RPS_PER_VCPU)} req/s per hop; a request there crosses the ingress, the queue-proxy and, below target burst capacity, the activator. Sluice's single hop, which plays all three roles, did ${f0(d.gwPerCore)} req/s per core (${f1(d.gwPerCore / KNATIVE_RPS_PER_VCPU)}× Knative's per-hop figure) and added ${f2(d.addedP99)} ms at p99 at half load.`,
   );
   lines.push(
-    `- **What limits the gateway (measured).** The CPU each request costs its one process. In the V8 profile the gateway's own code is ${pct(own)} of busy CPU as self time (the request path from \`handleRequest\` down, including the \`http.request\` it makes, is ${pct(r.prof.ownInclusive[0]?.percent ?? NaN)} inclusive); Node's HTTP, stream, socket and event JavaScript is ${pct(nodeJs)}, GC ${pct(gc)}, and native socket writes ${pct(writes)} — a share the sampler inflates (see the profile notes), as the relay shows: ` +
+    `- **What limits the gateway (measured).** The CPU each request costs its one process. In the V8 profile the gateway's own code is ${pct(own)} of busy CPU as self time (its outermost function with all it calls, socket writes included, is ${pct(r.prof.ownInclusive[0]?.percent ?? NaN)} inclusive); Node's HTTP, stream, socket and event JavaScript is ${pct(nodeJs)}, GC ${pct(gc)}, and native socket writes ${pct(writes)} — a share the sampler inflates (see the profile notes), as the relay shows: ` +
       `the bare Node TCP relay — same socket reads and writes per request, no HTTP parsing, no \`ClientRequest\`/\`ServerResponse\` — needed ${f1(rUser + rSys)} µs per request (${f1(rUser)} user + ${f1(rSys)} system), ${f0(d.relayPerCore)} req/s per core: ` +
       (relayVsNginx < 0.8
         ? `${f2(1 / relayVsNginx)}× nginx's CPU per request even without any HTTP work. So on this machine no proxy inside one Node process built on net.Socket streams reaches nginx's one-worker throughput, however lean its HTTP handling.`
@@ -766,6 +860,7 @@ function interpret(r: Results, d: Derived, rpsGoal: boolean, latGoal: boolean): 
           ? `about what nginx needs (${f0(d.ngPerCore)} req/s per core; ratio ${f2(relayVsNginx)}, and per-core figures move by 10–15% between runs here). So the socket work costs a Node process about what it costs nginx and is not what separates them; but it also means one Node process could match nginx's one worker only if its HTTP handling cost next to nothing. The goal as stated is out of reach for a single gateway process; a leaner HTTP path can narrow the gap, more processes can close it per machine.`
           : `less than nginx's (${f0(d.ngPerCore)} req/s per core), so a leaner HTTP path inside Node could in principle reach nginx's one-worker throughput.`) +
       ` Between the relay and the gateway lie ${f1(gUser + gSys - (rUser + rSys))} µs per request, ${f1(gUser - rUser)} µs of it user time, with the gateway's own code (fast path included) at ${pct(own)} self time in the profile. ` +
+      syscallSentence(r, gSys - rSys) +
       `The fast path is what changed: with it off (b0) the same process spends ${f1(usPerReq(r.peak.nodehttp.proxyCores, r.peak.nodehttp))} µs per request (${f0(d.nodePerCore)} req/s per core), i.e. the fast path does ${f2(d.gwPerCore / d.nodePerCore)}× the requests per core of the node:http path, which pays for an \`IncomingMessage\`/\`ServerResponse\` pair downstream and a \`ClientRequest\` upstream per request. ` +
       `As users run it, inside \`sluice server\` (b1), the same gateway shares its process with the API server, the controllers and the autoscaler: ${f0(r.peak.server.wrk.rps)} req/s, ${f0(d.serverPerCore)} req/s per core of the whole process.`,
   );

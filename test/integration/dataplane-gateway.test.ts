@@ -429,7 +429,9 @@ test('response headers: hop-by-hop and Connection-listed ones dropped, the rest 
     gw.setRevision(rev('default/raw-1', [{ id: 'raw', host: '127.0.0.1', port: bport }]));
     gw.setRoutes([{ host: 'raw.default.example.com', targets: [{ revisionKey: 'default/raw-1', percent: 100 }] }]);
     const raw = await new Promise<string>((resolve, reject) => {
-      const c = net.connect(port, '127.0.0.1', () => c.write('GET / HTTP/1.1\r\nHost: raw.default.example.com\r\nConnection: close\r\n\r\n'));
+      const c = net.connect(port, '127.0.0.1', () =>
+        c.write('GET / HTTP/1.1\r\nHost: raw.default.example.com\r\nConnection: close\r\n\r\n'),
+      );
       let got = '';
       c.on('data', (d: Buffer) => (got += d.toString('latin1')));
       c.on('end', () => resolve(got));

@@ -266,7 +266,7 @@ export class FastConnection {
         this.pending = null;
         const ex = new FastExchange(this, head);
         this.current = ex;
-        ex.begin(buf.subarray(head.end));
+        if (head.end < buf.length) ex.begin(buf.subarray(head.end));
         this.path.opts.dispatch(ex);
       } while (this.again);
     } finally {

@@ -120,7 +120,7 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
     while (p < limit && TCHAR[buf[p]] === 1) p++;
     if (p === limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
     if (p === n0 || buf[p] !== COLON) return notPlain('header name');
-    const name = buf.toString('latin1', n0, p).toLowerCase();
+    const name = requestHeaderName(buf, n0, p);
     p++;
     while (p < limit && (buf[p] === SP || buf[p] === HT)) p++;
     // Value: visible ASCII with inner spaces/tabs.
@@ -176,6 +176,38 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
   // node:http (requireHostHeader) refuses HTTP/1.1 without Host.
   if (!host) return notPlain('no host');
   return { method, target, headers, contentLength, close, end: p };
+}
+
+/** Names clients send most, by length: found by their bytes, no string made for them. */
+const COMMON_NAMES: string[][] = [];
+for (const n of [
+  'host',
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'authorization',
+  'cache-control',
+  'connection',
+  'content-length',
+  'content-type',
+  'cookie',
+  'forwarded',
+  'origin',
+  'pragma',
+  'referer',
+  'user-agent',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-request-id',
+])
+  (COMMON_NAMES[n.length] ??= []).push(n);
+
+/** The lower-case name at buf[start..end) (tchar bytes). */
+function requestHeaderName(buf: Buffer, start: number, end: number): string {
+  const common = COMMON_NAMES[end - start];
+  if (common !== undefined) for (const n of common) if (nameIs(buf, start, end, n)) return n;
+  return buf.toString('latin1', start, end).toLowerCase();
 }
 
 /** Connection header tokens: -1 names Upgrade, 1 names close, 0 otherwise. */
