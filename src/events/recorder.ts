@@ -37,6 +37,12 @@ export interface StoreEventRecorderOptions {
   maxPerNamespace?: number;
   /** How often expired Events are deleted (default 60 s). */
   sweepIntervalMs?: number;
+  /**
+   * Most events waiting to be written; beyond it new ones are dropped (default 1000, client-go's
+   * maxQueuedEvents, which drops too). Writes go one at a time, so a burst (10,000 Services
+   * created) made a backlog of 13,500 held in memory (67 MiB).
+   */
+  maxQueued?: number;
   now?: () => number;
   log?: (msg: string) => void;
 }
@@ -104,6 +110,10 @@ export class StoreEventRecorder implements EventRecorder {
   /** Aggregation key → name of the Event that records it. */
   private readonly seen = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private readonly maxQueued: number;
+  /** Events dropped because the queue was full (logged when a burst of drops ends). */
+  private dropped = 0;
   private seq = 0;
   private timer?: NodeJS.Timeout;
 
@@ -114,14 +124,27 @@ export class StoreEventRecorder implements EventRecorder {
     this.maxPerNamespace = o.maxPerNamespace ?? 1000;
     this.now = o.now ?? Date.now;
     this.log = o.log ?? (() => {});
+    this.maxQueued = o.maxQueued ?? 1000;
   }
 
   recordEvent(involvedObject: KObject | ObjectReference, type: EventType, reason: string, message: string): void {
+    if (this.queued >= this.maxQueued) {
+      this.dropped++;
+      return;
+    }
+    if (this.dropped > 0) {
+      this.log(`events: ${this.dropped} dropped while ${this.maxQueued} were waiting to be written`);
+      this.dropped = 0;
+    }
     const ref = referenceOf(involvedObject);
     const note = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
+    this.queued++;
     this.queue = this.queue
       .then(() => this.write(ref, type, reason, note))
-      .catch((e: unknown) => this.log(`events: could not record ${reason} for ${ref.kind} ${ref.name}: ${String(e)}`));
+      .catch((e: unknown) => this.log(`events: could not record ${reason} for ${ref.kind} ${ref.name}: ${String(e)}`))
+      .finally(() => {
+        this.queued--;
+      });
   }
 
   /** Resolves when every event recorded so far is written. */

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import type { KObject } from '../../src/api/types.js';
 import { coreToEventsV1, eventsV1ToCore } from '../../src/apiserver/events.js';
 import { lifecycleEvents, observe } from '../../src/events/lifecycle.js';
-import { expiredEvents } from '../../src/events/recorder.js';
+import { expiredEvents, StoreEventRecorder } from '../../src/events/recorder.js';
+import { openMemoryStore } from '../../src/store/index.js';
 
 const ev = (name: string, ns: string, last: string): KObject => ({
   apiVersion: 'v1',
@@ -149,4 +150,33 @@ test('events.k8s.io/v1 and core v1 are two views of one Event', () => {
   for (const k of ['reason', 'message', 'count', 'type', 'firstTimestamp', 'lastTimestamp', 'involvedObject', 'source']) {
     assert.deepEqual(back[k], core[k], k);
   }
+});
+
+test('recorder: beyond the events waiting to be written, new ones are dropped (as client-go does)', async () => {
+  const store = openMemoryStore();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const create = store.create.bind(store);
+  // Writes wait until the gate opens, so every event recorded meanwhile queues.
+  store.create = async (resource, obj) => {
+    await gate;
+    return create(resource, obj);
+  };
+  const logs: string[] = [];
+  const recorder = new StoreEventRecorder({ store, maxQueued: 3, log: (m) => logs.push(m) });
+  const pod = { kind: 'Revision', metadata: { name: 'r', namespace: 'ns', uid: 'u' } } as KObject;
+  for (let i = 0; i < 5; i++) recorder.recordEvent(pod, 'Normal', 'Reason', `message ${i}`);
+  release();
+  await recorder.flush();
+  const { items } = await store.list('events', 'ns');
+  assert.deepEqual(
+    items.map((e) => String(e.message)).sort((a, b) => a.localeCompare(b)),
+    ['message 0', 'message 1', 'message 2'],
+  );
+  // Room again: the next one is written, and the drops are reported.
+  recorder.recordEvent(pod, 'Normal', 'Reason', 'message 5');
+  await recorder.flush();
+  assert.equal((await store.list('events', 'ns')).items.length, 4);
+  assert.deepEqual(logs, ['events: 2 dropped while 3 were waiting to be written']);
+  await store.close();
 });
