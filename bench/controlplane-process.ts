@@ -4,7 +4,7 @@
 // times and the event loop's longest delay; SIGTERM stops it (and it says how long that took).
 // With SLUICE_BENCH_HEAP_SNAPSHOT=DIR, SIGUSR2 writes a heap snapshot there and prints its path.
 
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -53,6 +53,15 @@ const sluice = await startSluice({
 });
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
+// Garbage-collection pauses per status interval: their sum and the longest (to tell GC from other stalls).
+let gcMs = 0;
+let gcMaxMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 process.stdout.write(
   JSON.stringify({
     ready: true,
@@ -72,9 +81,12 @@ const timer = setInterval(() => {
       externalMiB: process.memoryUsage().external / 2 ** 20,
       tick: sluice.autoscaler.tickStats(),
       loopMaxMs: loop.max / 1e6,
+      gcMs,
+      gcMaxMs,
     }) + '\n',
   );
   loop.reset();
+  gcMs = gcMaxMs = 0;
 }, 500);
 const snapshotDir = process.env.SLUICE_BENCH_HEAP_SNAPSHOT;
 if (snapshotDir) {

@@ -196,6 +196,7 @@ async function startServer(ctx: BenchContext, dataDir: string, label: string): P
       let nl: number;
       while ((nl = partial.indexOf('\n')) >= 0) {
         const line = JSON.parse(partial.slice(0, nl)) as Record<string, unknown>;
+        line.receivedAt = performance.now();
         partial = partial.slice(nl + 1);
         lines.push(line);
         if (line.ready) resolve(line);
@@ -215,6 +216,24 @@ async function startServer(ctx: BenchContext, dataDir: string, label: string): P
     Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8'),
   );
   return { proc, api, gatewayPort: Number(hello.gatewayPort), startMs: Number(hello.startMs), stats: () => latest!, lines };
+}
+
+/**
+ * The 5 slowest of the paced creates, each with what the server's status lines (every 500 ms) said
+ * while it ran: the longest event-loop delay and GC pause, and GC time in all — to tell stalls apart.
+ */
+function slowest(s: Server, ms: number[], windows: [number, number][]): string {
+  const order = ms.map((v, i) => i).sort((a, b) => ms[b] - ms[a]);
+  return order
+    .slice(0, 5)
+    .map((i) => {
+      const [from, to] = windows[i];
+      const during = s.lines.filter((l) => Number(l.receivedAt) >= from && Number(l.receivedAt) <= to + 500 && l.rssMiB !== undefined);
+      const max = (k: string) => Math.max(0, ...during.map((l) => Number(l[k] ?? 0)));
+      const sum = during.reduce((a, l) => a + Number(l.gcMs ?? 0), 0);
+      return `#${i} ${f1(ms[i])} ms (loop delay max ${f1(max('loopMaxMs'))} ms, GC max ${f1(max('gcMaxMs'))} ms, GC ${f1(sum)} ms)`;
+    })
+    .join('; ');
 }
 
 async function stopServer(s: Server): Promise<number> {
@@ -349,6 +368,7 @@ async function measureSize(ctx: BenchContext, n: number, restart: boolean): Prom
 
   // 2. At N stored: one at a time, each waited for.
   const applyReady: number[] = [];
+  const pacedWindows: [number, number][] = [];
   const fanout: number[] = [];
   const watchLatency: number[] = [];
   const sentAt = new Map<string, number>();
@@ -360,7 +380,9 @@ async function measureSize(ctx: BenchContext, n: number, restart: boolean): Prom
     await create(api, service(name));
     await watchers.ready(name);
     applyReady.push(watchers.readyAt.get(name)![0] - start);
+    pacedWindows.push([start, performance.now()]);
   }
+  ctx.log(`${n}: slowest apply -> Ready: ${slowest(server, applyReady, pacedWindows)}`);
   // Let the other watchers catch up, then how far apart they saw each Ready.
   await new Promise((r) => setTimeout(r, 1000));
   for (let i = 0; i < PACED; i++) {

@@ -1,5 +1,6 @@
 // docs/benchmarks.md is generated, one marked block per section, so running some sections replaces
-// only their blocks and keeps the others' last results.
+// only their blocks and keeps the others' last results. Hand-written text after a section's end
+// marker (up to the next section) is its notes: kept, after the section, whether it ran or not.
 
 export const DOC_HEADER = `# Sluice benchmarks
 
@@ -16,11 +17,25 @@ const MACHINE_END = '<!-- bench:machine:end -->';
 const begin = (name: string): string => `<!-- bench:section:${name}:begin -->`;
 const end = (name: string): string => `<!-- bench:section:${name}:end -->`;
 
+const SECTION_RE = /<!-- bench:section:([a-z0-9][a-z0-9-]*):begin -->[\s\S]*?<!-- bench:section:\1:end -->/g;
+
 /** Section name -> its whole block (markers included), in document order. */
 export function parseSections(doc: string): Map<string, string> {
   const out = new Map<string, string>();
-  const re = /<!-- bench:section:([a-z0-9][a-z0-9-]*):begin -->[\s\S]*?<!-- bench:section:\1:end -->/g;
-  for (const m of doc.matchAll(re)) out.set(m[1], m[0]);
+  for (const m of doc.matchAll(SECTION_RE)) out.set(m[1], m[0]);
+  return out;
+}
+
+/** Section name -> the hand-written text between its end marker and the next section (trimmed; empty ones left out). */
+export function parseNotes(doc: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const matches = [...doc.matchAll(SECTION_RE)];
+  matches.forEach((m, i) => {
+    const from = m.index + m[0].length;
+    const to = i + 1 < matches.length ? matches[i + 1].index : doc.length;
+    const text = doc.slice(from, to).trim();
+    if (text) out.set(m[1], text);
+  });
   return out;
 }
 
@@ -34,16 +49,17 @@ export function machineBlock(markdown: string): string {
 
 /**
  * The new document: header, machine block, then sections in `order` followed by any other section
- * the old document had (in its order) and any other new one.
+ * the old document had (in its order) and any other new one; each followed by its old notes.
  */
 export function composeDoc(oldDoc: string, machine: string, fresh: ReadonlyMap<string, string>, order: readonly string[]): string {
   const old = parseSections(oldDoc);
+  const notes = parseNotes(oldDoc);
   const names: string[] = [];
   for (const n of [...order, ...old.keys(), ...fresh.keys()]) if (!names.includes(n)) names.push(n);
   const blocks: string[] = [];
   for (const n of names) {
     const b = fresh.get(n) ?? old.get(n);
-    if (b !== undefined) blocks.push(b);
+    if (b !== undefined) blocks.push(notes.has(n) ? `${b}\n\n${notes.get(n)}` : b);
   }
   return `${DOC_HEADER}\n${machineBlock(machine)}\n\n${blocks.join('\n\n')}\n`;
 }
