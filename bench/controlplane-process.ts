@@ -9,11 +9,28 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { limitHeapGrowth } from '../src/heap.js';
+import { GatewayCluster } from '../src/dataplane/workers/cluster.js';
 import { startSluice } from '../src/server.js';
 
-function statusKb(field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+function statusKb(field: string, pid: number | 'self' = 'self'): number {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return 0; // a worker that just exited
+  }
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Memory of the gateway's worker processes' own (anonymous RSS: their heaps, not the pages of the
+ * node binary they share with this process); none with one worker, whose gateway is in this process.
+ */
+function workersRssMiB(): number {
+  const g = sluice.gateway;
+  if (!(g instanceof GatewayCluster)) return 0;
+  return g.workers().reduce((sum, w) => sum + (w.pid === undefined ? 0 : statusKb('RssAnon', w.pid)), 0) / 1024;
 }
 
 /** V8's heap spaces: [size, used] in MiB. */
@@ -56,8 +73,10 @@ loop.enable();
 // Garbage-collection pauses per status interval: their sum and the longest (to tell GC from other stalls).
 let gcMs = 0;
 let gcMaxMs = 0;
+let gcCount = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
+    gcCount++;
     gcMs += e.duration;
     gcMaxMs = Math.max(gcMaxMs, e.duration);
   }
@@ -76,6 +95,7 @@ const timer = setInterval(() => {
     JSON.stringify({
       rssMiB: statusKb('VmRSS') / 1024,
       peakRssMiB: statusKb('VmHWM') / 1024,
+      workersRssMiB: workersRssMiB(),
       heapUsedMiB: process.memoryUsage().heapUsed / 2 ** 20,
       heapTotalMiB: process.memoryUsage().heapTotal / 2 ** 20,
       externalMiB: process.memoryUsage().external / 2 ** 20,
@@ -83,10 +103,11 @@ const timer = setInterval(() => {
       loopMaxMs: loop.max / 1e6,
       gcMs,
       gcMaxMs,
+      gcCount,
     }) + '\n',
   );
   loop.reset();
-  gcMs = gcMaxMs = 0;
+  gcMs = gcMaxMs = gcCount = 0;
 }, 500);
 const snapshotDir = process.env.SLUICE_BENCH_HEAP_SNAPSHOT;
 if (snapshotDir) {
@@ -103,6 +124,9 @@ if (snapshotDir) {
     );
   });
 }
+// With node's --expose-gc, SIGHUP runs a full collection (to see how much of the RSS is V8's slack).
+const fullGc = (globalThis as { gc?: () => void }).gc;
+if (fullGc) process.on('SIGHUP', () => fullGc());
 process.once('SIGTERM', () => {
   clearInterval(timer);
   const t0 = performance.now();
