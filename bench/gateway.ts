@@ -111,14 +111,15 @@ const REVISIONS = [
   { resource: 'v3', key: 'default/bench-v3', percent: 30, weight: 3 },
 ] as const;
 
-type Target = 'direct' | 'gateway' | 'nodehttp' | 'server' | 'nginx' | 'relay';
-const PEAK_TARGETS: Target[] = ['direct', 'gateway', 'nodehttp', 'server', 'nginx', 'relay'];
+type Target = 'direct' | 'gateway' | 'varied' | 'nodehttp' | 'server' | 'nginx' | 'relay';
+const PEAK_TARGETS: Target[] = ['direct', 'gateway', 'varied', 'nodehttp', 'server', 'nginx', 'relay'];
 const HALF_TARGETS: Target[] = ['direct', 'gateway', 'server', 'nginx'];
 const CLUMPY_TARGETS: Target[] = ['direct', 'gateway', 'nginx'];
 
 const LABEL: Record<Target, string> = {
   direct: '(a) app v1 direct',
   gateway: '(b) Sluice gateway, 40/30/30',
+  varied: '(b2) the same gateway, no request head repeated (targets `/?n=1`, `/?n=2`, …)',
   nodehttp: '(b0) the same gateway, fast path off (node:http only)',
   server: '(b1) `sluice server` as users run it (one gateway process), 40/30/30',
   nginx: '(c) nginx, 1 worker, 4/3/3',
@@ -364,6 +365,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const portOf: Record<Target, number> = {
     direct: apps[0].port,
     gateway: gw.port,
+    varied: gw.port,
     nodehttp: nodeGw.port,
     server: serverGwPort,
     nginx: nginxPort,
@@ -372,6 +374,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
   const proxyPid: Record<Target, number> = {
     direct: 0,
     gateway: gw.pid,
+    varied: gw.pid,
     nodehttp: nodeGw.pid,
     server: serverProc.pid,
     nginx: nginxWorker,
@@ -396,6 +399,7 @@ export async function run(ctx: BenchContext): Promise<Section> {
       delayMs,
       scriptDir,
       onStart,
+      varyTarget: t === 'varied',
     });
 
   const measure = async (t: Target, durationS: number, delayMs = 0, connections = CONNECTIONS): Promise<Measured> => {
@@ -614,7 +618,7 @@ function render(r: Results): string {
     '### Setup',
     '',
     `- Apps: three processes of \`dist/examples/rest-api/server.js\` with RESOURCE=v1/v2/v3; every request is \`GET /\`, answered with "Welcome to the vN app!".`,
-    `- (a) wrk straight to app v1. (b) wrk to the Sluice gateway running alone in its own Node process (\`bench/gateway-process.ts\`): one route with a 40/30/30 split over three revisions, one endpoint each, containerConcurrency 0; plain HTTP/1.1 requests take its fast path (\`src/dataplane/fastpath/\`). (b0) the same gateway process with the fast path off (\`GatewayOptions.fastPath: false\`: every request through node:http, as before the fast path). (b1) \`sluice server\` started as a user starts it (\`bin/sluice.js server --gateway-workers 1\` with its own data dir; API server, controllers, autoscaler and gateway in one process, for one process each as for the other paths), serving a Service applied with kubectl: three revisions of the same app (min- and max-scale 1, containerConcurrency 0), traffic 40/30/30; the proxy CPU is the server process's, its app instances are its children. (c) wrk to Debian's nginx ${r.nginxVersion}: \`worker_processes 1\`, \`upstream\` with \`weight=4/3/3\` and \`keepalive 64\`, HTTP/1.1 to the apps, the same X-Forwarded-* headers the gateway adds, \`access_log off\`, its own prefix in a temp dir, started as \`nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'\`. (d) a floor for any Node proxy: \`bench/tcp-relay-process.ts\` pipes each client connection to one app connection (4/3/3 by connection) and does no HTTP at all, but the same socket reads and writes per request.`,
+    `- (a) wrk straight to app v1. (b) wrk to the Sluice gateway running alone in its own Node process (\`bench/gateway-process.ts\`): one route with a 40/30/30 split over three revisions, one endpoint each, containerConcurrency 0; plain HTTP/1.1 requests take its fast path (\`src/dataplane/fastpath/\`). (b2) the same gateway process with wrk's Lua \`request()\` giving every request its own target (\`/?n=1\`, \`/?n=2\`, …): no request head repeats on a connection, as with real clients, so whatever the fast path remembers of a connection's last head does not apply (wrk itself works more per request there). (b0) the same gateway process with the fast path off (\`GatewayOptions.fastPath: false\`: every request through node:http, as before the fast path). (b1) \`sluice server\` started as a user starts it (\`bin/sluice.js server --gateway-workers 1\` with its own data dir; API server, controllers, autoscaler and gateway in one process, for one process each as for the other paths), serving a Service applied with kubectl: three revisions of the same app (min- and max-scale 1, containerConcurrency 0), traffic 40/30/30; the proxy CPU is the server process's, its app instances are its children. (c) wrk to Debian's nginx ${r.nginxVersion}: \`worker_processes 1\`, \`upstream\` with \`weight=4/3/3\` and \`keepalive 64\`, HTTP/1.1 to the apps, the same X-Forwarded-* headers the gateway adds, \`access_log off\`, its own prefix in a temp dir, started as \`nginx -p DIR -c DIR/nginx.conf -g 'daemon off;'\`. (d) a floor for any Node proxy: \`bench/tcp-relay-process.ts\` pipes each client connection to one app connection (4/3/3 by connection) and does no HTTP at all, but the same socket reads and writes per request.`,
     `- Load: Debian's wrk ${r.wrkVersion}, \`wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s --latency\` with a Host header, after a ${WARMUP_S} s warm-up of the same kind. Everything listens on 127.0.0.1 and shares the machine's ${r.cores} cores.`,
     `- CPU: user and system time from \`/proc/PID/stat\` before and after each run (gateway process, nginx's worker, relay, apps; wrk's from this runner's reaped-children time), the machine's busy time from \`/proc/stat\`, all divided by the run's length: "cores" = average cores busy. "Run-queue wait" is from \`/proc/PID/schedstat\` of the proxy's (single) event-loop thread: time it was runnable but had no CPU.`,
     `- Half load: wrk2 is not packaged by Debian (\`apt-cache policy wrk2\` finds nothing), so wrk's own Lua \`delay()\` hook paces it: each connection waits *d* ms after every response before sending its next request (a closed loop). The target is one rate for all three paths, **half of the gateway's peak: ${f0(r.rate)} req/s**; *d* = connections/rate − L, with L (latency plus wrk's timer overshoot) measured by short calibration runs at that target just before (${CALIBRATION_S.join(' + ')} s for the main runs, ${CLUMPY_CALIBRATION_S.join(' + ')} s for the ${CLUMPY_CONNECTIONS}-connection ones; they double as warm-up). wrk's timers have whole milliseconds, so a fractional *d* is drawn as ⌊d⌋ or ⌊d⌋+1, and paced requests leave in clumps at millisecond ticks; the main runs use ${HALF_CONNECTIONS} connections (${HALF_CONNECTIONS / THREADS} per wrk thread) to keep clumps small, nearer the even spacing wrk2 would give, and the same rate over ${CLUMPY_CONNECTIONS} connections shows what larger clumps do. wrk's latency clock starts when a request is written, after the pause. Being closed-loop, this does not correct for coordinated omission as wrk2 would: a stall delays only the few requests in flight.`,
@@ -702,6 +706,8 @@ function render(r: Results): string {
     `| gateway req/s ÷ direct req/s (peak) | ${f2(d.rpsVsDirect)} | — | |`,
     `| gateway req/s ÷ nginx req/s (peak, one process each) | ${f2(d.rpsVsNginx)} | ≥ 1.00 | ${mark(rpsGoal)} |`,
     `| gateway req/s per core ÷ nginx's (peak) | ${f2(d.gwPerCore / d.ngPerCore)} | ≥ 1.00 | ${mark(perCoreGoal)} |`,
+    `| gateway req/s per core, no head repeated ÷ nginx's (peak) | ${f2(perCore(r.peak.varied) / perCore(r.peak.nginx))} | — | |`,
+    `| gateway µs per request, no head repeated ÷ the same head each time (peak) | ${f2(usPerReq(r.peak.varied.proxyCores, r.peak.varied) / usPerReq(r.peak.gateway.proxyCores, r.peak.gateway))} | — | |`,
     `| p99 the gateway adds at half load (vs direct) | ${f2(d.addedP99)} ms | within 0.2 ms of nginx's (≤ ${f2(d.addedP99Nginx + 0.2)} ms) | ${mark(latGoal)} |`,
     `| fast path ÷ node:http path, req/s (peak) | ${f2(peak.gateway.wrk.rps / peak.nodehttp.wrk.rps)} | — | |`,
     `| fast path ÷ node:http path, req/s per core (peak) | ${f2(d.gwPerCore / d.nodePerCore)} | — | |`,

@@ -17,6 +17,8 @@ export interface WrkOptions {
   host?: string;
   /** Further headers sent with every request (e.g. a cookie). */
   headers?: Record<string, string>;
+  /** Every request on a connection gets its own target (`/?n=1`, `/?n=2`, …), so no two heads repeat. */
+  varyTarget?: boolean;
   threads: number;
   connections: number;
   /** Whole seconds. */
@@ -48,10 +50,11 @@ export interface WrkResult {
 
 let scriptSeq = 0;
 
-function luaScript(host: string | undefined, delayMs: number, headers: Record<string, string> = {}): string {
+function luaScript(host: string | undefined, delayMs: number, headers: Record<string, string> = {}, varyTarget = false): string {
   const lines: string[] = [];
   if (host) lines.push(`wrk.headers["Host"] = ${JSON.stringify(host)}`);
   for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
+  if (varyTarget) lines.push('local n = 0', 'function request()', '  n = n + 1', '  return wrk.format(nil, "/?n=" .. n)', 'end');
   if (delayMs > 0) {
     const base = Math.floor(delayMs);
     const frac = delayMs - base;
@@ -80,7 +83,7 @@ export async function runWrk(procs: ProcessGroup, o: WrkOptions): Promise<WrkRes
   if (!Number.isInteger(o.durationS) || o.durationS < 1)
     throw new Error(`wrk duration must be a whole number of seconds, got ${o.durationS}`);
   const script = path.join(o.scriptDir, `wrk-${++scriptSeq}.lua`);
-  writeFileSync(script, luaScript(o.host, delayMs, o.headers));
+  writeFileSync(script, luaScript(o.host, delayMs, o.headers, o.varyTarget));
   const args = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.durationS}s`, '--latency', '-s', script, o.url];
   const p = procs.start('wrk', 'wrk', args);
   o.onStart?.();
@@ -93,6 +96,7 @@ export async function runWrk(procs: ProcessGroup, o: WrkOptions): Promise<WrkRes
   const shownArgs = ['-t', String(o.threads), '-c', String(o.connections), '-d', `${o.durationS}s`, '--latency'];
   if (o.host) shownArgs.push('-H', `'Host: ${o.host}'`);
   for (const [k, v] of Object.entries(o.headers ?? {})) shownArgs.push('-H', `'${k}: ${v}'`);
+  const shownUrl = o.varyTarget ? 'URL/?n=1, URL/?n=2, …' : 'URL';
   return {
     requests: j.requests,
     durationS,
@@ -104,6 +108,6 @@ export async function runWrk(procs: ProcessGroup, o: WrkOptions): Promise<WrkRes
     meanMs: j.mean / 1000,
     errors: j.connect + j.read + j.write + j.timeout + j.status,
     non2xx: j.status,
-    command: `wrk ${shownArgs.join(' ')} URL`,
+    command: `wrk ${shownArgs.join(' ')} ${shownUrl}`,
   };
 }
