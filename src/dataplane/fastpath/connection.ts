@@ -384,19 +384,19 @@ function writeResponseLines(h: ResponseHead): void {
     } else keep = !isHopByHop(raw, n0, n1) && (listed === null || !listed.has(raw.toString('latin1', n0, n1).toLowerCase()));
     if (!keep) continue;
     if (n0 !== runEnd) {
-      if (runStart >= 0) wire.bytes(raw, runStart, runEnd);
+      if (runStart >= 0) wire.copy(raw, runStart, runEnd);
       runStart = n0;
     }
     runEnd = lineEnd;
   }
-  if (runStart >= 0) wire.bytes(raw, runStart, runEnd);
+  if (runStart >= 0) wire.copy(raw, runStart, runEnd);
 }
 
 /** Body bytes of a chunked (or close-delimited) response, framed again as one chunk. */
 function chunkToWire(buf: Buffer, start: number, end: number): void {
   wire.number(end - start, 16);
   wire.crlf();
-  wire.bytes(buf, start, end);
+  wire.copy(buf, start, end);
   wire.crlf();
 }
 
@@ -542,7 +542,8 @@ export class FastExchange implements FastRequest, UpstreamUser {
           return;
         }
         if (h === null) {
-          this.rbuf = buf;
+          // `chunk` is the pool's shared read buffer (see upstream-pool.ts): keep a copy.
+          this.rbuf = buf.buffer === chunk.buffer ? Buffer.from(buf) : buf;
           return;
         }
         if (h.status >= 200) {
@@ -577,9 +578,9 @@ export class FastExchange implements FastRequest, UpstreamUser {
     this.keepAlive = !this.close;
     const raw = h.raw;
     wire.text('HTTP/1.1 ');
-    wire.bytes(raw, 9, 12);
+    wire.copy(raw, 9, 12);
     wire.byte(SP);
-    wire.bytes(raw, h.reasonStart, h.reasonEnd);
+    wire.copy(raw, h.reasonStart, h.reasonEnd);
     wire.crlf();
     writeResponseLines(h);
     const cookie = this.hooks?.setCookie;
@@ -602,7 +603,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
         break;
       case Body.Length: {
         const take = Math.min(this.left, n - from);
-        if (take > 0) wire.bytes(buf, from, from + take);
+        if (take > 0) wire.copy(buf, from, from + take);
         this.left -= take;
         if (this.left === 0) {
           finished = true;

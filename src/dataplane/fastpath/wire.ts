@@ -55,6 +55,22 @@ export class Wire {
     this.text(v.toString(radix));
   }
 
+  /**
+   * src[start..end), always copied: for bytes of a buffer that is reused once this call returns
+   * (the upstream pool's read buffer), which a view would let the next read overwrite.
+   */
+  copy(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (this.at + n > this.buf.length) this.renew(n);
+    const b = this.buf;
+    if (n <= LOOP_LIMIT) {
+      let at = this.at;
+      for (let i = start; i < end; i++) b[at++] = src[i];
+      this.at = at;
+    } else this.at += src.copy(b, this.at, start, end);
+  }
+
   /** src[start..end): copied when small, written as a view of `src` when large. */
   bytes(src: Buffer, start: number, end: number): void {
     const n = end - start;
