@@ -15,8 +15,8 @@ import type { Socket } from 'node:net';
 const SCRATCH_BYTES = 32 * 1024;
 /** Body pieces larger than this are written as they are (no copy), next to the assembled bytes. */
 const COPY_LIMIT = 8 * 1024;
-/** Strings up to this length are copied by a loop in JS (cheaper than a call into native code). */
-const LOOP_LIMIT = 48;
+/** Strings up to this length are copied by a loop in JS (cheaper than a call into native code: Buffer#write's checks cost as much as ~100 characters). */
+const LOOP_LIMIT = 128;
 
 export class Wire {
   private buf = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
