@@ -121,3 +121,83 @@ test('fast path: large responses to stalled clients arrive intact while other re
   const got = await Promise.all(paths.map((p, i) => fetchSlowly(port, p, [0, 150, 400][i % 3])));
   for (const [i, p] of paths.entries()) assert.equal(sha(bodyOf(got[i])), sha(bodies.get(p)!), p);
 });
+
+/** Sends `head` on `c` and resolves with the whole response (Content-Length framed). */
+function exchange(c: net.Socket, head: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const onData = (d: Buffer): void => {
+      got += d.toString('latin1');
+      const end = got.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)/i.exec(got);
+      if (end >= 0 && length !== null && got.length >= end + 4 + Number(length[1])) {
+        c.off('data', onData);
+        resolve(got);
+      }
+    };
+    c.on('data', onData);
+    c.once('error', reject);
+    c.write(head);
+  });
+}
+
+test('fast path: a repeated request head is sent as edited the first time, K-Proxy-Request only when held', async (t) => {
+  const seen: string[] = [];
+  let release: (() => void) | null = null;
+  const server = net.createServer((s) => {
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      for (let end = got.indexOf('\r\n\r\n'); end >= 0; end = got.indexOf('\r\n\r\n')) {
+        const head = got.slice(0, end);
+        got = got.slice(end + 4);
+        seen.push(head);
+        const reply = (): void => void s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        // /slow is answered when the test says so: it holds the one slot.
+        if (head.startsWith('GET /slow ')) release = reply;
+        else reply();
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const gw = new Gateway();
+  gw.setRevision({
+    key: 'default/repeat-1',
+    endpoints: [{ id: 'b', host: '127.0.0.1', port: (server.address() as AddressInfo).port }],
+    containerConcurrency: 1,
+    timeoutSeconds: 30,
+  });
+  gw.setRoutes([{ host: HOST, targets: [{ revisionKey: 'default/repeat-1', percent: 100 }] }]);
+  const port = await gw.listen(0);
+  const connect = (): Promise<net.Socket> =>
+    new Promise((r) => {
+      const c: net.Socket = net.connect(port, '127.0.0.1', () => r(c));
+    });
+  const [a, b] = [await connect(), await connect()];
+  t.after(async () => {
+    a.destroy();
+    b.destroy();
+    await gw.close();
+    server.close();
+  });
+  const head = `GET /r?x=1 HTTP/1.1\r\nHost: ${HOST}\r\nX-Forwarded-For: 10.0.0.1\r\nUser-Agent: t\r\n\r\n`;
+  await exchange(a, head);
+  await exchange(a, head);
+  assert.equal(seen.length, 2);
+  assert.equal(seen[1], seen[0]);
+  assert.doesNotMatch(seen[0], /k-proxy-request/i);
+  // b's first request waits for the slot /slow holds, so it goes as through the activator.
+  const slow = exchange(a, `GET /slow HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+  while (release === null) await sleep(5);
+  const held = exchange(b, head);
+  await sleep(50);
+  (release as () => void)();
+  await slow;
+  await held;
+  await exchange(b, head);
+  assert.equal(seen.length, 5);
+  assert.match(seen[3], /\r\nk-proxy-request: activator/i);
+  assert.equal(seen[3].replace(/\r\nk-proxy-request: activator/i, ''), seen[0]);
+  assert.equal(seen[4], seen[0]);
+});

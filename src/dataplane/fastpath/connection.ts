@@ -178,6 +178,15 @@ export class FastConnection {
   private idleTimer: NodeJS.Timeout | null = null;
   /** performance.now() when the connection last became idle (or read bytes while idle). */
   private idleSince: number;
+  /**
+   * The last request head forwarded as it came from the client (headIn) and as it went to the
+   * instance (headOut, for `headVia`): the edit is a function of those bytes, this connection's
+   * client address and viaActivator alone, so a client repeating its head (keep-alive clients
+   * mostly do) is sent the same bytes again without a parse-and-edit.
+   */
+  headIn: Buffer | null = null;
+  headOut: Buffer | null = null;
+  headVia = false;
 
   constructor(
     readonly socket: Socket,
@@ -264,7 +273,7 @@ export class FastConnection {
           return;
         }
         this.pending = null;
-        const ex = new FastExchange(this, head);
+        const ex = new FastExchange(this, head, buf);
         this.current = ex;
         if (head.end < buf.length) ex.begin(buf.subarray(head.end));
         this.path.opts.dispatch(ex);
@@ -413,6 +422,18 @@ const enum Body {
 
 const SP = 32;
 const COLON = 58;
+/** Longer request heads are not remembered for reuse (FastConnection.headIn). */
+const MAX_REMEMBERED_HEAD = 2048;
+
+/** Whether a[0..aEnd) and b are the same bytes. */
+function sameBytes(a: Buffer, aEnd: number, b: Buffer): boolean {
+  const n = b.length;
+  if (aEnd !== n) return false;
+  // Short runs compare faster in a loop than through Buffer#compare's argument checks.
+  if (n > 128) return a.compare(b, 0, n, 0, n) === 0;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 const LAST_CHUNK = '0\r\n\r\n';
 
 export class FastExchange implements FastRequest, UpstreamUser {
@@ -441,11 +462,15 @@ export class FastExchange implements FastRequest, UpstreamUser {
   private status = 0;
   private complete = false;
   private over = false;
+  private readonly rawEnd: number;
 
   constructor(
     private readonly conn: FastConnection,
     head: RequestHead,
+    /** The bytes the head was read from (the head is raw[0..head.end)). */
+    private readonly raw: Buffer,
   ) {
+    this.rawEnd = head.end;
     this.method = head.method;
     this.target = head.target;
     this.headers = head.headers as IncomingHttpHeaders;
@@ -503,15 +528,25 @@ export class FastExchange implements FastRequest, UpstreamUser {
     const up = ep.fastPool().take(this);
     this.up = up;
     this.rbuf = null;
-    // As node:http's client writes it: Connection after the given headers, then the empty body's length.
-    wire.text(this.method);
-    wire.byte(SP);
-    wire.text(this.target);
-    wire.text(' HTTP/1.1\r\n');
-    emitRequestHeaders(this.headers, this.clientAddress, false, viaActivator, WIRE_SINK);
-    wire.text('Connection: keep-alive\r\n');
-    if (this.headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) wire.text('Content-Length: 0\r\n');
-    wire.crlf();
+    const c = this.conn;
+    const again = c.headOut;
+    if (again !== null && c.headVia === viaActivator && sameBytes(this.raw, this.rawEnd, c.headIn!)) wire.bytes(again, 0, again.length);
+    else {
+      const mark = wire.mark();
+      // As node:http's client writes it: Connection after the given headers, then the empty body's length.
+      wire.text(this.method);
+      wire.byte(SP);
+      wire.text(this.target);
+      wire.text(' HTTP/1.1\r\n');
+      emitRequestHeaders(this.headers, this.clientAddress, false, viaActivator, WIRE_SINK);
+      wire.text('Connection: keep-alive\r\n');
+      if (this.headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) wire.text('Content-Length: 0\r\n');
+      wire.crlf();
+      const out = this.rawEnd <= MAX_REMEMBERED_HEAD ? wire.since(mark) : null;
+      c.headOut = out;
+      c.headIn = out === null ? null : Buffer.from(this.raw.subarray(0, this.rawEnd));
+      c.headVia = viaActivator;
+    }
     const parts = this.bodyParts;
     this.bodyParts = null;
     if (parts !== null) for (const p of parts) wire.bytes(p, 0, p.length);

@@ -25,6 +25,21 @@ export class Wire {
   private at = 0;
   /** Pieces of a message that is not one contiguous run of `buf`, in order. */
   private pieces: Buffer[] | null = null;
+  /** Counts runs ended (cut) and buffers taken (renew), so `since` can tell its mark still holds. */
+  private runs = 0;
+  private markRuns = -1;
+
+  /** Where assembly is now, for `since`. */
+  mark(): number {
+    this.markRuns = this.runs;
+    return this.at;
+  }
+
+  /** A copy of the bytes assembled since `mark`, or null if they are not one run of the scratch buffer. */
+  since(mark: number): Buffer | null {
+    if (this.markRuns !== this.runs || this.at < mark) return null;
+    return Buffer.from(this.buf.subarray(mark, this.at));
+  }
 
   /** Latin-1 text (the headers' charset on the wire). */
   text(s: string): void {
@@ -110,18 +125,21 @@ export class Wire {
     if (socket.writableLength > 0) this.buf = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     this.from = 0;
     this.at = 0;
+    this.runs++;
     return ok;
   }
 
   /** Drops what was assembled (the message will not be sent). */
   discard(): void {
     this.pieces = null;
+    this.runs++;
     this.from = this.at;
     if (this.from > this.buf.length / 2) this.from = this.at = 0;
   }
 
   /** Ends the current contiguous run: it becomes a piece of its own. */
   private cut(): void {
+    this.runs++;
     if (this.at > this.from) (this.pieces ??= []).push(this.buf.subarray(this.from, this.at));
     this.from = this.at;
   }
@@ -129,6 +147,7 @@ export class Wire {
   /** No room for n more bytes: the run so far becomes a piece, and a new scratch buffer takes over. */
   private renew(n: number): void {
     this.cut();
+    this.runs++;
     this.buf = Buffer.allocUnsafeSlow(Math.max(SCRATCH_BYTES, n));
     this.from = 0;
     this.at = 0;
