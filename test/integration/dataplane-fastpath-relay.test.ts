@@ -201,3 +201,71 @@ test('fast path: a repeated request head is sent as edited the first time, K-Pro
   assert.equal(seen[3].replace(/\r\nk-proxy-request: activator/i, ''), seen[0]);
   assert.equal(seen[4], seen[0]);
 });
+
+test('fast path: a response head seen again is edited as the first time, per method and client Connection', async (t) => {
+  let head = 'HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nX-A: 1\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n';
+  const server = net.createServer((s) => {
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1');
+      for (let end = got.indexOf('\r\n\r\n'); end >= 0; end = got.indexOf('\r\n\r\n')) {
+        const isHead = got.startsWith('HEAD ');
+        got = got.slice(end + 4);
+        s.write(isHead ? head : `${head}ok`);
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const gw = new Gateway();
+  gw.setRevision({
+    key: 'default/heads-1',
+    endpoints: [{ id: 'b', host: '127.0.0.1', port: (server.address() as AddressInfo).port }],
+    containerConcurrency: 0,
+    timeoutSeconds: 30,
+  });
+  gw.setRoutes([{ host: HOST, targets: [{ revisionKey: 'default/heads-1', percent: 100 }] }]);
+  const port = await gw.listen(0);
+  const c: net.Socket = await new Promise((r) => {
+    const s: net.Socket = net.connect(port, '127.0.0.1', () => r(s));
+  });
+  t.after(async () => {
+    c.destroy();
+    await gw.close();
+    server.close();
+  });
+  /** One request on c; a HEAD answer has no body, so it ends at its head. */
+  const ask = (method: string, extra = ''): Promise<string> =>
+    new Promise((resolve) => {
+      let got = '';
+      const onData = (d: Buffer): void => {
+        got += d.toString('latin1');
+        const end = got.indexOf('\r\n\r\n');
+        if (end >= 0 && got.length >= end + 4 + (method === 'HEAD' ? 0 : 2)) {
+          c.off('data', onData);
+          resolve(got);
+        }
+      };
+      c.on('data', onData);
+      c.write(`${method} / HTTP/1.1\r\nHost: ${HOST}\r\n${extra}\r\n`);
+    });
+  const get1 = await ask('GET');
+  assert.match(
+    get1,
+    /^HTTP\/1\.1 200 OK\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: keep-alive\r\n/,
+  );
+  assert.ok(get1.endsWith('\r\n\r\nok'));
+  assert.equal(await ask('GET'), get1);
+  const head1 = await ask('HEAD');
+  assert.equal(head1, get1.slice(0, -2));
+  assert.equal(await ask('HEAD'), head1);
+  assert.equal(await ask('GET'), get1);
+  // A changed head is parsed and edited anew.
+  head = head.replace('X-A: 1', 'X-A: 2');
+  const get2 = await ask('GET');
+  assert.equal(get2, get1.replace('X-A: 1', 'X-A: 2'));
+  assert.equal(await ask('GET'), get2);
+  const last = await ask('GET', 'Connection: close\r\n');
+  assert.match(last, /\r\nConnection: close\r\n/);
+  assert.doesNotMatch(last, /keep-alive/i);
+});

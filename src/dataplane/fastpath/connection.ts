@@ -31,7 +31,7 @@ import {
   parseResponseHead,
   ResponseError,
   type RequestHead,
-  type ResponseHead,
+  ResponseHead,
 } from './heads.js';
 import type { UpstreamConn, UpstreamUser } from './upstream-pool.js';
 import { wire } from './wire.js';
@@ -422,8 +422,56 @@ const enum Body {
 
 const SP = 32;
 const COLON = 58;
-/** Longer request heads are not remembered for reuse (FastConnection.headIn). */
+/** Longer heads are not remembered for reuse (FastConnection.headIn, UpstreamConn.head). */
 const MAX_REMEMBERED_HEAD = 2048;
+
+/** Whether `buf` starts with the bytes of `prefix`. */
+function startsWith(buf: Buffer, prefix: Buffer): boolean {
+  const n = prefix.length;
+  if (buf.length < n) return false;
+  if (n > 128) return buf.compare(prefix, 0, n, 0, n) === 0;
+  for (let i = 0; i < n; i++) if (buf[i] !== prefix[i]) return false;
+  return true;
+}
+
+/**
+ * Makes `h` (parsed from the shared read buffer) the connection's remembered head, on a copy of its
+ * bytes, and returns the copy's head; or returns `h` as it is. A connection whose remembered head
+ * was never seen again remembers only every 16th new head after that: heads that always differ
+ * (a Content-Length per response) cost little more than their parse.
+ */
+function remember(up: UpstreamConn, h: ResponseHead): ResponseHead {
+  if (up.headSkip > 0) {
+    up.headSkip--;
+    return h;
+  }
+  if (up.head !== null && up.headHits === 0) {
+    up.head = null;
+    up.headOut = null;
+    up.headSkip = 15;
+    return h;
+  }
+  const raw = Buffer.from(h.raw.subarray(0, h.end));
+  const r = new ResponseHead(
+    raw,
+    h.status,
+    h.reasonStart,
+    h.reasonEnd,
+    h.http10,
+    h.lines,
+    h.contentLength,
+    h.chunked,
+    h.untilClose,
+    h.close,
+    h.connection,
+    h.hasDate,
+    h.end,
+  );
+  up.head = r;
+  up.headHits = 0;
+  up.headOut = null;
+  return r;
+}
 
 /** Whether a[0..aEnd) and b are the same bytes. */
 function sameBytes(a: Buffer, aEnd: number, b: Buffer): boolean {
@@ -570,11 +618,20 @@ export class FastExchange implements FastRequest, UpstreamUser {
       }
       for (;;) {
         let h: ResponseHead | null;
-        try {
-          h = parseResponseHead(buf, MAX_RESPONSE_HEAD);
-        } catch (err) {
-          this.upstreamFailed(err as Error);
-          return;
+        const up = this.up;
+        const known = up !== null ? up.head : null;
+        // The same bytes as the connection's last remembered head parse the same: no parse.
+        if (known !== null && startsWith(buf, known.raw)) {
+          h = known;
+          up!.headHits++;
+        } else {
+          try {
+            h = parseResponseHead(buf, MAX_RESPONSE_HEAD);
+          } catch (err) {
+            this.upstreamFailed(err as Error);
+            return;
+          }
+          if (h !== null && up !== null && h.status >= 200 && h.hasDate && h.end <= MAX_REMEMBERED_HEAD) h = remember(up, h);
         }
         if (h === null) {
           // `chunk` is the pool's shared read buffer (see upstream-pool.ts): keep a copy.
@@ -582,7 +639,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
           return;
         }
         if (h.status >= 200) {
-          this.startResponse(h);
+          this.startResponse(h, up);
           from = h.end;
           break;
         }
@@ -598,7 +655,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
     this.relay(buf, from);
   }
 
-  private startResponse(h: ResponseHead): void {
+  private startResponse(h: ResponseHead, up: UpstreamConn | null): void {
     this.rhead = h;
     const bodyAllowed = this.method !== 'HEAD' && h.status !== 204 && h.status !== 304;
     if (!bodyAllowed) this.body = Body.None;
@@ -611,19 +668,33 @@ export class FastExchange implements FastRequest, UpstreamUser {
     } else this.body = Body.UntilClose;
     if (h.http10 || h.close || this.body === Body.UntilClose) this.reusable = false;
     this.keepAlive = !this.close;
-    const raw = h.raw;
-    wire.text('HTTP/1.1 ');
-    wire.copy(raw, 9, 12);
-    wire.byte(SP);
-    wire.copy(raw, h.reasonStart, h.reasonEnd);
-    wire.crlf();
-    writeResponseLines(h);
     const cookie = this.hooks?.setCookie;
-    if (cookie !== undefined) headerLine('set-cookie', cookie);
-    if (!h.hasDate) wire.text(httpDateLine());
-    wire.text(this.keepAlive ? this.conn.path.keepAliveLines : 'Connection: close\r\n');
-    if (bodyAllowed && h.contentLength < 0) wire.text('Transfer-Encoding: chunked\r\n');
-    wire.crlf();
+    // What the client gets is a function of the head, keepAlive and bodyAllowed alone when there is
+    // no cookie to add and no Date to make: then a remembered head's edit is sent again.
+    const key = (this.keepAlive ? 1 : 0) | (bodyAllowed ? 2 : 0);
+    const path = this.conn.path;
+    const again = up !== null && up.head === h && cookie === undefined && up.headFor === path ? up.headOut : null;
+    if (again !== null && up!.headKey === key) wire.bytes(again, 0, again.length);
+    else {
+      const mark = wire.mark();
+      const raw = h.raw;
+      wire.text('HTTP/1.1 ');
+      wire.copy(raw, 9, 12);
+      wire.byte(SP);
+      wire.copy(raw, h.reasonStart, h.reasonEnd);
+      wire.crlf();
+      writeResponseLines(h);
+      if (cookie !== undefined) headerLine('set-cookie', cookie);
+      if (!h.hasDate) wire.text(httpDateLine());
+      wire.text(this.keepAlive ? path.keepAliveLines : 'Connection: close\r\n');
+      if (bodyAllowed && h.contentLength < 0) wire.text('Transfer-Encoding: chunked\r\n');
+      wire.crlf();
+      if (up !== null && up.head === h && cookie === undefined) {
+        up.headOut = wire.since(mark);
+        up.headKey = key;
+        up.headFor = path;
+      }
+    }
     this.status = h.status;
     this.started = true;
   }

@@ -8,6 +8,7 @@
 // a view of that buffer, valid only until the call returns: what it keeps, it copies.
 
 import net from 'node:net';
+import type { ResponseHead } from './heads.js';
 
 /** Whoever is using a pooled connection gets its events. */
 export interface UpstreamUser {
@@ -29,6 +30,17 @@ export class UpstreamConn {
   reused = false;
   /** Gone (closed, errored or destroyed): never pooled again. */
   dead = false;
+  /**
+   * The last response head remembered (on its own copy of the bytes), the client's edit of it for
+   * `headKey`, and how often it came again: see connection.ts remember().
+   */
+  head: ResponseHead | null = null;
+  headOut: Buffer | null = null;
+  headKey = -1;
+  /** The listener's fast path headOut was made for (its Keep-Alive line). */
+  headFor: object | null = null;
+  headHits = 0;
+  headSkip = 0;
 
   constructor(
     readonly socket: net.Socket,
