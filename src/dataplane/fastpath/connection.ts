@@ -179,12 +179,13 @@ export class FastConnection {
   /** performance.now() when the connection last became idle (or read bytes while idle). */
   private idleSince: number;
   /**
-   * The last request head forwarded as it came from the client (headIn) and as it went to the
-   * instance (headOut, for `headVia`): the edit is a function of those bytes, this connection's
-   * client address and viaActivator alone, so a client repeating its head (keep-alive clients
-   * mostly do) is sent the same bytes again without a parse-and-edit.
+   * The last request head forwarded as it came from the client (headIn), as parsed (headParsed)
+   * and as it went to the instance (headOut, for `headVia`). Parse and edit are functions of those
+   * bytes, this connection's client address and viaActivator alone, so a client repeating its head
+   * (keep-alive clients mostly do) gets neither again. Request heads are never changed once parsed.
    */
   headIn: Buffer | null = null;
+  headParsed: RequestHead | null = null;
   headOut: Buffer | null = null;
   headVia = false;
 
@@ -265,7 +266,8 @@ export class FastConnection {
         this.again = false;
         const buf = this.pending;
         if (buf === null || this.current !== null || this.gone) return;
-        const head = parseRequestHead(buf);
+        const known = this.headParsed;
+        const head = known !== null && startsWith(buf, this.headIn!) ? known : parseRequestHead(buf);
         if (isNotPlain(head) || (this.path.opts.wants !== undefined && !this.path.opts.wants(head.headers))) {
           this.pending = null;
           this.path.giveToNode(this, buf);
@@ -473,15 +475,6 @@ function remember(up: UpstreamConn, h: ResponseHead): ResponseHead {
   return r;
 }
 
-/** Whether a[0..aEnd) and b are the same bytes. */
-function sameBytes(a: Buffer, aEnd: number, b: Buffer): boolean {
-  const n = b.length;
-  if (aEnd !== n) return false;
-  // Short runs compare faster in a loop than through Buffer#compare's argument checks.
-  if (n > 128) return a.compare(b, 0, n, 0, n) === 0;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 const LAST_CHUNK = '0\r\n\r\n';
 
 export class FastExchange implements FastRequest, UpstreamUser {
@@ -510,15 +503,13 @@ export class FastExchange implements FastRequest, UpstreamUser {
   private status = 0;
   private complete = false;
   private over = false;
-  private readonly rawEnd: number;
 
   constructor(
     private readonly conn: FastConnection,
-    head: RequestHead,
+    private readonly head: RequestHead,
     /** The bytes the head was read from (the head is raw[0..head.end)). */
     private readonly raw: Buffer,
   ) {
-    this.rawEnd = head.end;
     this.method = head.method;
     this.target = head.target;
     this.headers = head.headers as IncomingHttpHeaders;
@@ -578,7 +569,8 @@ export class FastExchange implements FastRequest, UpstreamUser {
     this.rbuf = null;
     const c = this.conn;
     const again = c.headOut;
-    if (again !== null && c.headVia === viaActivator && sameBytes(this.raw, this.rawEnd, c.headIn!)) wire.bytes(again, 0, again.length);
+    // (headParsed is this head only if its bytes are headIn: see FastConnection.next.)
+    if (again !== null && c.headVia === viaActivator && c.headParsed === this.head) wire.bytes(again, 0, again.length);
     else {
       const mark = wire.mark();
       // As node:http's client writes it: Connection after the given headers, then the empty body's length.
@@ -590,9 +582,11 @@ export class FastExchange implements FastRequest, UpstreamUser {
       wire.text('Connection: keep-alive\r\n');
       if (this.headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) wire.text('Content-Length: 0\r\n');
       wire.crlf();
-      const out = this.rawEnd <= MAX_REMEMBERED_HEAD ? wire.since(mark) : null;
+      const end = this.head.end;
+      const out = end <= MAX_REMEMBERED_HEAD ? wire.since(mark) : null;
       c.headOut = out;
-      c.headIn = out === null ? null : Buffer.from(this.raw.subarray(0, this.rawEnd));
+      c.headIn = out === null ? null : Buffer.from(this.raw.subarray(0, end));
+      c.headParsed = out === null ? null : this.head;
       c.headVia = viaActivator;
     }
     const parts = this.bodyParts;
