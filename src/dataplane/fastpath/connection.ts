@@ -31,7 +31,7 @@ import {
   parseResponseHead,
   ResponseError,
   type RequestHead,
-  type ResponseHead,
+  ResponseHead,
 } from './heads.js';
 import type { UpstreamConn, UpstreamUser } from './upstream-pool.js';
 import { wire } from './wire.js';
@@ -178,6 +178,16 @@ export class FastConnection {
   private idleTimer: NodeJS.Timeout | null = null;
   /** performance.now() when the connection last became idle (or read bytes while idle). */
   private idleSince: number;
+  /**
+   * The last request head forwarded as it came from the client (headIn), as parsed (headParsed)
+   * and as it went to the instance (headOut, for `headVia`). Parse and edit are functions of those
+   * bytes, this connection's client address and viaActivator alone, so a client repeating its head
+   * (keep-alive clients mostly do) gets neither again. Request heads are never changed once parsed.
+   */
+  headIn: Buffer | null = null;
+  headParsed: RequestHead | null = null;
+  headOut: Buffer | null = null;
+  headVia = false;
 
   constructor(
     readonly socket: Socket,
@@ -256,7 +266,8 @@ export class FastConnection {
         this.again = false;
         const buf = this.pending;
         if (buf === null || this.current !== null || this.gone) return;
-        const head = parseRequestHead(buf);
+        const known = this.headParsed;
+        const head = known !== null && startsWith(buf, this.headIn!) ? known : parseRequestHead(buf);
         if (isNotPlain(head) || (this.path.opts.wants !== undefined && !this.path.opts.wants(head.headers))) {
           this.pending = null;
           this.path.giveToNode(this, buf);
@@ -264,7 +275,7 @@ export class FastConnection {
           return;
         }
         this.pending = null;
-        const ex = new FastExchange(this, head);
+        const ex = new FastExchange(this, head, buf);
         this.current = ex;
         if (head.end < buf.length) ex.begin(buf.subarray(head.end));
         this.path.opts.dispatch(ex);
@@ -384,19 +395,19 @@ function writeResponseLines(h: ResponseHead): void {
     } else keep = !isHopByHop(raw, n0, n1) && (listed === null || !listed.has(raw.toString('latin1', n0, n1).toLowerCase()));
     if (!keep) continue;
     if (n0 !== runEnd) {
-      if (runStart >= 0) wire.bytes(raw, runStart, runEnd);
+      if (runStart >= 0) wire.copy(raw, runStart, runEnd);
       runStart = n0;
     }
     runEnd = lineEnd;
   }
-  if (runStart >= 0) wire.bytes(raw, runStart, runEnd);
+  if (runStart >= 0) wire.copy(raw, runStart, runEnd);
 }
 
 /** Body bytes of a chunked (or close-delimited) response, framed again as one chunk. */
 function chunkToWire(buf: Buffer, start: number, end: number): void {
   wire.number(end - start, 16);
   wire.crlf();
-  wire.bytes(buf, start, end);
+  wire.copy(buf, start, end);
   wire.crlf();
 }
 
@@ -413,6 +424,57 @@ const enum Body {
 
 const SP = 32;
 const COLON = 58;
+/** Longer heads are not remembered for reuse (FastConnection.headIn, UpstreamConn.head). */
+const MAX_REMEMBERED_HEAD = 2048;
+
+/** Whether `buf` starts with the bytes of `prefix`. */
+function startsWith(buf: Buffer, prefix: Buffer): boolean {
+  const n = prefix.length;
+  if (buf.length < n) return false;
+  if (n > 128) return buf.compare(prefix, 0, n, 0, n) === 0;
+  for (let i = 0; i < n; i++) if (buf[i] !== prefix[i]) return false;
+  return true;
+}
+
+/**
+ * Makes `h` (parsed from the shared read buffer) the connection's remembered head, on a copy of its
+ * bytes, and returns the copy's head; or returns `h` as it is. A connection whose remembered head
+ * was never seen again remembers only every 16th new head after that: heads that always differ
+ * (a Content-Length per response) cost little more than their parse.
+ */
+function remember(up: UpstreamConn, h: ResponseHead): ResponseHead {
+  if (up.headSkip > 0) {
+    up.headSkip--;
+    return h;
+  }
+  if (up.head !== null && up.headHits === 0) {
+    up.head = null;
+    up.headOut = null;
+    up.headSkip = 15;
+    return h;
+  }
+  const raw = Buffer.from(h.raw.subarray(0, h.end));
+  const r = new ResponseHead(
+    raw,
+    h.status,
+    h.reasonStart,
+    h.reasonEnd,
+    h.http10,
+    h.lines,
+    h.contentLength,
+    h.chunked,
+    h.untilClose,
+    h.close,
+    h.connection,
+    h.hasDate,
+    h.end,
+  );
+  up.head = r;
+  up.headHits = 0;
+  up.headOut = null;
+  return r;
+}
+
 const LAST_CHUNK = '0\r\n\r\n';
 
 export class FastExchange implements FastRequest, UpstreamUser {
@@ -444,7 +506,9 @@ export class FastExchange implements FastRequest, UpstreamUser {
 
   constructor(
     private readonly conn: FastConnection,
-    head: RequestHead,
+    private readonly head: RequestHead,
+    /** The bytes the head was read from (the head is raw[0..head.end)). */
+    private readonly raw: Buffer,
   ) {
     this.method = head.method;
     this.target = head.target;
@@ -503,15 +567,28 @@ export class FastExchange implements FastRequest, UpstreamUser {
     const up = ep.fastPool().take(this);
     this.up = up;
     this.rbuf = null;
-    // As node:http's client writes it: Connection after the given headers, then the empty body's length.
-    wire.text(this.method);
-    wire.byte(SP);
-    wire.text(this.target);
-    wire.text(' HTTP/1.1\r\n');
-    emitRequestHeaders(this.headers, this.clientAddress, false, viaActivator, WIRE_SINK);
-    wire.text('Connection: keep-alive\r\n');
-    if (this.headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) wire.text('Content-Length: 0\r\n');
-    wire.crlf();
+    const c = this.conn;
+    const again = c.headOut;
+    // (headParsed is this head only if its bytes are headIn: see FastConnection.next.)
+    if (again !== null && c.headVia === viaActivator && c.headParsed === this.head) wire.bytes(again, 0, again.length);
+    else {
+      const mark = wire.mark();
+      // As node:http's client writes it: Connection after the given headers, then the empty body's length.
+      wire.text(this.method);
+      wire.byte(SP);
+      wire.text(this.target);
+      wire.text(' HTTP/1.1\r\n');
+      emitRequestHeaders(this.headers, this.clientAddress, false, viaActivator, WIRE_SINK);
+      wire.text('Connection: keep-alive\r\n');
+      if (this.headers['content-length'] === undefined && EMPTY_BODY_LENGTH_METHODS.has(this.method)) wire.text('Content-Length: 0\r\n');
+      wire.crlf();
+      const end = this.head.end;
+      const out = end <= MAX_REMEMBERED_HEAD ? wire.since(mark) : null;
+      c.headOut = out;
+      c.headIn = out === null ? null : Buffer.from(this.raw.subarray(0, end));
+      c.headParsed = out === null ? null : this.head;
+      c.headVia = viaActivator;
+    }
     const parts = this.bodyParts;
     this.bodyParts = null;
     if (parts !== null) for (const p of parts) wire.bytes(p, 0, p.length);
@@ -535,18 +612,28 @@ export class FastExchange implements FastRequest, UpstreamUser {
       }
       for (;;) {
         let h: ResponseHead | null;
-        try {
-          h = parseResponseHead(buf, MAX_RESPONSE_HEAD);
-        } catch (err) {
-          this.upstreamFailed(err as Error);
-          return;
+        const up = this.up;
+        const known = up !== null ? up.head : null;
+        // The same bytes as the connection's last remembered head parse the same: no parse.
+        if (known !== null && startsWith(buf, known.raw)) {
+          h = known;
+          up!.headHits++;
+        } else {
+          try {
+            h = parseResponseHead(buf, MAX_RESPONSE_HEAD);
+          } catch (err) {
+            this.upstreamFailed(err as Error);
+            return;
+          }
+          if (h !== null && up !== null && h.status >= 200 && h.hasDate && h.end <= MAX_REMEMBERED_HEAD) h = remember(up, h);
         }
         if (h === null) {
-          this.rbuf = buf;
+          // `chunk` is the pool's shared read buffer (see upstream-pool.ts): keep a copy.
+          this.rbuf = buf.buffer === chunk.buffer ? Buffer.from(buf) : buf;
           return;
         }
         if (h.status >= 200) {
-          this.startResponse(h);
+          this.startResponse(h, up);
           from = h.end;
           break;
         }
@@ -562,7 +649,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
     this.relay(buf, from);
   }
 
-  private startResponse(h: ResponseHead): void {
+  private startResponse(h: ResponseHead, up: UpstreamConn | null): void {
     this.rhead = h;
     const bodyAllowed = this.method !== 'HEAD' && h.status !== 204 && h.status !== 304;
     if (!bodyAllowed) this.body = Body.None;
@@ -575,19 +662,33 @@ export class FastExchange implements FastRequest, UpstreamUser {
     } else this.body = Body.UntilClose;
     if (h.http10 || h.close || this.body === Body.UntilClose) this.reusable = false;
     this.keepAlive = !this.close;
-    const raw = h.raw;
-    wire.text('HTTP/1.1 ');
-    wire.bytes(raw, 9, 12);
-    wire.byte(SP);
-    wire.bytes(raw, h.reasonStart, h.reasonEnd);
-    wire.crlf();
-    writeResponseLines(h);
     const cookie = this.hooks?.setCookie;
-    if (cookie !== undefined) headerLine('set-cookie', cookie);
-    if (!h.hasDate) wire.text(httpDateLine());
-    wire.text(this.keepAlive ? this.conn.path.keepAliveLines : 'Connection: close\r\n');
-    if (bodyAllowed && h.contentLength < 0) wire.text('Transfer-Encoding: chunked\r\n');
-    wire.crlf();
+    // What the client gets is a function of the head, keepAlive and bodyAllowed alone when there is
+    // no cookie to add and no Date to make: then a remembered head's edit is sent again.
+    const key = (this.keepAlive ? 1 : 0) | (bodyAllowed ? 2 : 0);
+    const path = this.conn.path;
+    const again = up !== null && up.head === h && cookie === undefined && up.headFor === path ? up.headOut : null;
+    if (again !== null && up!.headKey === key) wire.bytes(again, 0, again.length);
+    else {
+      const mark = wire.mark();
+      const raw = h.raw;
+      wire.text('HTTP/1.1 ');
+      wire.copy(raw, 9, 12);
+      wire.byte(SP);
+      wire.copy(raw, h.reasonStart, h.reasonEnd);
+      wire.crlf();
+      writeResponseLines(h);
+      if (cookie !== undefined) headerLine('set-cookie', cookie);
+      if (!h.hasDate) wire.text(httpDateLine());
+      wire.text(this.keepAlive ? path.keepAliveLines : 'Connection: close\r\n');
+      if (bodyAllowed && h.contentLength < 0) wire.text('Transfer-Encoding: chunked\r\n');
+      wire.crlf();
+      if (up !== null && up.head === h && cookie === undefined) {
+        up.headOut = wire.since(mark);
+        up.headKey = key;
+        up.headFor = path;
+      }
+    }
     this.status = h.status;
     this.started = true;
   }
@@ -602,7 +703,7 @@ export class FastExchange implements FastRequest, UpstreamUser {
         break;
       case Body.Length: {
         const take = Math.min(this.left, n - from);
-        if (take > 0) wire.bytes(buf, from, from + take);
+        if (take > 0) wire.copy(buf, from, from + take);
         this.left -= take;
         if (this.left === 0) {
           finished = true;

@@ -73,15 +73,15 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
   while (p < limit && TCHAR[buf[p]] === 1) p++;
   if (p === limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
   if (buf[p] !== SP || p === 0) return notPlain('bad method');
-  const method = buf.toString('latin1', 0, p);
-  if (!METHODS.has(method)) return notPlain('method');
+  const method = knownMethod(buf, p);
+  if (method === null) return notPlain('method');
   // Target.
   const t0 = ++p;
   if (buf[p] !== 47 /* / */) return notPlain('target form');
   while (p < limit && TARGET[buf[p]] === 1) p++;
   if (p === limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
   if (buf[p] !== SP) return notPlain('target byte');
-  const target = buf.toString('latin1', t0, p);
+  const target = p - t0 === 1 ? '/' : buf.toString('latin1', t0, p);
   // Version: exactly "HTTP/1.1" CRLF.
   p++;
   if (p + 10 > limit) return notPlain(n >= MAX_HEAD_BYTES ? 'head too large' : 'incomplete');
@@ -143,7 +143,13 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
     if (++count > MAX_HEADERS) return notPlain('too many headers');
     // A repeated name is joined, dropped or kept as a list by node:http depending on the name.
     if (headers[name] !== undefined) return notPlain('repeated header');
-    const value = buf.toString('latin1', v0, v1);
+    let value: string;
+    if (name === 'host') {
+      // Mostly the same host request after request: the same string (its hash already computed for
+      // the route lookup), and none made.
+      if (!bytesAre(buf, v0, v1, lastHost)) lastHost = buf.toString('latin1', v0, v1);
+      value = lastHost;
+    } else value = buf.toString('latin1', v0, v1);
     headers[name] = value;
     switch (name) {
       case 'host':
@@ -177,6 +183,27 @@ export function parseRequestHead(buf: Buffer): RequestHead | NotPlain {
   if (!host) return notPlain('no host');
   return { method, target, headers, contentLength, close, end: p };
 }
+
+/** METHODS by length, to find a method by its bytes without making a string. */
+const METHODS_BY_LENGTH: string[][] = [];
+for (const m of METHODS) (METHODS_BY_LENGTH[m.length] ??= []).push(m);
+
+/** The method at buf[0..end) if it is one of METHODS (exact case), else null. */
+function knownMethod(buf: Buffer, end: number): string | null {
+  const ms = METHODS_BY_LENGTH[end];
+  if (ms !== undefined) for (const m of ms) if (bytesAre(buf, 0, end, m)) return m;
+  return null;
+}
+
+/** Whether buf[start..end) is exactly the Latin-1 string s. */
+function bytesAre(buf: Buffer, start: number, end: number, s: string): boolean {
+  if (end - start !== s.length) return false;
+  for (let i = 0; i < s.length; i++) if (buf[start + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The Host value of the last request parsed. */
+let lastHost = '';
 
 /** Names clients send most, by length: found by their bytes, no string made for them. */
 const COMMON_NAMES: string[][] = [];

@@ -15,8 +15,8 @@ import type { Socket } from 'node:net';
 const SCRATCH_BYTES = 32 * 1024;
 /** Body pieces larger than this are written as they are (no copy), next to the assembled bytes. */
 const COPY_LIMIT = 8 * 1024;
-/** Strings up to this length are copied by a loop in JS (cheaper than a call into native code). */
-const LOOP_LIMIT = 48;
+/** Strings up to this length are copied by a loop in JS (cheaper than a call into native code: Buffer#write's checks cost as much as ~100 characters). */
+const LOOP_LIMIT = 128;
 
 export class Wire {
   private buf = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
@@ -25,6 +25,21 @@ export class Wire {
   private at = 0;
   /** Pieces of a message that is not one contiguous run of `buf`, in order. */
   private pieces: Buffer[] | null = null;
+  /** Counts runs ended (cut) and buffers taken (renew), so `since` can tell its mark still holds. */
+  private runs = 0;
+  private markRuns = -1;
+
+  /** Where assembly is now, for `since`. */
+  mark(): number {
+    this.markRuns = this.runs;
+    return this.at;
+  }
+
+  /** A copy of the bytes assembled since `mark`, or null if they are not one run of the scratch buffer. */
+  since(mark: number): Buffer | null {
+    if (this.markRuns !== this.runs || this.at < mark) return null;
+    return Buffer.from(this.buf.subarray(mark, this.at));
+  }
 
   /** Latin-1 text (the headers' charset on the wire). */
   text(s: string): void {
@@ -53,6 +68,22 @@ export class Wire {
   /** A non-negative integer in decimal or hex. */
   number(v: number, radix: 10 | 16): void {
     this.text(v.toString(radix));
+  }
+
+  /**
+   * src[start..end), always copied: for bytes of a buffer that is reused once this call returns
+   * (the upstream pool's read buffer), which a view would let the next read overwrite.
+   */
+  copy(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    if (this.at + n > this.buf.length) this.renew(n);
+    const b = this.buf;
+    if (n <= LOOP_LIMIT) {
+      let at = this.at;
+      for (let i = start; i < end; i++) b[at++] = src[i];
+      this.at = at;
+    } else this.at += src.copy(b, this.at, start, end);
   }
 
   /** src[start..end): copied when small, written as a view of `src` when large. */
@@ -94,18 +125,21 @@ export class Wire {
     if (socket.writableLength > 0) this.buf = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
     this.from = 0;
     this.at = 0;
+    this.runs++;
     return ok;
   }
 
   /** Drops what was assembled (the message will not be sent). */
   discard(): void {
     this.pieces = null;
+    this.runs++;
     this.from = this.at;
     if (this.from > this.buf.length / 2) this.from = this.at = 0;
   }
 
   /** Ends the current contiguous run: it becomes a piece of its own. */
   private cut(): void {
+    this.runs++;
     if (this.at > this.from) (this.pieces ??= []).push(this.buf.subarray(this.from, this.at));
     this.from = this.at;
   }
@@ -113,6 +147,7 @@ export class Wire {
   /** No room for n more bytes: the run so far becomes a piece, and a new scratch buffer takes over. */
   private renew(n: number): void {
     this.cut();
+    this.runs++;
     this.buf = Buffer.allocUnsafeSlow(Math.max(SCRATCH_BYTES, n));
     this.from = 0;
     this.at = 0;
