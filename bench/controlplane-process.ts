@@ -8,7 +8,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
-import { limitHeapGrowth } from '../src/heap.js';
+import { limitHeapGrowth, startHeapTrimmer } from '../src/heap.js';
 import { GatewayCluster } from '../src/dataplane/workers/cluster.js';
 import { startSluice } from '../src/server.js';
 
@@ -68,6 +68,8 @@ const sluice = await startSluice({
   quiet: true,
   autoscalerConfig: { 'allow-zero-initial-scale': 'true' },
 });
+// As \`sluice server\` does; what it gives back is printed as a status line.
+if (process.env.SLUICE_BENCH_HEAP_TRIM !== '0') startHeapTrimmer((msg) => process.stdout.write(JSON.stringify({ heapTrim: msg }) + '\n'));
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
 // Garbage-collection pauses per status interval: their sum and the longest (to tell GC from other stalls).
@@ -125,8 +127,10 @@ if (snapshotDir) {
   });
 }
 // With node's --expose-gc, SIGHUP runs a full collection (to see how much of the RSS is V8's slack).
-const fullGc = (globalThis as { gc?: () => void }).gc;
-if (fullGc) process.on('SIGHUP', () => fullGc());
+// SLUICE_BENCH_GC_FLAVOR=last-resort asks for V8's memory-reducing kind (collects until nothing more is freed).
+const fullGc = (globalThis as { gc?: (o?: { type: string; execution: string; flavor: string }) => void }).gc;
+const gcFlavor = process.env.SLUICE_BENCH_GC_FLAVOR ?? 'regular';
+if (fullGc) process.on('SIGHUP', () => fullGc({ type: 'major', execution: 'sync', flavor: gcFlavor }));
 process.once('SIGTERM', () => {
   clearInterval(timer);
   const t0 = performance.now();

@@ -204,6 +204,7 @@ async function startServer(ctx: BenchContext, dataDir: string, label: string): P
         partial = partial.slice(nl + 1);
         lines.push(line);
         if (line.ready) resolve(line);
+        if (line.heapTrim) ctx.log(`${label}: ${String(line.heapTrim)}`);
         if (line.rssMiB !== undefined) latest = line as unknown as ReturnType<Server['stats']>;
       }
     });
@@ -455,10 +456,14 @@ async function measureSize(ctx: BenchContext, n: number, restart: boolean): Prom
   const idleGcs = server.lines.slice(idleFrom).reduce((a, l) => a + Number(l.gcCount ?? 0), 0);
   ctx.log(`${n}: ${idleGcs} garbage collections in the ${IDLE_S} s idle`);
   if (process.env.SLUICE_BENCH_CP_NODE_ARGS?.includes('--expose-gc')) {
+    const from = server.lines.length;
     process.kill(server.proc.pid, 'SIGHUP');
     await new Promise((r) => setTimeout(r, 3000));
     const after = server.stats();
-    ctx.log(`${n}: after a full GC: RSS ${f1(after.rssMiB)} MiB, heap used ${f1(after.heapUsedMiB)} MiB`);
+    const pause = Math.max(0, ...server.lines.slice(from).map((l) => Number(l.loopMaxMs ?? 0)));
+    ctx.log(
+      `${n}: after a full GC: RSS ${f1(after.rssMiB)} MiB, heap used ${f1(after.heapUsedMiB)} MiB, longest event-loop delay ${f1(pause)} ms`,
+    );
   }
   const cpuS = (() => {
     const c = cpuTime(server.proc.pid);
@@ -622,7 +627,7 @@ the first watcher sees Ready=True). "POST → ADDED" is from sending the POST to
 (${WATCHERS} values per create); "watchers apart" is the time between the first and the last of the ${WATCHERS}
 watchers receiving the same Ready event. "Full list" is one JSON list of every Service; the paged list follows
 \`continue\` from the first page to the last. RSS and heap are read after everything below was stored too (4.5 s
-after the last create), then again after ${IDLE_S} s with no requests, when V8 has given back what it will. The
+after the last create), then again after ${IDLE_S} s with no requests, by when \`sluice server\` has given back the heap's free space (\`src/heap.ts\`: two full collections after 15 s quiet). The
 server runs \`sluice server\`'s default of one gateway worker per core (2 here): their own memory (anonymous
 RSS, without the node binary's pages they share with the server) is the last column, not in the server's RSS.
 

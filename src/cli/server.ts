@@ -2,7 +2,7 @@
 
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { limitHeapGrowth } from '../heap.js';
+import { limitHeapGrowth, startHeapTrimmer } from '../heap.js';
 import { startSluice } from '../server.js';
 import type { LogFormat, LogLevel } from '../observability/log.js';
 
@@ -48,6 +48,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
     listenerTimeouts: { headersTimeoutMs: opts.headersTimeoutMs, keepAliveTimeoutMs: opts.keepAliveTimeoutMs },
     maxBodyBytes: opts.maxBodyBytes,
   });
+  const stopTrimmer = startHeapTrimmer((msg) => sluice.logger.info(msg, { component: 'heap' }));
   console.log(`Sluice is running.
   API:        ${sluice.apiUrl}
   Gateway:    ${sluice.gatewayUrl}
@@ -61,6 +62,7 @@ export async function runServer(opts: ServerCommandOptions): Promise<void> {
   await new Promise<void>((resolveStop) => {
     const stop = () => {
       console.log('Stopping Sluice: stopping instances...');
+      stopTrimmer();
       void sluice.stop().then(resolveStop);
     };
     process.once('SIGINT', stop);
