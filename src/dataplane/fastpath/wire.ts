@@ -95,13 +95,7 @@ export class Wire {
       (this.pieces ??= []).push(start === 0 && end === src.length ? src : src.subarray(start, end));
       return;
     }
-    if (this.at + n > this.buf.length) this.renew(n);
-    const b = this.buf;
-    if (n <= LOOP_LIMIT) {
-      let at = this.at;
-      for (let i = start; i < end; i++) b[at++] = src[i];
-      this.at = at;
-    } else this.at += src.copy(b, this.at, start, end);
+    this.copy(src, start, end);
   }
 
   /**
