@@ -310,7 +310,7 @@ export async function startSluice(opts: SluiceOptions): Promise<RunningSluice> {
   writeKubeconfig(kubeconfigPath, { server: apiUrl, token, certificateAuthority: cert.cert });
   // After the API server created the knative-serving namespace, before revisions are reconciled.
   await servingConfig.start();
-  const stopLifecycle = await watchLifecycle(store, events);
+  const stopLifecycle = await watchLifecycle(store, events, listers);
   events.start();
   await Promise.all([syncListers(listers), configSource.synced()]);
   await autoscaler.start();

@@ -173,8 +173,8 @@ interface Tracked {
   /** Pending second look at held requests (see handleDemand). */
   recheck?: NodeJS.Timeout;
   usage?: { at: number; list: ResourceUsage[] };
-  /** Event gateway: when each endpoint was first seen (the "last busy" of a never-used instance). */
-  firstSeen: Map<string, number>;
+  /** Event gateway: when each endpoint was first seen (the "last busy" of a never-used instance); made at first use. */
+  firstSeen?: Map<string, number>;
   /** Neither sampled nor decided until woken (see the header). */
   asleep: boolean;
   /** When a sleeping revision wakes by itself (epoch ms), if ever. */
@@ -448,7 +448,6 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       version: 0,
       deciding: false,
       demandScheduled: false,
-      firstSeen: new Map(),
       asleep: false,
       pa: { busy: false, dirty: false, lastMetricsAt: 0 },
     };
@@ -815,15 +814,16 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
     const load = this.o.gateway.load(t.key);
     const eps = load?.endpoints ?? [];
     const ids = new Set(eps.map((e) => e.id));
-    for (const id of [...t.firstSeen.keys()]) if (!ids.has(id)) t.firstSeen.delete(id);
-    for (const id of ids) if (!t.firstSeen.has(id)) t.firstSeen.set(id, now);
+    const firstSeen = (t.firstSeen ??= new Map());
+    for (const id of [...firstSeen.keys()]) if (!ids.has(id)) firstSeen.delete(id);
+    for (const id of ids) if (!firstSeen.has(id)) firstSeen.set(id, now);
     return {
       pending: load?.queued ?? 0,
       inFlight: load?.inFlight ?? 0,
       instances: eps.map((e) => ({
         id: e.id,
         busy: e.inFlight > 0,
-        lastBusy: e.inFlight > 0 ? now : e.idleMs === null ? t.firstSeen.get(e.id)! : now - e.idleMs,
+        lastBusy: e.inFlight > 0 ? now : e.idleMs === null ? firstSeen.get(e.id)! : now - e.idleMs,
       })),
     };
   }

@@ -8,7 +8,7 @@
 import { conditionOf } from '../api/conditions.js';
 import { Labels, type Condition, type KObject } from '../api/types.js';
 import type { Store, WatchEvent } from '../store/store.js';
-import { referenceOf, type EventRecorder, type EventType, type ObjectReference } from './recorder.js';
+import type { EventRecorder, EventType, ObjectReference } from './recorder.js';
 
 const REVISIONS = 'serving.knative.dev/revisions';
 const ROUTES = 'serving.knative.dev/routes';
@@ -87,15 +87,19 @@ export function lifecycleEvents(resource: string, type: WatchEvent['type'], befo
 }
 
 /** Watches the store and records lifecycle events; resolves to a function that stops it. */
-export async function watchLifecycle(store: Store, recorder: EventRecorder): Promise<() => void> {
+/** Where the Services and Revisions that events are about are found without reading the store (the controllers' caches). */
+export interface LifecycleLookup {
+  services: { get(namespace: string | undefined, name: string): KObject | undefined };
+  revisions: { get(namespace: string | undefined, name: string): KObject | undefined };
+}
+
+export async function watchLifecycle(store: Store, recorder: EventRecorder, lookup: LifecycleLookup): Promise<() => void> {
   const state = new Map<string, Observed>();
-  // References to the Services and Revisions events are about, kept from the watches: recording an
-  // event needs only the reference, and reading the object again would parse all of it (a Service
-  // with large annotations is hundreds of KB).
-  const refs = new Map<string, ObjectReference>();
   const id = (resource: string, o: KObject) => `${resource}/${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+  // Recording an event needs only a reference to its object: taken from the caches, since reading
+  // the object again would parse all of it (a Service with large annotations is hundreds of KB).
   const refTo = async (resource: string, ns: string | undefined, name: string): Promise<KObject | ObjectReference | undefined> =>
-    refs.get(`${resource}/${ns ?? ''}/${name}`) ?? (await store.get(resource, ns, name));
+    (resource === SERVICES ? lookup.services : lookup.revisions).get(ns, name) ?? (await store.get(resource, ns, name));
   const report = async (resource: string, o: KObject, events: LifecycleEvent[]) => {
     // A PodAutoscaler's scale is news about its Revision.
     const subject =
@@ -109,13 +113,7 @@ export async function watchLifecycle(store: Store, recorder: EventRecorder): Pro
       if (svc) recorder.recordEvent(svc, ev.type, ev.reason, ev.message);
     }
   };
-  const keepRef = (resource: string, e: WatchEvent) => {
-    const k = id(resource, e.object);
-    if (e.type === 'DELETED') refs.delete(k);
-    else refs.set(k, referenceOf(e.object));
-  };
   const stops: (() => void)[] = [];
-  stops.push(await store.watch(SERVICES, {}, { onEvent: (e) => keepRef(SERVICES, e) }));
   for (const resource of [REVISIONS, ROUTES, PODAUTOSCALERS]) {
     // The objects that exist when watching starts are the baseline, not news.
     let synced = false;
@@ -125,7 +123,6 @@ export async function watchLifecycle(store: Store, recorder: EventRecorder): Pro
         {},
         {
           onEvent: (e) => {
-            if (resource === REVISIONS) keepRef(resource, e);
             const k = id(resource, e.object);
             const before = state.get(k);
             if (e.type === 'DELETED') state.delete(k);

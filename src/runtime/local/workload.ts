@@ -60,8 +60,9 @@ export class Workload {
   private readonly exitedLogs: InstanceLog[] = [];
   /** The latest instance failure; cleared when any instance becomes ready. */
   private failure?: WorkloadFailure;
-  private readonly logListeners = new Set<(log: InstanceLog) => void>();
-  private readonly stops = new Set<Promise<void>>();
+  // Made at first use: most workloads (revisions at zero) never have either.
+  private logListeners: Set<(log: InstanceLog) => void> | null = null;
+  private stops: Set<Promise<void>> | null = null;
 
   constructor(
     spec: WorkloadSpec,
@@ -145,7 +146,7 @@ export class Workload {
       },
     });
     this.instances.push(inst);
-    for (const log of logs.values()) for (const l of this.logListeners) l(log);
+    for (const log of logs.values()) for (const l of this.logListeners ?? []) l(log);
     inst.start();
     this.ctx.emit(this.key);
   }
@@ -166,14 +167,15 @@ export class Workload {
         this.ctx.emit(this.key);
       }
     });
-    this.stops.add(p);
-    void p.finally(() => this.stops.delete(p));
+    const stops = (this.stops ??= new Set());
+    stops.add(p);
+    void p.finally(() => stops.delete(p));
     return p;
   }
 
   /** Stops every instance; with `drain`, each goes through the drain hook first. */
   async stopAll(drain: boolean): Promise<void> {
-    await Promise.all([...this.instances.map((i) => this.stopInstance(i, drain)), ...this.stops]);
+    await Promise.all([...this.instances.map((i) => this.stopInstance(i, drain)), ...(this.stops ?? [])]);
   }
 
   /** Deletes every log file of this workload (it was removed). */
@@ -200,8 +202,9 @@ export class Workload {
   }
 
   onNewLog(fn: (log: InstanceLog) => void): () => void {
-    this.logListeners.add(fn);
-    return () => this.logListeners.delete(fn);
+    const listeners = (this.logListeners ??= new Set());
+    listeners.add(fn);
+    return () => listeners.delete(fn);
   }
 
   status(): WorkloadStatus {
