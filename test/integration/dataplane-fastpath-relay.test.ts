@@ -6,9 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { test } from 'node:test';
-import { Gateway } from '../../src/dataplane/gateway.js';
+import { gatewayToBackends } from '../support/gateway.js';
 
 const HOST = 'relay.default.example.com';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,15 +92,7 @@ function bodyOf(raw: Buffer): Buffer {
 
 test('fast path: large responses to stalled clients arrive intact while other reads reuse the read buffer', async (t) => {
   const servers = [await backend(), await backend()];
-  const gw = new Gateway();
-  gw.setRevision({
-    key: 'default/relay-1',
-    endpoints: servers.map((s, i) => ({ id: `b${i}`, host: '127.0.0.1', port: (s.address() as AddressInfo).port })),
-    containerConcurrency: 0,
-    timeoutSeconds: 30,
-  });
-  gw.setRoutes([{ host: HOST, targets: [{ revisionKey: 'default/relay-1', percent: 100 }] }]);
-  const port = await gw.listen(0);
+  const { gw, port } = await gatewayToBackends(servers, { host: HOST, key: 'default/relay-1' });
   t.after(async () => {
     await gw.close();
     for (const s of servers) s.close();
@@ -161,15 +153,7 @@ test('fast path: a repeated request head is sent as edited the first time, K-Pro
     s.on('error', () => {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const gw = new Gateway();
-  gw.setRevision({
-    key: 'default/repeat-1',
-    endpoints: [{ id: 'b', host: '127.0.0.1', port: (server.address() as AddressInfo).port }],
-    containerConcurrency: 1,
-    timeoutSeconds: 30,
-  });
-  gw.setRoutes([{ host: HOST, targets: [{ revisionKey: 'default/repeat-1', percent: 100 }] }]);
-  const port = await gw.listen(0);
+  const { gw, port } = await gatewayToBackends([server], { host: HOST, key: 'default/repeat-1', containerConcurrency: 1 });
   const connect = (): Promise<net.Socket> =>
     new Promise((r) => {
       const c: net.Socket = net.connect(port, '127.0.0.1', () => r(c));
@@ -217,15 +201,7 @@ test('fast path: a response head seen again is edited as the first time, per met
     s.on('error', () => {});
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const gw = new Gateway();
-  gw.setRevision({
-    key: 'default/heads-1',
-    endpoints: [{ id: 'b', host: '127.0.0.1', port: (server.address() as AddressInfo).port }],
-    containerConcurrency: 0,
-    timeoutSeconds: 30,
-  });
-  gw.setRoutes([{ host: HOST, targets: [{ revisionKey: 'default/heads-1', percent: 100 }] }]);
-  const port = await gw.listen(0);
+  const { gw, port } = await gatewayToBackends([server], { host: HOST, key: 'default/heads-1' });
   const c: net.Socket = await new Promise((r) => {
     const s: net.Socket = net.connect(port, '127.0.0.1', () => r(s));
   });

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { Gateway } from '../../src/dataplane/gateway.js';
+import { gatewayToBackends } from '../support/gateway.js';
 
 const HOST = 'bodies.default.example.com';
 
@@ -23,15 +23,12 @@ async function start(t: TestContext, fastPath: boolean): Promise<{ port: number;
     });
   });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-  const gw = new Gateway({ fastPath });
-  gw.setRevision({
+  const { gw, port } = await gatewayToBackends([backend], {
+    host: HOST,
     key: 'default/bodies-1',
-    endpoints: [{ id: 'b', host: '127.0.0.1', port: (backend.address() as AddressInfo).port }],
-    containerConcurrency: 0,
     timeoutSeconds: 10,
+    gateway: { fastPath },
   });
-  gw.setRoutes([{ host: HOST, targets: [{ revisionKey: 'default/bodies-1', percent: 100 }] }]);
-  const port = await gw.listen(0);
   t.after(async () => {
     await gw.close();
     backend.closeAllConnections();
