@@ -445,7 +445,7 @@ async function measureSize(ctx: BenchContext, n: number, restart: boolean): Prom
         );
     }
   }
-  await watchers.ready(`big-tpl-${BIG - 1}`);
+  if (BIG > 0) await watchers.ready(`big-tpl-${BIG - 1}`);
   // Two status lines later: the RSS and tick times with everything stored.
   await new Promise((r) => setTimeout(r, 4500));
   const st = server.stats();
@@ -594,7 +594,9 @@ export async function run(ctx: BenchContext): Promise<Section> {
   );
   const bigRows = results.map((r) => {
     const kind = (ms: number[], cpu: number[]) =>
-      `${f1(ms[0])} | ${f1(mean(ms.slice(-5)))} | ${f2(mean(ms.slice(-5)) / mean(ms.slice(0, 5)))}× | ${f1(mean(cpu.slice(0, 10)))} / ${f1(mean(cpu.slice(-10)))}`;
+      ms.length === 0
+        ? '— | — | — | —'
+        : `${f1(ms[0])} | ${f1(mean(ms.slice(-5)))} | ${f2(mean(ms.slice(-5)) / mean(ms.slice(0, 5)))}× | ${f1(mean(cpu.slice(0, 10)))} / ${f1(mean(cpu.slice(-10)))}`;
     return `| ${r.n.toLocaleString('en')} | ${kind(r.bigService, r.bigServiceCpu)} | ${kind(r.bigTemplate, r.bigTemplateCpu)} |`;
   });
   const re = largest.restart!;

@@ -405,7 +405,8 @@ async function commitUpdate(c: Call, next: KObject, old: KObject, statusOnly: bo
     if (!applied) trackUpdate(old, toWrite, managerOptions(c, false));
   }
   if (isDryRun(c.query)) return { ...toWrite, status: statusOnly ? toWrite.status : old.status };
-  const written = await c.ctx.store.update(key(c), toWrite, statusOnly ? { subresource: 'status' } : undefined);
+  // managedFields as tracked above: one this write removed stays removed.
+  const written = await c.ctx.store.update(key(c), toWrite, statusOnly ? { subresource: 'status' } : { managedFields: 'as-given' });
   // Clearing the last finalizer of an object being deleted lets it go.
   if (!statusOnly) await afterUpdate(gcOf(c), key(c), written);
   return written;

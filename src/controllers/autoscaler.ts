@@ -15,6 +15,7 @@
 // Settings come from ConfigMap knative-serving/config-autoscaler, re-read on every change; a bad
 // change is refused (the previous settings stay) and the reason is put on the ConfigMap.
 
+import { hash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { KObject } from '../api/types.js';
 import { setAnnotationValidator } from '../api/validation.js';
@@ -222,7 +223,7 @@ const TICK_CHUNK = 256;
  */
 function paFingerprint(t: Tracked, d: Decision): string {
   const kpa = t.state.kpa;
-  return JSON.stringify([
+  return digest([
     t.desired,
     d.mode,
     d.planned,
@@ -233,6 +234,11 @@ function paFingerprint(t: Tracked, d: Decision): string {
     t.initialized,
     metricsView(d.details, t.spec.metricName || t.spec.metric),
   ]);
+}
+
+/** A short stand-in for a value's JSON, for "did it change" checks kept per revision (the JSON itself was 600 bytes each). */
+function digest(v: unknown): string {
+  return hash('sha1', JSON.stringify(v), 'base64');
 }
 
 /** The message held requests get when their revision cannot start. */
@@ -1121,7 +1127,7 @@ export class AutoscalerController implements ScaleSource, GatewayConcurrencyHint
       conditions,
       ...rest
     } = status as { metrics?: unknown; reason?: unknown; conditions: { type: string; status: string; reason?: string }[] };
-    const key = JSON.stringify({ rest, c: conditions.map((c) => [c.type, c.status, c.reason]) });
+    const key = digest({ rest, c: conditions.map((c) => [c.type, c.status, c.reason]) });
     const now = this.now();
     if (key === t.pa.lastKey && now >= t.pa.lastMetricsAt && now - t.pa.lastMetricsAt < this.metricsWriteMs) {
       // Written once the interval is over, even if no later decision differs from this one.

@@ -101,6 +101,15 @@ export class DocumentStore implements Store {
         next.metadata.uid = current.metadata.uid;
         next.metadata.creationTimestamp = current.metadata.creationTimestamp;
         next.metadata.generation = current.metadata.generation;
+        // Kubernetes keeps the managedFields of an update that leaves them out (writers such as
+        // the controllers work from caches that drop them).
+        if (
+          opts.managedFields !== 'as-given' &&
+          next.metadata.managedFields === undefined &&
+          current.metadata.managedFields !== undefined
+        ) {
+          next.metadata.managedFields = current.metadata.managedFields;
+        }
         if (next.spec !== undefined && !isDeepStrictEqual(next.spec, current.spec)) {
           next.metadata.generation = (current.metadata.generation ?? 0) + 1;
         }

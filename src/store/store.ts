@@ -43,6 +43,12 @@ export interface ListPage {
 export interface UpdateOptions {
   /** Only status changes are written (the /status subresource); spec and metadata are kept. */
   subresource?: 'status';
+  /**
+   * 'as-given': the object's metadata.managedFields are the ones to store, none if it has none (the
+   * API server's writes, which track them). Otherwise an object without them keeps the stored ones,
+   * as Kubernetes does for clients that leave them out.
+   */
+  managedFields?: 'as-given';
 }
 
 export interface WatchOptions {

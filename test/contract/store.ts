@@ -83,6 +83,25 @@ export function storeContract(label: string, factory: StoreFactory): void {
     },
   );
 
+  withStore(
+    'an update that leaves managedFields out keeps the stored ones (as controllers writing from caches do)',
+    async ({ store, namespace: ns }) => {
+      const owned = { manager: 'contract-test', operation: 'Update', apiVersion: 'serving.knative.dev/v1', fieldsType: 'FieldsV1' };
+      const given = { ...owned, fieldsV1: { 'f:metadata': { 'f:labels': { 'f:team': {} } } } };
+      const a = await store.create(R.services, {
+        ...svc(ns, 'mf', 'a', { team: 'x' }),
+        metadata: { ...svc(ns, 'mf', 'a', { team: 'x' }).metadata, managedFields: [given] },
+      });
+      const mine = (o: KObject) => ((o.metadata.managedFields ?? []) as { manager: string }[]).filter((e) => e.manager === 'contract-test');
+      assert.equal(mine(a).length, 1, 'stored as given');
+      const { managedFields: _, ...metadata } = a.metadata;
+      const b = await store.update(R.services, { ...a, metadata, spec: { template: { spec: { containers: [{ image: 'b' }] } } } });
+      assert.equal(b.spec?.template.spec.containers[0].image, 'b');
+      assert.deepEqual(mine(b), mine(a));
+      assert.deepEqual(mine((await store.get(R.services, ns, 'mf'))!), mine(a));
+    },
+  );
+
   withStore('status goes through the subresource only, and leaves generation alone', async ({ store, namespace: ns }) => {
     const a = await store.create(R.services, svc(ns, 'a'));
     const s = await store.update(R.services, { ...a, status: { observedGeneration: 1 } }, { subresource: 'status' });

@@ -106,3 +106,30 @@ test('apply without a field manager, or with managedFields in the body, is refus
   assert.equal(r.status, 400);
   assert.match(r.json().message, /metadata\.managedFields must be nil/);
 });
+
+test("a PUT that leaves managedFields out keeps them; one with an empty list clears them (Kubernetes' rule)", async () => {
+  const path = '/api/v1/namespaces/default/configmaps/fields-kept';
+  const body = (o: object) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', ...o });
+  let r = await suite.h.http('POST', '/api/v1/namespaces/default/configmaps', {
+    body: body({ metadata: { name: 'fields-kept' }, data: { a: '1' } }),
+    contentType: 'application/json',
+  });
+  assert.equal(r.status, 201, r.body);
+  const created = r.json();
+  assert.equal(created.metadata.managedFields?.length, 1);
+  const { managedFields: _, ...metadata } = created.metadata;
+  r = await suite.h.http('PUT', path, { body: body({ metadata, data: { a: '1', b: '2' } }), contentType: 'application/json' });
+  assert.equal(r.status, 200, r.body);
+  const entries = r.json().metadata.managedFields;
+  assert.equal(entries.length, 1, 'kept, and the change is owned by the same manager');
+  assert.ok('f:a' in entries[0].fieldsV1['f:data'] && 'f:b' in entries[0].fieldsV1['f:data'], JSON.stringify(entries));
+  const current = r.json();
+  r = await suite.h.http('PUT', path, {
+    body: body({ metadata: { ...current.metadata, managedFields: [] }, data: current.data }),
+    contentType: 'application/json',
+  });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json().metadata.managedFields, undefined);
+  r = await suite.h.http('GET', path);
+  assert.equal(r.json().metadata.managedFields, undefined, 'cleared in the store too');
+});
