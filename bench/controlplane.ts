@@ -56,6 +56,8 @@ interface Server {
     /** The gateway's worker processes together (0 with one worker). */
     workersRssMiB: number;
     heapUsedMiB: number;
+    /** V8's committed heap. */
+    heapTotalMiB: number;
     tick: { count: number; lastMs: number; maxMs: number; revisions: number; decided?: number };
     loopMaxMs: number;
   };
@@ -470,7 +472,7 @@ async function measureSize(ctx: BenchContext, n: number, restart: boolean): Prom
     return c.user + c.system;
   })();
   ctx.log(
-    `${n}: server CPU so far ${f1(cpuS)} s; RSS ${f1(st.rssMiB)} MiB (gateway workers ${f1(st.workersRssMiB)} MiB more), after ${IDLE_S} s idle ${f1(idle.rssMiB)} MiB (heap used ${f1(st.heapUsedMiB)} -> ${f1(idle.heapUsedMiB)} MiB)`,
+    `${n}: server CPU so far ${f1(cpuS)} s; RSS ${f1(st.rssMiB)} MiB (gateway workers ${f1(st.workersRssMiB)} MiB more), after ${IDLE_S} s idle ${f1(idle.rssMiB)} MiB (heap used ${f1(st.heapUsedMiB)} -> ${f1(idle.heapUsedMiB)} MiB, committed ${f1(st.heapTotalMiB)} -> ${f1(idle.heapTotalMiB)} MiB)`,
   );
   const db = path.join(dataDir, 'sluice.db');
   const dbMiB = (statSync(db).size + (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0)) / 2 ** 20;

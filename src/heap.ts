@@ -25,9 +25,9 @@ export function limitHeapGrowth(percent = SERVER_HEAP_GROWING_PERCENT): void {
 //
 // After a burst of work (a bulk apply, a restart over thousands of objects) V8 keeps the pages it
 // grew into: at 10,000 Services the heap stayed at about 600 MiB committed for 380 MiB used, and
-// its own memory reducer gave back only a part of it. A full collection when the process has been
-// quiet for a while gives the free pages back (they leave the RSS at the next collection, so a
-// second, cheap one follows a second later). It stops the event loop while it runs, so it is done
+// its own memory reducer gave back only a part of it. A compacting full collection when the
+// process has been quiet for a while gives the free pages back (they leave the RSS at the next
+// collection, so a second, cheap one follows a second later). It stops the event loop while it runs, so it is done
 // only after a quiet spell, when the free space is large, and not again soon.
 
 export interface HeapSample {
@@ -106,7 +106,16 @@ export function startHeapTrimmer(log: (msg: string) => void, intervalMs = 5_000,
     if (!d.trim) return;
     const rss0 = process.memoryUsage.rss();
     const t0 = performance.now();
-    collect();
+    // This one collection moves every live object off fragmented pages, so whole pages come free:
+    // a plain full collection leaves most of them in use by a few survivors each (at 10,000
+    // Services 396 MiB stayed committed for 222 MiB used). Only here, not on every collection:
+    // moving objects makes the pause longer, which a quiet spell can afford.
+    v8.setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      collect();
+    } finally {
+      v8.setFlagsFromString('--no-compact-on-every-full-gc');
+    }
     const ms = performance.now() - t0;
     second = setTimeout(() => {
       collect();
