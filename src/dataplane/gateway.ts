@@ -722,16 +722,18 @@ class Core {
 
   revisionViews(): RevisionMetricsView[] {
     const now = this.clock();
-    return [...this.revisions.values()].map((r) => {
-      const head = r.oldest();
-      return {
-        key: r.key,
-        stats: r.stats,
-        inFlight: r.inFlight,
-        queued: r.queued,
-        oldestWait: head ? Math.max(0, now - head.start) / 1000 : 0,
-      };
-    });
+    return [...this.revisions.values()].map((r) => this.viewOf(r, now));
+  }
+
+  viewOf(r: Rev, now = this.clock()): RevisionMetricsView {
+    const head = r.oldest();
+    return {
+      key: r.key,
+      stats: r.stats,
+      inFlight: r.inFlight,
+      queued: r.queued,
+      oldestWait: head ? Math.max(0, now - head.start) / 1000 : 0,
+    };
   }
 
   /** Answers the n requests held last with 503: the hold bound across processes was reached. */
@@ -1043,6 +1045,17 @@ export class Gateway implements GatewayMetricsSource {
   /** With slot hooks: the revision's state (its endpoints' leases), undefined when unknown. */
   revisionState(revisionKey: string): RevisionState | undefined {
     return this.core.revisions.get(revisionKey);
+  }
+
+  /** Every revision's state, without a copy (a worker compares their counters every load interval). */
+  revisionStates(): IterableIterator<RevisionState> {
+    return this.core.revisions.values();
+  }
+
+  /** One revision's counters and load, as in revisionViews. */
+  revisionView(revisionKey: string): RevisionMetricsView | undefined {
+    const r = this.core.revisions.get(revisionKey);
+    return r === undefined ? undefined : this.core.viewOf(r);
   }
 
   /** With slot hooks: forwards held requests after slots were granted. */

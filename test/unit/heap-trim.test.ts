@@ -2,7 +2,15 @@
 // space in the heap, and not again soon (src/heap.ts trimDecision; the clock is the sample's).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_TRIM_POLICY, initialTrimState, startHeapTrimmer, trimDecision, type HeapSample, type TrimState } from '../../src/heap.js';
+import {
+  DEFAULT_TRIM_POLICY,
+  initialTrimState,
+  startHeapTrimmer,
+  trimDecision,
+  WORKER_TRIM_POLICY,
+  type HeapSample,
+  type TrimState,
+} from '../../src/heap.js';
 
 const MiB = 2 ** 20;
 const p = DEFAULT_TRIM_POLICY;
@@ -14,10 +22,10 @@ const sample = (at: number, committedMiB: number, usedMiB: number, utilization: 
 });
 
 /** Runs samples through trimDecision; returns the times at which it collected. */
-function run(samples: HeapSample[], state: TrimState = initialTrimState()): number[] {
+function run(samples: HeapSample[], state: TrimState = initialTrimState(), policy = p): number[] {
   const at: number[] = [];
   for (const s of samples) {
-    const d = trimDecision(state, s, p);
+    const d = trimDecision(state, s, policy);
     state = d.state;
     if (d.trim) at.push(s.at);
   }
@@ -47,6 +55,22 @@ test('table: no collection without enough free space, in bytes and in share', ()
   for (const c of cases) {
     const got = run([1, 2, 3].map((i) => sample(i * 5_000, c.committed, c.used, 0))).length > 0;
     assert.equal(got, c.trims, `${c.committed} MiB committed, ${c.used} used`);
+  }
+});
+
+test('table: a gateway worker trims smaller heaps, and only when nearly idle', () => {
+  const cases: { committed: number; used: number; utilization: number; trims: boolean }[] = [
+    { committed: 95, used: 40, utilization: 0.005, trims: true }, // 55 MiB free, 58 %
+    { committed: 95, used: 40, utilization: 0.03, trims: false }, // quiet for the server, not for a worker
+    { committed: 60, used: 35, utilization: 0, trims: false }, // 25 MiB free: under 32 MiB
+  ];
+  for (const c of cases) {
+    const got = run(
+      [1, 2, 3].map((i) => sample(i * 5_000, c.committed, c.used, c.utilization)),
+      initialTrimState(),
+      WORKER_TRIM_POLICY,
+    );
+    assert.equal(got.length > 0, c.trims, `${c.committed} MiB committed, ${c.used} used, ${c.utilization * 100} % busy`);
   }
 });
 

@@ -8,6 +8,7 @@
 // process went away (IPC disconnect) exits at once, so no worker outlives it.
 
 import process from 'node:process';
+import { startHeapTrimmer, WORKER_TRIM_POLICY } from '../../heap.js';
 import { Gateway } from '../gateway.js';
 import { requestChannel, type RequestRecord } from '../request-log.js';
 import type { RevisionMetricsView } from '../metrics.js';
@@ -21,16 +22,18 @@ const send = (msg: FromWorker): void => {
 const slots = new WorkerSlots();
 let gateway: Gateway | null = null;
 let loadTimer: NodeJS.Timeout | null = null;
-/** Last values sent per revision, to send only what changed. */
-const sentMark = new Map<string, string>();
+/** What was last sent of each revision, to send only what changed. */
+interface Sent {
+  arrivals: number;
+  completed: number;
+  level: number;
+  queued: number;
+  inFlight: number;
+}
+const sent = new Map<string, Sent>();
 let sentRejections = '';
 /** Arrivals of revision states this worker has forgotten, so its request total never goes back. */
 let forgottenArrivals = 0;
-const lastArrivals = new Map<string, number>();
-
-function mark(v: RevisionMetricsView): string {
-  return `${v.stats.arrivals}/${v.stats.completed}/${v.stats.meter.level}/${v.queued}/${v.inFlight}`;
-}
 
 function snapshot(gw: Gateway, v: RevisionMetricsView, now: number): RevisionSnapshot {
   const s = v.stats;
@@ -53,30 +56,49 @@ function snapshot(gw: Gateway, v: RevisionMetricsView, now: number): RevisionSna
   };
 }
 
-/** Sends the counters of every revision that changed since the last report, and the ones that went. */
+/**
+ * Sends the counters of every revision that changed since the last report, and the ones that went.
+ * It runs every load interval over every revision, so an unchanged one costs a few comparisons and
+ * no allocation (at 10,000 revisions a copy, a view and a string per revision each time kept an
+ * idle worker 7 % busy).
+ */
 function reportLoad(): void {
   const gw = gateway;
   if (!gw) return;
   const now = performance.now();
   const revisions: RevisionSnapshot[] = [];
-  const seen = new Set<string>();
   let requests = forgottenArrivals;
-  for (const v of gw.revisionViews()) {
-    seen.add(v.key);
-    requests += v.stats.arrivals;
-    lastArrivals.set(v.key, v.stats.arrivals);
-    const m = mark(v);
+  const before = sent.size;
+  let known = 0;
+  for (const r of gw.revisionStates()) {
+    const st = r.stats;
+    requests += st.arrivals;
+    const last = sent.get(r.key);
+    if (last !== undefined) known++;
+    const level = st.meter.level;
+    if (
+      last !== undefined &&
+      last.arrivals === st.arrivals &&
+      last.completed === st.completed &&
+      last.level === level &&
+      last.queued === r.queued &&
+      last.inFlight === r.inFlight
+    ) {
+      continue;
+    }
     // Busy endpoints' idle times move even when nothing else does; they are sent with any change.
-    if (sentMark.get(v.key) === m) continue;
-    sentMark.set(v.key, m);
-    revisions.push(snapshot(gw, v, now));
+    sent.set(r.key, { arrivals: st.arrivals, completed: st.completed, level, queued: r.queued, inFlight: r.inFlight });
+    revisions.push(snapshot(gw, gw.revisionView(r.key)!, now));
   }
   const gone: string[] = [];
-  for (const key of sentMark.keys()) if (!seen.has(key)) gone.push(key);
-  for (const key of gone) {
-    sentMark.delete(key);
-    forgottenArrivals += lastArrivals.get(key) ?? 0;
-    lastArrivals.delete(key);
+  // Every revision sent before is still there unless fewer of them were seen: only then look for the ones that went.
+  if (known < before) {
+    for (const [key, last] of sent) {
+      if (gw.revisionState(key) !== undefined) continue;
+      gone.push(key);
+      forgottenArrivals += last.arrivals;
+    }
+    for (const key of gone) sent.delete(key);
   }
   const rej = [...gw.rejections()];
   const rejKey = JSON.stringify(rej);
@@ -116,6 +138,8 @@ async function start(
     process.exit(1);
   }
   loadTimer = setInterval(reportLoad, config.loadIntervalMs);
+  // Gives back what a burst of route changes left (at 10,000 Services about 95 MiB a worker).
+  startHeapTrimmer((msg) => console.error(`gateway worker ${config.slot}: ${msg}`), 5_000, WORKER_TRIM_POLICY);
 }
 
 /** Request-log records go to the main process in batches, while somebody there reads them. */
