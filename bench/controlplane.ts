@@ -644,7 +644,7 @@ the first watcher sees Ready=True). "POST → ADDED" is from sending the POST to
 (${WATCHERS} values per create); "watchers apart" is the time between the first and the last of the ${WATCHERS}
 watchers receiving the same Ready event. "Full list" is one JSON list of every Service; the paged list follows
 \`continue\` from the first page to the last. RSS and heap are read after everything below was stored too (4.5 s
-after the last create), then again after ${IDLE_S} s with no requests, by when \`sluice server\` has given back the heap's free space (\`src/heap.ts\`: a compacting full collection after 15 s quiet, and a plain one a second later; the gateway workers do the same when under 1 % busy). The
+after the last create), then again after ${IDLE_S} s with no requests, by when \`sluice server\` has given back the heap's free space (\`src/heap.ts\`: a compacting full collection after 15 s quiet, and a plain one a second later; the gateway workers do the same when under 2 % busy). The
 server runs \`sluice server\`'s default of one gateway worker per core (2 here): their own memory (anonymous
 RSS, without the node binary's pages they share with the server) is the last column, not in the server's RSS.
 

@@ -64,12 +64,12 @@ export const DEFAULT_TRIM_POLICY: TrimPolicy = {
 /**
  * A gateway worker's heap is small (its routing table: about 3 KB per Service) but grows with the
  * route changes of a bulk apply; its pause holds the requests in that worker, so it trims only when
- * nearly idle (under 1 % busy: a few hundred requests per second at most), and for less free space.
+ * nearly idle (under 2 % busy: a few hundred requests per second at most), and for less free space.
  */
 export const WORKER_TRIM_POLICY: TrimPolicy = {
   ...DEFAULT_TRIM_POLICY,
   minFreeBytes: 16 * 2 ** 20,
-  maxUtilization: 0.01,
+  maxUtilization: 0.02,
 };
 
 export interface TrimState {
