@@ -58,3 +58,20 @@ test('index lookups follow creates, moves between values and deletes', async () 
   cache.stop();
   await store.close();
 });
+
+test('cached objects come without managedFields; writing one back keeps the stored ones', async () => {
+  const store = openMemoryStore();
+  const cache = new Cache(store, RES);
+  const managedFields = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
+  await store.create(RES, { ...rev('a', 'one'), metadata: { ...rev('a', 'one').metadata, managedFields } });
+  await cache.synced();
+  const cached = cache.get('ns', 'a')!;
+  assert.equal(cached.metadata.managedFields, undefined);
+  // The store still has them.
+  assert.deepEqual((await store.get(RES, 'ns', 'a'))!.metadata.managedFields, managedFields);
+  await store.update(RES, { ...cached, metadata: { ...cached.metadata, labels: { cfg: 'two' } } });
+  await until(() => cache.get('ns', 'a')?.metadata.labels?.cfg === 'two');
+  assert.deepEqual((await store.get(RES, 'ns', 'a'))!.metadata.managedFields, managedFields);
+  cache.stop();
+  await store.close();
+});
