@@ -27,8 +27,8 @@ export function limitHeapGrowth(percent = SERVER_HEAP_GROWING_PERCENT): void {
 // grew into: at 10,000 Services the heap stayed at about 600 MiB committed for 380 MiB used, and
 // its own memory reducer gave back only a part of it. A compacting full collection when the
 // process has been quiet for a while gives the free pages back (they leave the RSS at the next
-// collection, so a second, cheap one follows a second later). It stops the event loop while it runs, so it is done
-// only after a quiet spell, when the free space is large, and not again soon.
+// collection, so a second, cheap one follows a second later). It stops the event loop while it
+// runs, so it is done only after a quiet spell, when the free space is large, and not again soon.
 
 export interface HeapSample {
   /** V8's committed heap (total_heap_size) and the part in use (used_heap_size), bytes. */
